@@ -1,0 +1,181 @@
+"""The ``qingdan`` command line."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qingdan import __version__
+from qingdan.apk.errors import ApkError
+
+app = typer.Typer(
+    name="qingdan",
+    help="qingdan (清单): personal-information compliance for Chinese mobile apps.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
+
+
+def fail(what: str, why: str) -> typer.Exit:
+    """Print the one-line error of the exit-code contract and return the exit to raise."""
+    typer.echo(f"error: {what}: {why}", err=True)
+    return typer.Exit(2)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, ApkError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory while reading"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc)
+    if os.environ.get("QINGDAN_DEBUG"):
+        traceback.print_exc()
+    return f"internal error ({type(exc).__name__}: {exc}); set QINGDAN_DEBUG=1 for details"
+
+
+def _scan_one(path: str, json_out: str | None, html_out: str | None) -> dict[str, Any]:
+    """Scan one package and write its reports. Returns the report dict (raises on bad input)."""
+    from qingdan.checks.scan import scan_path
+    from qingdan.report.jsonreport import to_dict, write_atomic
+
+    rep = to_dict(scan_path(path))
+    # render everything first, then write: nothing partial is left behind on failure
+    texts: list[tuple[str, str]] = []
+    if json_out:
+        texts.append((json_out, json.dumps(rep, ensure_ascii=False, indent=2)))
+    if html_out:
+        from qingdan.report.html import render_html
+
+        texts.append((html_out, render_html(rep)))
+    for target, text in texts:
+        write_atomic(target, text)
+    return rep
+
+
+def _folder_job(path: str, json_dir: str | None, html_dir: str | None) -> tuple[str, dict[str, Any] | None, str | None]:
+    stem = Path(path).name
+    try:
+        rep = _scan_one(
+            path,
+            str(Path(json_dir) / f"{stem}.json") if json_dir else None,
+            str(Path(html_dir) / f"{stem}.html") if html_dir else None,
+        )
+        return path, rep, None
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a counted, one-line error
+        return path, None, _reason(exc)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(f"qingdan {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def scan(
+    target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.")],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report here (a folder when TARGET is a folder).")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", help="Write the HTML report here (a folder when TARGET is a folder).")] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel scans for a folder.")] = max(1, min(4, os.cpu_count() or 1)),
+    summary: Annotated[str | None, typer.Option("--summary", help="Folder scans: write a .csv or .json summary here.")] = None,
+) -> None:
+    """Read an app package and report what it contains."""
+    if not target.exists():
+        raise fail(str(target), "no such file or folder")
+    if target.is_dir():
+        _scan_folder(target, json_out, html_out, jobs, summary)
+        return
+    try:
+        rep = _scan_one(str(target), json_out, html_out)
+    except Exception as exc:  # noqa: BLE001
+        raise fail(str(target), _reason(exc)) from None
+    from qingdan.report.summary import summary_lines
+
+    typer.echo("\n".join(summary_lines(rep)))
+    for label, out in (("json", json_out), ("html", html_out)):
+        if out:
+            typer.echo(f"  {label:<9} {out}")
+
+
+def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from qingdan.report.summary import one_line
+
+    files = sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PACKAGE_SUFFIXES)
+    if not files:
+        raise fail(str(folder), f"no {'/'.join(PACKAGE_SUFFIXES)} files below this folder")
+    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    rows: list[dict[str, Any]] = []
+    failed = 0
+    with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as progress:
+        task = progress.add_task("scan", total=len(files))
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futs = [pool.submit(_folder_job, f, json_dir, html_dir) for f in files]
+            for fut in as_completed(futs):
+                try:
+                    path, rep, err = fut.result()
+                except Exception as exc:  # noqa: BLE001 - a worker died
+                    path, rep, err = "?", None, _reason(exc)
+                rel = os.path.relpath(path, folder) if path != "?" else path
+                if err is not None:
+                    failed += 1
+                    progress.console.print(f"error: {path}: {err}", markup=False, style=None)
+                    rows.append({"file": rel, "ok": False, "error": err})
+                else:
+                    assert rep is not None
+                    progress.console.print(f"{rel}: {one_line(rep)}", markup=False)
+                    rows.append({
+                        "file": rel, "ok": True, "error": "", "package": rep["app"]["package"],
+                        "version": rep["app"]["version_name"], "permissions": len(rep["permissions"]),
+                        "dangerous": rep["permission_counts"]["dangerous"], "components": len(rep["components"]),
+                        "classes": rep["dex_totals"]["classes"], "warnings": len(rep["warnings"]),
+                    })
+                progress.advance(task)
+    rows.sort(key=lambda r: r["file"])
+    typer.echo(f"{len(files)} packages: {len(files) - failed} scanned, {failed} failed")
+    if summary:
+        from qingdan.report.jsonreport import write_atomic
+
+        if summary.lower().endswith(".csv"):
+            buf = io.StringIO()
+            cols = ["file", "ok", "error", "package", "version", "permissions", "dangerous", "components", "classes", "warnings"]
+            w = csv.DictWriter(buf, fieldnames=cols)
+            w.writeheader()
+            for r in rows:
+                w.writerow({c: r.get(c, "") for c in cols})
+            write_atomic(summary, buf.getvalue())
+        else:
+            write_atomic(summary, json.dumps(rows, ensure_ascii=False, indent=2))
+    if failed:
+        raise typer.Exit(2)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

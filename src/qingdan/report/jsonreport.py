@@ -1,0 +1,121 @@
+"""ScanResult → the ``qingdan.report/1`` JSON document (schema: ``report.schema.json``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from qingdan import __version__
+from qingdan.apk.dex import SCANNER
+from qingdan.checks.scan import ScanResult
+
+SCHEMA_ID = "qingdan.report/1"
+
+
+def report_schema() -> dict[str, Any]:
+    return json.loads(resources.files("qingdan.report").joinpath("report.schema.json").read_text("utf-8"))
+
+
+def to_dict(r: ScanResult) -> dict[str, Any]:
+    pkg = r.package
+    m = pkg.manifest
+    dex_rows = [
+        {
+            "source": d.source, "size": d.size, "version": d.version, "classes": d.n_classes,
+            "method_refs": d.n_methods, "field_refs": d.n_fields, "strings": d.n_strings,
+            "const_strings": d.n_const_strings, "defined_methods": d.n_defined_methods,
+            "code_methods": d.n_code_methods, "call_sites": d.n_call_sites,
+            "nested": "!/" in d.source or not d.source.startswith("classes"),
+        }
+        for d in pkg.dex
+    ]
+    return {
+        "schema": SCHEMA_ID,
+        "tool": {"name": "qingdan", "version": __version__, "dex_scanner": SCANNER},
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "input": {
+            "path": pkg.path, "file_name": Path(pkg.path).name, "kind": pkg.kind, "sha256": pkg.sha256,
+            "size": pkg.size, "entries": pkg.entry_count, "splits": pkg.splits,
+        },
+        "app": {
+            "package": m.package, "label": pkg.label, "labels": pkg.labels,
+            "version_name": m.version_name, "version_code": m.version_code,
+            "min_sdk": m.min_sdk, "target_sdk": m.target_sdk, "compile_sdk": m.compile_sdk,
+            "sdk_codenames": m.sdk_codenames, "shared_user_id": m.shared_user_id,
+        },
+        "signing": {
+            "signed": pkg.signing.signed, "schemes": pkg.signing.schemes,
+            "certificates": [
+                {"subject": c.subject, "issuer": c.issuer, "sha256": c.sha256, "serial": c.serial,
+                 "not_before": c.not_before, "not_after": c.not_after, "scheme": c.scheme}
+                for c in pkg.signing.certificates
+            ],
+        },
+        "permissions": [
+            {"name": p.name, "protection": p.protection, "zh": p.zh, "en": p.en, "group": p.group,
+             "pi_types": list(p.pi_types), "max_sdk": p.max_sdk, "sdk23": p.sdk23}
+            for p in r.permissions
+        ],
+        "permission_counts": r.permission_counts,
+        "declared_permissions": [{"name": k, "protection": v} for k, v in m.declared_permissions.items()],
+        "application": {
+            "name": m.application_name, "debuggable": m.debuggable, "allow_backup": m.allow_backup,
+            "uses_cleartext_traffic": m.uses_cleartext_traffic, "cleartext_explicit": m.cleartext_explicit,
+            "network_security_config": m.network_security_config, "process": m.app_process,
+            "meta_data": m.app_meta_data,
+        },
+        "components": [
+            {
+                "kind": c.kind, "name": c.name, "exported": c.exported,
+                "exported_explicit": c.exported_explicit, "enabled": c.enabled, "process": c.process,
+                "permission": c.permission,
+                "intent_filters": [
+                    {"actions": f.actions, "categories": f.categories, "data": f.data, "priority": f.priority}
+                    for f in c.intent_filters
+                ],
+                "meta_data": c.meta_data, "authorities": c.authorities,
+                "target_activity": c.target_activity, "direct_boot_aware": c.direct_boot_aware,
+            }
+            for c in m.components
+        ],
+        "components_of_note": [{"kind": n.kind, "name": n.name, "reason": n.reason} for n in r.components_of_note],
+        "queries": m.queries,
+        "features": m.features,
+        "dex": dex_rows,
+        "dex_totals": {
+            "files": len(dex_rows), "size": sum(d["size"] for d in dex_rows),
+            "classes": sum(d["classes"] for d in dex_rows),
+            "method_refs": sum(d["method_refs"] for d in dex_rows),
+            "call_sites": sum(d["call_sites"] for d in dex_rows),
+        },
+        "package_prefixes": [{"prefix": p, "classes": n} for p, n in r.package_prefixes],
+        "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source} for n in pkg.native_libs],
+        "assets": pkg.assets,
+        "warnings": r.warnings,
+    }
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a whole file or nothing: a temp file beside the target, then a rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def dumps(r: ScanResult) -> str:
+    return json.dumps(to_dict(r), ensure_ascii=False, indent=2)

@@ -1,0 +1,87 @@
+"""A concise terminal summary of a scan (English, with the Chinese names of data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+def _short_perm(name: str) -> str:
+    return name.rsplit(".", 1)[-1] if name.startswith(("android.permission.", "com.android.")) else name
+
+
+def summary_lines(rep: dict[str, Any]) -> list[str]:
+    """Lines of the terminal summary, built from the JSON report document."""
+    app, inp, sig = rep["app"], rep["input"], rep["signing"]
+    out: list[str] = []
+    ver = f"{app['version_name'] or '?'} ({app['version_code'] if app['version_code'] is not None else '?'})"
+    out.append(f"{app['package'] or '(no package)'} {ver}  {app['label'] or ''}".rstrip())
+    signer = ""
+    if sig["certificates"]:
+        signer = f" ({sig['certificates'][0]['subject'] or sig['certificates'][0]['sha256'][:16]})"
+    signed = f"signed {'+'.join(sig['schemes'])}{signer}" if sig["signed"] else "unsigned"
+    out.append(f"  file      {Path(inp['path']).name} · {inp['kind']} · {_size(inp['size'])} · sha256 {inp['sha256'][:16]}… · {signed}")
+    names = app["sdk_codenames"]
+    sdk = f"min {app['min_sdk']}{' (' + names['min'] + ')' if 'min' in names else ''} · target {app['target_sdk']}"
+    sdk += f"{' (' + names['target'] + ')' if 'target' in names else ''}"
+    if app["compile_sdk"]:
+        sdk += f" · compile {app['compile_sdk']}"
+    out.append(f"  sdk       {sdk}")
+    pc = rep["permission_counts"]
+    counts = " · ".join(f"{pc[k]} {k}" for k in ("dangerous", "normal", "signature", "special", "unknown") if pc[k])
+    out.append(f"  perms     {len(rep['permissions'])}" + (f": {counts}" if counts else ""))
+    dangerous = [p for p in rep["permissions"] if p["protection"] in ("dangerous", "special")]
+    if dangerous:
+        shown = ", ".join(f"{_short_perm(p['name'])} {p['zh'] or ''}".strip() for p in dangerous[:8])
+        more = f" (+{len(dangerous) - 8})" if len(dangerous) > 8 else ""
+        out.append(f"            {shown}{more}")
+    kinds = {"activity": 0, "service": 0, "receiver": 0, "provider": 0}
+    for c in rep["components"]:
+        kinds["activity" if c["kind"] == "activity-alias" else c["kind"]] += 1
+    exported_open = sum(1 for n in rep["components_of_note"] if n["reason"] == "exported without permission")
+    out.append(
+        f"  comps     {kinds['activity']} activities · {kinds['service']} services · "
+        f"{kinds['receiver']} receivers · {kinds['provider']} providers; exported without permission: {exported_open}"
+    )
+    for n in rep["components_of_note"]:
+        if n["reason"].startswith("system broadcast"):
+            out.append(f"            {n['kind']} {n['name']}: {n['reason']}")
+    a = rep["application"]
+    flags = [k for k, on in (("debuggable", a["debuggable"]), ("allowBackup", a["allow_backup"]),
+                             ("usesCleartextTraffic", a["uses_cleartext_traffic"])) if on]
+    if a["network_security_config"]:
+        flags.append("networkSecurityConfig")
+    out.append(f"  flags     {' · '.join(flags) if flags else 'none'}")
+    dt = rep["dex_totals"]
+    nested = sum(1 for d in rep["dex"] if d["nested"])
+    files = f"{dt['files'] - nested} file{'s' if dt['files'] - nested != 1 else ''}" + (f" + {nested} nested" if nested else "")
+    out.append(f"  dex       {files} · {_size(dt['size'])} · {dt['classes']} classes · "
+               f"{dt['method_refs']} method refs · {dt['call_sites']} call sites")
+    if rep["native_libs"]:
+        by_abi: dict[str, list[str]] = {}
+        for n in rep["native_libs"]:
+            by_abi.setdefault(n["abi"], []).append(n["name"])
+        libs = sorted({n["name"] for n in rep["native_libs"]})
+        out.append(f"  native    {', '.join(sorted(by_abi))}: {', '.join(libs[:8])}" + (f" (+{len(libs) - 8})" if len(libs) > 8 else ""))
+    if rep["package_prefixes"]:
+        out.append("  prefixes  " + " · ".join(f"{p['prefix']} ({p['classes']})" for p in rep["package_prefixes"][:8]))
+    if rep["warnings"]:
+        out.append(f"  warnings  {len(rep['warnings'])}: {rep['warnings'][0]}" + (" …" if len(rep["warnings"]) > 1 else ""))
+    return out
+
+
+def one_line(rep: dict[str, Any]) -> str:
+    """One summary line for folder scans."""
+    app = rep["app"]
+    pc = rep["permission_counts"]
+    return (f"{app['package']} {app['version_name'] or '?'} · {len(rep['permissions'])} perms "
+            f"({pc['dangerous']} dangerous) · {len(rep['components'])} components · "
+            f"{rep['dex_totals']['classes']} classes" + (f" · {len(rep['warnings'])} warnings" if rep["warnings"] else ""))
