@@ -1196,6 +1196,11 @@ def build_axml(root: Element, utf8: bool = False, namespaces: dict[str, str] | N
 # ===========================================================================
 
 
+def _android_keys(attrs: dict | None) -> dict[str, object]:
+    """Accept ``"debuggable"`` as shorthand for ``"android:debuggable"`` (known attributes only)."""
+    return {(f"android:{k}" if ":" not in k and k in ANDROID_ATTR_IDS else k): v for k, v in (attrs or {}).items()}
+
+
 @dataclass
 class IntentFilter:
     actions: list[str] = field(default_factory=list)
@@ -1205,7 +1210,7 @@ class IntentFilter:
     attrs: dict[str, object] = field(default_factory=dict)       # e.g. {"android:autoVerify": True}
 
     def element(self) -> Element:
-        attrs = dict(self.attrs)
+        attrs = _android_keys(self.attrs)
         if self.priority is not None:
             attrs["android:priority"] = self.priority
         el = Element("intent-filter", attrs)
@@ -1242,7 +1247,7 @@ class Component:
                          ("permission", self.permission), ("authorities", self.authorities)):
             if val is not None:
                 attrs[f"android:{key}"] = val
-        attrs.update(self.attrs)
+        attrs.update(_android_keys(self.attrs))
         el = Element(self.kind, attrs)
         el.children += [f.element() for f in self.intent_filters]
         el.children += [_meta_data_element(k, v) for k, v in self.meta_data.items()]
@@ -1276,7 +1281,7 @@ def manifest_element(package: str, version_code: int | None = 1, version_name: s
     if compile_sdk is not None:
         attrs["android:compileSdkVersion"] = compile_sdk
     attrs["package"] = package
-    attrs.update(manifest_attrs or {})
+    attrs.update(_android_keys(manifest_attrs))
     root = Element("manifest", attrs)
 
     sdk: dict[str, object] = {}
@@ -1304,7 +1309,7 @@ def manifest_element(package: str, version_code: int | None = 1, version_name: s
         app_el: dict[str, object] = {}
         if label is not None:
             app_el["android:label"] = label
-        app_el.update(app_attrs or {})
+        app_el.update(_android_keys(app_attrs))
         app = Element("application", app_el)
         app.children += [_meta_data_element(k, v) for k, v in (app_meta_data or {}).items()]
         app.children += [c.element() for c in components]
@@ -1323,7 +1328,8 @@ def build_manifest(package: str, version_code: int | None = 1, version_name: str
     ``permissions``/``permissions_sdk23`` entries are names or
     ``(name, maxSdkVersion)`` tuples, emitted in order (duplicates kept).
     ``label`` may be ``"@0x7f......"`` (reference) or a plain string.
-    ``app_attrs`` keys are full attribute names (``"android:debuggable"``).
+    ``app_attrs`` keys are attribute names (``"android:debuggable"``; a bare
+    known name such as ``"debuggable"`` means the android: one).
     Extra keyword arguments go to :func:`manifest_element`
     (``declared_permissions``, ``uses_features``, ``manifest_attrs``,
     ``extra_children``, ``application``).

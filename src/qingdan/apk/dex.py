@@ -55,7 +55,10 @@ def _mutf8(raw: bytes) -> str:
     except UnicodeDecodeError:
         pass
     # Modified UTF-8: NUL as C0 80, supplementary characters as surrogate pairs.
-    s = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    try:
+        s = raw.replace(b"\xc0\x80", b"\x00").decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:  # not MUTF-8 either: a damaged or hostile string
+        return raw.decode("utf-8", "replace")
     return s.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 

@@ -90,7 +90,7 @@ def read_package(path: str | Path, limits: Limits | None = None, threads: int = 
         size = len(arc.data)
         kind = "apk"
         if "AndroidManifest.xml" not in arc:
-            inner = [e for e in arc.order if e.name.lower().endswith(".apk") and "/" not in e.name.strip("/")]
+            inner = [e for e in arc.order if e.name.lower().endswith(".apk") and arc.entries.get(e.name) is e]
             if not inner:
                 raise ApkError("no AndroidManifest.xml (not an Android package)")
             kind = "xapk" if "manifest.json" in arc or p.suffix.lower() == ".xapk" else "apks"
@@ -102,7 +102,7 @@ def read_package(path: str | Path, limits: Limits | None = None, threads: int = 
 
 def _read_bundle(p, arc: ZipArchive, inner: list[ZipEntry], kind, sha, size, limits, threads):
     parts: list[tuple[str, ZipArchive]] = []
-    warnings = list(arc.warnings)
+    warnings: list[str] = []
     for e in inner:
         try:
             sub = ZipArchive.from_bytes(arc.read_entry(e), e.name, limits)
@@ -115,7 +115,7 @@ def _read_bundle(p, arc: ZipArchive, inner: list[ZipEntry], kind, sha, size, lim
         raise ApkError("bundle has no readable split with a manifest")
     # the base split is the one whose manifest has no split="" attribute
     base_i = 0
-    for i, (name, sub) in enumerate(parts):
+    for i, (_name, sub) in enumerate(parts):
         try:
             root, _ = parse_axml(sub.read("AndroidManifest.xml"))
         except ApkError:
@@ -126,15 +126,15 @@ def _read_bundle(p, arc: ZipArchive, inner: list[ZipEntry], kind, sha, size, lim
     base_name, base = parts[base_i]
     pkg = _read_apk(str(p), base, kind, sha, size, limits, threads,
                     splits=[n for n, _ in parts], base_name=base_name)
-    pkg.warnings[:0] = warnings
+    pkg.warnings[:0] = [*arc.warnings, *warnings]
     for name, sub in parts:
         if sub is base:
             continue
-        pkg.warnings.extend(f"{name}: {w}" for w in sub.warnings)
         dex_entries, nested = _code_entries(sub)
         pkg.dex.extend(_load_dex(sub, dex_entries, f"{name}!/", limits, threads, pkg.warnings))
         pkg.dex.extend(_nested_dex(sub, nested, f"{name}!/", limits, pkg.warnings, depth=1))
         pkg.native_libs.extend(_native_libs(sub, name))
+        pkg.warnings.extend(f"{name}: {w}" for w in sub.warnings)
     return pkg
 
 
@@ -220,7 +220,7 @@ def _native_libs(arc: ZipArchive, source: str) -> list[NativeLib]:
 
 
 def _read_apk(path, arc: ZipArchive, kind, sha, size, limits, threads, splits, base_name="") -> AppPackage:
-    warnings = list(arc.warnings)
+    warnings: list[str] = []  # the archive's own warnings are added last, once every read is done
     try:
         root, w = parse_axml(arc.read("AndroidManifest.xml", max_size=32 << 20))
     except ApkError as exc:
@@ -282,5 +282,5 @@ def _read_apk(path, arc: ZipArchive, kind, sha, size, limits, threads, splits, b
     return AppPackage(
         path=path, kind=kind, sha256=sha, size=size, manifest=man, labels=labels, signing=signing,
         dex=dex, native_libs=_native_libs(arc, base_name), assets=assets, splits=splits,
-        entry_count=len(arc.order), warnings=warnings,
+        entry_count=len(arc.order), warnings=[*arc.warnings, *warnings],
     )

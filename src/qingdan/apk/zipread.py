@@ -123,20 +123,23 @@ class ZipArchive:
                     eocd_pos = z64_off
         if n_total > limits.max_entries:
             raise LimitExceeded(f"{n_total} entries declared (limit {limits.max_entries})")
-        if cd_off + cd_size > eocd_pos or cd_off > n:
-            # Data prepended (or offsets lying): the central directory ends where the end
-            # record starts, as a self-extractor would have it.
-            real = eocd_pos - cd_size
-            if cd_off < eocd_pos and bytes(data[cd_off : cd_off + 4]) == CD_SIG:
-                warnings.append(
-                    f"central directory size {cd_size} overruns the end record by "
-                    f"{cd_off + cd_size - eocd_pos} bytes (Android refuses this package)")
-                cd_size = eocd_pos - cd_off
-            elif real >= 0 and bytes(data[real : real + 4]) == CD_SIG:
-                warnings.append(f"central directory offset {cd_off} is wrong; found it at {real}")
-                cd_off = real
-            else:
-                raise ApkError("truncated zip: central directory lies outside the file")
+        delta = 0  # added to every local header offset (data prepended to the archive)
+        at_cd = cd_off + 4 <= n and bytes(data[cd_off : cd_off + 4]) == CD_SIG
+        real = eocd_pos - cd_size
+        if at_cd and cd_off + cd_size > eocd_pos:
+            warnings.append(
+                f"central directory size {cd_size} overruns the end record by "
+                f"{cd_off + cd_size - eocd_pos} bytes (Android refuses this package)")
+            cd_size = eocd_pos - cd_off
+        elif not at_cd and n_total and real >= 0 and bytes(data[real : real + 4]) == CD_SIG:
+            # Data prepended (a self-extractor stub, or junk): the central directory ends where
+            # the end record starts, and every offset is shifted by the same amount.
+            delta = real - cd_off
+            warnings.append(f"{delta} bytes before the archive; offsets shifted" if delta > 0
+                            else f"central directory offset {cd_off} is wrong; found it at {real}")
+            cd_off = real
+        elif not at_cd and n_total:
+            raise ApkError("truncated zip: central directory lies outside the file")
         elif cd_off + cd_size < eocd_pos:
             warnings.append(f"{eocd_pos - cd_off - cd_size} bytes between central directory and end record")
 
@@ -175,7 +178,7 @@ class ZipArchive:
             name = _decode_name(raw)
             if "\x00" in name or name.startswith("/") or ".." in name.split("/"):
                 odd_names += 1
-            e = ZipEntry(name, method, flags, crc, csize, usize, loff, i)
+            e = ZipEntry(name, method, flags, crc, csize, usize, loff + delta, i)
             if name in entries:
                 warnings.append(f"duplicate entry {name!r}; the first is used")
             else:
