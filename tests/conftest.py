@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# knowledge caches of this test run stay out of the user's cache folder
+os.environ.setdefault("QINGDAN_CACHE_DIR", str(Path(__import__("tempfile").mkdtemp(prefix="qingdan-cache-"))))
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "apks"
 

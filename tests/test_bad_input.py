@@ -33,12 +33,14 @@ except ImportError:  # pragma: no cover
 
 # Runs the CLI and reports its own peak memory (KiB) on the fd named first — the child's, not pytest's.
 _MEASURED = """
-import os, resource, sys
+import os, sys
 from qingdan.cli import main
 fd = int(sys.argv[1])
 sys.argv = ["qingdan"] + sys.argv[2:]
 def report():
-    os.write(fd, str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss).encode())
+    # VmHWM is this process's own peak; ru_maxrss would carry pytest's peak across fork+exec
+    hwm = next(l.split()[1] for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+    os.write(fd, hwm.encode())
 import atexit; atexit.register(report)
 main()
 """

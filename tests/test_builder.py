@@ -69,7 +69,7 @@ def dex_header(data: bytes) -> dict:
              "proto_ids_size", "proto_ids_off", "field_ids_size", "field_ids_off",
              "method_ids_size", "method_ids_off", "class_defs_size", "class_defs_off",
              "data_size", "data_off"]
-    h = dict(zip(names, struct.unpack_from("<20I", data, 32)))
+    h = dict(zip(names, struct.unpack_from("<20I", data, 32), strict=True))
     h["magic"] = data[:8]
     h["checksum"] = struct.unpack_from("<I", data, 8)[0]
     h["signature"] = data[12:32]
@@ -262,7 +262,7 @@ def test_dex_instructions_and_const_strings():
 
 def test_dex_payload_instructions_lengths():
     dex = DEX(build_dex(sample_classes()))
-    for cls, m, ins in all_instructions(dex):
+    for _cls, m, ins in all_instructions(dex):
         code = m.get_code()
         # the sum of instruction lengths (in bytes) covers insns exactly
         assert sum(i.get_length() for i in ins) == code.get_insns_size() * 2, m.get_name()
@@ -303,8 +303,8 @@ def test_dex_id_tables_sorted_per_spec():
 def test_mutf8_encoding():
     assert mutf8("abc") == (b"abc", 3)
     assert mutf8("\x00") == (b"\xc0\x80", 1)
-    assert mutf8("é") == ("é".encode("utf-8"), 1)
-    assert mutf8("中") == ("中".encode("utf-8"), 1)
+    assert mutf8("é") == ("é".encode(), 1)
+    assert mutf8("中") == ("中".encode(), 1)
     enc, n = mutf8("😀")
     assert n == 2 and enc == b"\xed\xa0\xbd\xed\xb8\x80"  # two 3-byte surrogates, never 4-byte UTF-8
 

@@ -78,13 +78,18 @@ def _folder_job(path: str, json_dir: str | None, html_dir: str | None) -> tuple[
         return path, None, _reason(exc)
 
 
-@app.callback()
-def _main(
-    version: Annotated[bool, typer.Option("--version", help="Show the version and exit.")] = False,
-) -> None:
-    if version:
+def _show_version(value: bool) -> None:
+    if value:
         typer.echo(f"qingdan {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """qingdan (清单): personal-information compliance for Chinese mobile apps."""
 
 
 @app.command()

@@ -25,8 +25,14 @@ Public API (see the docstrings for details)::
     Element, TypedValue, build_axml
     IntentFilter, Component, manifest_element, build_manifest
     build_arsc
-    build_zip, dummy_elf, build_apk
+    build_zip, dummy_elf, build_apk, ApkWriter (streaming), v1_signature_files
     build_large_app
+
+Cross-checked during development against AOSP tools (not needed by the
+tests): ``dexdump`` (runs ART's dex_file_verifier) accepts the dex files,
+``aapt dump badging/xmltree/resources`` reads manifests and resources.arsc,
+and ``apksigner verify`` accepts the v1 signature (for targetSdk < 30; newer
+targets require v2, which is not implemented).
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ __all__ = [
     "IntentFilter", "Component", "manifest_element", "build_manifest",
     "build_arsc", "build_zip", "dummy_elf", "build_apk", "ApkWriter",
     "build_large_app", "TESTKEY_PEM", "TESTCERT_PEM",
+    "mutf8", "uleb128", "utf16_sort_key", "string_pool", "v1_signature_files", "dex_name",
+    "generate_test_key", "LARGE_APP_APIS", "LARGE_APP_PREFIXES",
 ]
 
 _SUPPORT_DIR = Path(__file__).resolve().parent
@@ -521,7 +529,7 @@ class _DexWriter:
         need = 1 if m.strings else 0
         outs = 0
         inv_args = [inv.arg_types for inv in m.invokes]
-        for inv, args in zip(m.invokes, inv_args):
+        for inv, args in zip(m.invokes, inv_args, strict=True):
             w = sum(_width(t) for t in args)
             outs = max(outs, w)
             need = max(need, w)
@@ -539,7 +547,7 @@ class _DexWriter:
         for s in m.strings:
             units += self._const_string(0, s)
 
-        for inv, args in zip(m.invokes, inv_args):
+        for inv, args in zip(m.invokes, inv_args, strict=True):
             nargs = len(args)
             for pos in inv.string_args:
                 if not 0 <= pos < nargs:
@@ -680,7 +688,7 @@ class _DexWriter:
             direct.sort()
             virtual.sort()
             per_class.append((direct, virtual))
-            for idx, acc, mi_local in direct + virtual:
+            for _idx, _acc, mi_local in direct + virtual:
                 m = c.methods[mi_local]
                 if not m.has_code():
                     continue
@@ -709,7 +717,7 @@ class _DexWriter:
         class_data_off: list[int] = []
         first = None
         count = 0
-        for ci, c in enumerate(self.classes):
+        for ci in range(len(self.classes)):
             direct, virtual = per_class[ci]
             if not direct and not virtual:
                 class_data_off.append(0)

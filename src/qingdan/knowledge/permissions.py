@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
+from qingdan.knowledge._data import data_bytes, load_yaml_data
 
 __all__ = [
     "DATA_FILE",
@@ -35,7 +34,6 @@ DATA_FILE = "data/permissions.yaml"
 PROTECTION_LEVELS = frozenset({"dangerous", "normal", "signature", "special"})
 UNKNOWN = "unknown"
 
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _REQUIRED = ("name", "protection", "group", "zh", "en", "added", "deprecated", "pi_types", "source")
 _OPTIONAL = ("note",)
@@ -78,7 +76,7 @@ def _data_path() -> str:
 
 
 def _read_text() -> str:
-    return resources.files("qingdan.knowledge").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 
 
 def _fail(what: str) -> ValueError:
@@ -109,11 +107,11 @@ def _str_list(value: Any, field: str, where: str, *, allow_scalar: bool = False)
     return tuple(value)
 
 
-def _parse(text: str) -> _Knowledge:
+def _parse(text: str | bytes) -> _Knowledge:
     try:
-        doc = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        raise _fail(f"not valid YAML: {exc}") from exc
+        doc = load_yaml_data(DATA_FILE.rsplit("/", 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
+    except ValueError as exc:
+        raise _fail(str(exc).split(": ", 1)[-1]) from exc
     if not isinstance(doc, dict):
         raise _fail("top level must be a mapping")
     meta = doc.get("meta")

@@ -47,10 +47,9 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     for c in rep["components"]:
         kinds["activity" if c["kind"] == "activity-alias" else c["kind"]] += 1
     exported_open = sum(1 for n in rep["components_of_note"] if n["reason"] == "exported without permission")
-    out.append(
-        f"  comps     {kinds['activity']} activities · {kinds['service']} services · "
-        f"{kinds['receiver']} receivers · {kinds['provider']} providers; exported without permission: {exported_open}"
-    )
+    plural = {"activity": "activities"}
+    parts = [f"{n} {kind if n == 1 else plural.get(kind, kind + 's')}" for kind, n in kinds.items()]
+    out.append(f"  comps     {' · '.join(parts)}; exported without permission: {exported_open}")
     for n in rep["components_of_note"]:
         if n["reason"].startswith("system broadcast"):
             out.append(f"            {n['kind']} {n['name']}: {n['reason']}")
