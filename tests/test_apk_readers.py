@@ -131,7 +131,8 @@ def _scan_args(data: bytes):
     (m_size,) = struct.unpack_from("<L", data, 88)
     (s_size,) = struct.unpack_from("<L", data, 56)
     c_size, c_off = struct.unpack_from("<LL", data, 96)
-    return data, c_off, c_size, m_size, s_size
+    (f_size,) = struct.unpack_from("<L", data, 80)
+    return data, c_off, c_size, m_size, s_size, f_size
 
 
 @pytest.mark.skipif(_dexscan is None, reason="C scanner not built")
@@ -263,3 +264,39 @@ def test_split_bundle(tmp_path):
 def test_descriptor_names():
     assert java_name("Lcom/a/B$C;") == "com.a.B$C"
     assert java_name("[I") == "[I"
+
+
+TWIN_APPS = ["cn-sdk/jpush-tutorial-demo-debug.apk", "oss-app/fdroid-a2dp.Vol_137.apk",
+             "droidbench/Reflection_Reflection1.apk", "iccbench/icc_dynregister1.apk"]
+
+
+@pytest.mark.skipif(_dexscan is None, reason="C scanner not built")
+@pytest.mark.parametrize("rel", TWIN_APPS)
+def test_c_and_python_scanners_agree_on_real_code(rel):
+    from tests.conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    for d in read_package(CORPUS / rel).dex:
+        args = _scan_args(d.data)
+        assert _dexscan.scan(*args) == dexscan_py.scan(*args)
+
+
+def test_static_field_reads_on_real_code():
+    from tests.conftest import CORPUS
+
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    # a2dp.Vol reads contacts through ContactsContract; every app reads Build fields
+    pkg = read_package(CORPUS / "oss-app/fdroid-a2dp.Vol_137.apk")
+    reads = set()
+    for d in pkg.dex:
+        for k in range(0, len(d.field_reads), 2):
+            cls, name, _t = d.field_ref(d.field_reads[k + 1])
+            reads.add((cls, name))
+    assert ("Landroid/os/Build$VERSION;", "SDK_INT") in reads
+    d = pkg.dex[0]
+    ids = d.find_fields("Landroid/os/Build$VERSION;", "SDK_INT")
+    assert ids and all(d.field_ref(i)[1] == "SDK_INT" for i in ids)
+    callers = list(d.reads_of(ids))
+    assert callers and all(r[2] == "android.os.Build$VERSION" for r in callers)

@@ -623,3 +623,505 @@ def test_large_file_is_not_copied() -> None:
         info = read_signing(big, cd, {})
     assert info.schemes == ["v2", "v3", "v3.1"]
     assert time.perf_counter() - started < 2.0
+
+
+# --------------------------------------------------------------------------------------------
+# certificate fields: our DER reader against cryptography (a test-only dependency)
+
+TESTCERT_PEM = ROOT / "tests" / "support" / "testcert.pem"
+FIELDS = ("subject", "issuer", "serial", "not_before", "not_after")
+
+
+def crypto_fields(cert_der: bytes) -> dict[str, str]:
+    """The Certificate fields as cryptography gives them (what signing.py used to report)."""
+    import warnings
+
+    from cryptography import x509 as cx509
+
+    with warnings.catch_warnings():  # lenient-certificate notes (long country names, serials)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        cert = cx509.load_der_x509_certificate(cert_der)
+        return {
+            "subject": cert.subject.rfc4514_string(),
+            "issuer": cert.issuer.rfc4514_string(),
+            "serial": format(cert.serial_number, "x"),
+            "not_before": cert.not_valid_before_utc.isoformat().replace("+00:00", "Z"),
+            "not_after": cert.not_valid_after_utc.isoformat().replace("+00:00", "Z"),
+        }
+
+
+def our_fields(cert_der: bytes) -> tuple[Certificate, list[str]]:
+    """Our Certificate for ``cert_der``, read through the public API (as a v2 signer)."""
+    data, cd = make_apk(signing_block([(V2_BLOCK_ID, scheme_value([[cert_der]], v3=False))]))
+    info = read_signing(data, cd, {})
+    assert [c.sha256 for c in info.certificates] == [sha(cert_der)]
+    return info.certificates[0], info.warnings
+
+
+def assert_fields_match_cryptography(cert_der: bytes, ours: Certificate | None = None) -> None:
+    if ours is None:
+        ours, warns = our_fields(cert_der)
+        assert warns == []
+    assert {f: getattr(ours, f) for f in FIELDS} == crypto_fields(cert_der)
+
+
+def corpus_certificates(path: Path) -> dict[str, bytes]:
+    """sha256 -> DER of every certificate of every scheme of an APK (module internals)."""
+    from qingdan.apk import signing
+
+    data, cd_offset, blocks, _ = load_apk(path)
+    found: list[bytes] = []
+    ignore = [].append
+    with memoryview(data) as view:
+        if cd_offset is not None and 0 <= cd_offset <= len(data):
+            pairs = signing._signing_block_pairs(view, cd_offset, ignore)
+            for pair_id, scheme in signing._BLOCK_SCHEMES.items():
+                if pair_id in pairs:
+                    found += signing._scheme_certificates(pairs[pair_id], scheme, ignore)
+            pairs.clear()
+    for name, raw in blocks.items():
+        found += signing._v1_certificates(memoryview(raw), name, ignore)
+    return {sha(d): d for d in found}
+
+
+@pytest.mark.parametrize("path", corpus_params())
+def test_corpus_certificate_fields_match_cryptography(path: Path) -> None:
+    pytest.importorskip("cryptography")
+    info = scan(path)
+    by_sha = corpus_certificates(path)
+    assert {c.sha256 for c in info.certificates} <= set(by_sha)
+    for cert in info.certificates:
+        assert_fields_match_cryptography(by_sha[cert.sha256], cert)
+
+
+def test_testcert_fields_match_cryptography() -> None:
+    cx509 = pytest.importorskip("cryptography.x509")
+    cert_der = cx509.load_pem_x509_certificate(TESTCERT_PEM.read_bytes()).public_bytes(
+        Encoding.DER
+    )
+    assert_fields_match_cryptography(cert_der)
+    ours, _ = our_fields(cert_der)
+    assert ours.not_after.startswith("2099-")  # GeneralizedTime in the test certificate
+
+
+def build_cert(
+    subject,
+    issuer=None,
+    serial: int = 0x1234ABCD,
+    not_before: dt.datetime = dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+    not_after: dt.datetime = dt.datetime(2030, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+) -> bytes:
+    from cryptography import x509 as cx509
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = subject if isinstance(subject, cx509.Name) else cx509.Name(subject)
+    issuer = issuer if isinstance(issuer, cx509.Name) else cx509.Name(issuer or subject)
+    cert = (
+        cx509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(Encoding.DER)
+
+
+def tricky_names() -> dict[str, object]:
+    from cryptography import x509 as cx509
+    from cryptography.x509.name import _ASN1Type
+    from cryptography.x509.oid import ObjectIdentifier
+
+    attr, rdn = cx509.NameAttribute, cx509.RelativeDistinguishedName
+    return {
+        "specials": [attr(NameOID.COMMON_NAME, 'a,b+c"d\\e;f<g>h=i')],
+        "leading-hash": [attr(NameOID.ORGANIZATION_NAME, "#not hex")],
+        "spaces": [
+            attr(NameOID.ORGANIZATIONAL_UNIT_NAME, "trailing "),
+            attr(NameOID.ORGANIZATIONAL_UNIT_NAME, " leading"),
+            attr(NameOID.ORGANIZATIONAL_UNIT_NAME, " "),
+            attr(NameOID.LOCALITY_NAME, "  both  "),
+        ],
+        "nul": [attr(NameOID.COMMON_NAME, "nul\0byte")],
+        "chinese": [
+            attr(NameOID.COUNTRY_NAME, "CN"),
+            attr(NameOID.STATE_OR_PROVINCE_NAME, "广东省"),
+            attr(NameOID.LOCALITY_NAME, "深圳市"),
+            attr(NameOID.ORGANIZATION_NAME, "腾讯科技(深圳)有限公司"),
+            attr(NameOID.COMMON_NAME, "清单 😀"),
+        ],
+        "multi-valued": [
+            rdn([attr(NameOID.COUNTRY_NAME, "CN")]),
+            rdn([attr(NameOID.COMMON_NAME, "multi"), attr(NameOID.ORGANIZATION_NAME, "x+y")]),
+            rdn(
+                [
+                    attr(NameOID.ORGANIZATIONAL_UNIT_NAME, "one"),
+                    attr(NameOID.ORGANIZATIONAL_UNIT_NAME, "two"),
+                    attr(NameOID.USER_ID, "uid1"),
+                ]
+            ),
+        ],
+        "email-and-others": [
+            attr(NameOID.DOMAIN_COMPONENT, "com"),
+            attr(NameOID.DOMAIN_COMPONENT, "example"),
+            attr(NameOID.STREET_ADDRESS, "1 Main St, Apt 2"),
+            attr(NameOID.SERIAL_NUMBER, "SN-42"),
+            attr(NameOID.EMAIL_ADDRESS, "dev+apk@example.com"),
+            attr(NameOID.COMMON_NAME, "with email"),
+        ],
+        "unknown-oid": [
+            attr(ObjectIdentifier("1.3.6.1.4.1.99999.7.1"), "custom=value"),
+            attr(ObjectIdentifier("2.999.1234567890123456789"), "#big arc"),
+            attr(NameOID.JURISDICTION_COUNTRY_NAME, "CN"),
+            attr(NameOID.BUSINESS_CATEGORY, "Private Organization"),
+        ],
+        "string-types": [
+            attr(NameOID.COMMON_NAME, "bmp 中文 ,+", _ASN1Type.BMPString),
+            attr(NameOID.ORGANIZATION_NAME, "universal 😀", _ASN1Type.UniversalString),
+            attr(NameOID.ORGANIZATIONAL_UNIT_NAME, "t61", _ASN1Type.T61String),
+            attr(NameOID.LOCALITY_NAME, "visible", _ASN1Type.VisibleString),
+            attr(NameOID.SERIAL_NUMBER, "12345", _ASN1Type.NumericString),
+            attr(NameOID.X500_UNIQUE_IDENTIFIER, b"\x00\xab\xcd", _ASN1Type.BitString),
+        ],
+        "empty": [],
+    }
+
+
+@pytest.mark.parametrize("case", list(tricky_names()))
+def test_tricky_names_match_cryptography(case: str) -> None:
+    names = tricky_names()
+    issuer = names["chinese"] if case != "chinese" else names["specials"]
+    cert_der = build_cert(names[case], issuer)
+    assert_fields_match_cryptography(cert_der)
+
+
+def test_tricky_name_strings() -> None:
+    """A few expected strings spelled out (cryptography's format, kept for the reader)."""
+    names = tricky_names()
+    got = {case: our_fields(build_cert(names[case]))[0].subject for case in names}
+    assert got["specials"] == 'CN=a\\,b\\+c\\"d\\\\e\\;f\\<g\\>h=i'
+    assert got["leading-hash"] == "O=\\#not hex"
+    assert got["spaces"] == "L=\\  both \\ ,OU=\\ ,OU=\\ leading,OU=trailing\\ "
+    assert got["nul"] == "CN=nul\\00byte"
+    assert got["chinese"] == "CN=清单 😀,O=腾讯科技(深圳)有限公司,L=深圳市,ST=广东省,C=CN"
+    # a SET OF is written sorted by its DER bytes; both read it back in that order
+    assert got["multi-valued"] == "OU=one+OU=two+UID=uid1,O=x\\+y+CN=multi,C=CN"
+    assert got["email-and-others"] == (
+        "CN=with email,1.2.840.113549.1.9.1=dev\\+apk@example.com,2.5.4.5=SN-42,"
+        "STREET=1 Main St\\, Apt 2,DC=example,DC=com"
+    )
+    assert got["unknown-oid"].endswith(
+        ",2.999.1234567890123456789=\\#big arc,1.3.6.1.4.1.99999.7.1=custom=value"
+    )
+    assert got["string-types"].startswith("2.5.4.45=#00abcd,2.5.4.5=12345,L=visible,OU=t61,")
+    assert got["empty"] == ""
+
+
+@pytest.mark.parametrize(
+    "serial, not_before, not_after",
+    [
+        (0x80, (1950, 1, 1), (2049, 12, 31, 23, 59, 59)),
+        (0x80 << 144, (2049, 12, 31, 23, 59, 59), (2050, 1, 1)),
+        (1, (2000, 2, 29, 12), (9999, 12, 31, 23, 59, 59)),
+        (0x8000_0000_0000_0000, (1970, 1, 1), (2106, 2, 7, 6, 28, 16)),
+    ],
+)
+def test_serials_and_times_match_cryptography(serial, not_before, not_after) -> None:
+    """High-bit serials (a leading 00 keeps them positive), the UTCTime bounds 1950 and 2049,
+    GeneralizedTime from 2050 on (up to 9999)."""
+    not_before = dt.datetime(*not_before, tzinfo=dt.UTC)
+    not_after = dt.datetime(*not_after, tzinfo=dt.UTC)
+    name = [x509.NameAttribute(NameOID.COMMON_NAME, "t")]
+    cert_der = build_cert(name, None, serial, not_before, not_after)
+    assert_fields_match_cryptography(cert_der)
+    ours, _ = our_fields(cert_der)
+    assert (ours.not_before, ours.not_after) == (
+        not_before.isoformat().replace("+00:00", "Z"),
+        not_after.isoformat().replace("+00:00", "Z"),
+    )
+
+
+# A tiny test-side DER splicer, independent of signing.py, to put values cryptography's
+# builder refuses (negative serials, hand-made names and times) into a certificate.
+
+
+def tlv_items(data: bytes) -> list[bytes]:
+    items, pos = [], 0
+    while pos < len(data):
+        first = data[pos + 1]
+        if first < 0x80:
+            head, size = 2, first
+        else:
+            head = 2 + (first & 0x7F)
+            size = int.from_bytes(data[pos + 2 : pos + head], "big")
+        items.append(data[pos : pos + head + size])
+        pos += head + size
+    return items
+
+
+def tlv_body(item: bytes) -> bytes:
+    first = item[1]
+    return item[2:] if first < 0x80 else item[2 + (first & 0x7F) :]
+
+
+def splice_tbs(cert_der: bytes, **fields: bytes) -> bytes:
+    """cert_der with TBSCertificate fields (serial, issuer, validity, subject) replaced."""
+    tbs, *rest = tlv_items(tlv_body(cert_der))
+    items = tlv_items(tlv_body(tbs))
+    index = {"serial": 1, "issuer": 3, "validity": 4, "subject": 5}
+    for key, value in fields.items():
+        items[index[key]] = value
+    return der(0x30, der(0x30, b"".join(items)) + b"".join(rest))
+
+
+def oid_der(dotted: str) -> bytes:
+    arcs = [int(a) for a in dotted.split(".")]
+    body = b""
+    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
+        chunk = [arc & 0x7F]
+        while arc := arc >> 7:
+            chunk.append(0x80 | (arc & 0x7F))
+        body += bytes(reversed(chunk))
+    return der(0x06, body)
+
+
+def name_der(*rdns: list[tuple[str, int, bytes]], sort: bool = True) -> bytes:
+    out = b""
+    for rdn in rdns:
+        atvs = [der(0x30, oid_der(oid) + der(tag, value)) for oid, tag, value in rdn]
+        out += der(0x31, b"".join(sorted(atvs) if sort else atvs))
+    return der(0x30, out)
+
+
+@pytest.mark.parametrize(
+    "serial", [b"\xff", b"\x80", b"\xff\x7f", b"\x80" + b"\x00" * 19, b"\x00", b"\x7f"]
+)
+def test_negative_and_edge_serials_match_cryptography(serial: bytes) -> None:
+    cert_der = splice_tbs(CERT_A, serial=der(0x02, serial))
+    assert_fields_match_cryptography(cert_der)
+    ours, _ = our_fields(cert_der)
+    assert ours.serial.startswith("-") == bool(serial[0] & 0x80)
+
+
+def test_hand_made_names_match_cryptography() -> None:
+    cases = [
+        name_der([("2.5.4.3", 0x0C, "é".encode())], [("2.5.4.10", 0x16, b"ia5")]),
+        name_der([("2.5.4.3", 0x1E, "中".encode("utf-16-be")), ("2.5.4.11", 0x13, b"p")]),
+        name_der([("1.2.840.113549.1.9.1", 0x16, b"#a@b.c ")]),
+        name_der([("2.5.4.3", 0x0C, b"")]),  # empty value
+        name_der([("2.5.4.3", 0x04, b"octets")]),  # OCTET STRING, decoded as UTF-8
+        name_der([("0.9.2342.19200300.100.1.25", 0x16, b"cn")], [("2.5.4.3", 0x14, b"t61")]),
+        der(0x30, b""),  # empty Name
+    ]
+    for name in cases:
+        cert_der = splice_tbs(CERT_A, subject=name, issuer=name)
+        assert_fields_match_cryptography(cert_der)
+
+
+@pytest.mark.parametrize(
+    "time, expected",
+    [
+        (der(0x17, b"500101000000Z"), "1950-01-01T00:00:00Z"),
+        (der(0x17, b"491231235959Z"), "2049-12-31T23:59:59Z"),
+        (der(0x17, b"000229000000Z"), "2000-02-29T00:00:00Z"),
+        (der(0x18, b"20500101000000Z"), "2050-01-01T00:00:00Z"),
+        (der(0x18, b"20200101000000Z"), "2020-01-01T00:00:00Z"),  # GeneralizedTime before 2050
+        (der(0x18, b"00010101000000Z"), "0001-01-01T00:00:00Z"),
+    ],
+)
+def test_times_match_cryptography(time: bytes, expected: str) -> None:
+    cert_der = splice_tbs(CERT_A, validity=der(0x30, time + time))
+    assert_fields_match_cryptography(cert_der)
+    assert our_fields(cert_der)[0].not_before == expected
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        der(0x17, b"2001011200Z"),  # no seconds
+        der(0x17, b"200101120000+0000"),  # offset
+        der(0x18, b"20200101120000.5Z"),  # fraction
+        der(0x17, b"210229120000Z"),  # not a leap year
+        der(0x17, b"200101120060Z"),  # second 60
+        der(0x18, b"00000101000000Z"),  # year 0
+        der(0x17, b"20010112000 Z"),
+        der(0x18, b"200101120000Z"),  # UTCTime digits in a GeneralizedTime
+        der(0x02, b"\x00"),
+    ],
+)
+def test_unreadable_time_leaves_field_empty(time: bytes) -> None:
+    good = der(0x17, b"200101000000Z")
+    ours, warns = our_fields(splice_tbs(CERT_A, validity=der(0x30, good + time)))
+    assert (ours.not_before, ours.not_after) == ("2020-01-01T00:00:00Z", "")
+    assert ours.subject == "CN=signer a"
+    assert len(warns) == 1 and "could not read not_after" in warns[0]
+
+
+def test_values_cryptography_rejects_are_written_as_hex() -> None:
+    """cryptography refuses these names; we write the value as '#' + hex of its DER (RFC 4514
+    2.4) instead of dropping the whole name. Unsorted SET OF stays in encoded order."""
+    bad_utf8 = name_der([("2.5.4.3", 0x0C, b"\xff\xfe")], [("2.5.4.10", 0x13, b"ok")])
+    integer = name_der([("2.5.4.3", 0x02, b"\x05")])
+    bit_string = name_der([("2.5.4.3", 0x03, b"\x00\x01")])
+    unsorted = name_der([("2.5.4.3", 0x0C, b"z"), ("2.5.4.10", 0x0C, b"a")], sort=False)
+    expected = {
+        bad_utf8: "O=ok,CN=#0c02fffe",
+        integer: "CN=#020105",
+        bit_string: "CN=#03020001",
+        unsorted: "CN=z+O=a",
+    }
+    for name, subject in expected.items():
+        ours, warns = our_fields(splice_tbs(CERT_A, subject=name))
+        assert (ours.subject, ours.issuer, warns) == (subject, "CN=signer a", [])
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        der(0x30, der(0x31, b"")),  # empty RDN
+        der(0x30, der(0x30, b"")),  # RDN not a SET
+        der(0x30, der(0x31, der(0x30, der(0x02, b"\x01") + der(0x0C, b"x")))),  # type not an OID
+        der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3")))),  # no value
+        der(0x30, der(0x31, der(0x30, der(0x06, b"\x85")))),  # OID cut inside an arc
+        der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3") + der(0x0C, b"x") + der(0x0C, b"y")))),
+        der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3") + b"\x0c\x80"))),  # indefinite length
+        der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3") + b"\x1f\xff\xff\xff\xff\x01\x00"))),
+        der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3") + der(0x0C, b"x"))) * 1100),  # too many
+    ],
+)
+def test_malformed_name_leaves_field_empty(subject: bytes) -> None:
+    ours, warns = our_fields(splice_tbs(CERT_A, subject=subject))
+    assert (ours.subject, ours.issuer, ours.serial) == ("", "CN=signer a", "1234abcd")
+    assert len(warns) == 1 and "could not read subject" in warns[0]
+
+
+def test_long_form_tag_value_is_hex() -> None:
+    value = b"\x1f\x81\x00\x01x"  # [UNIVERSAL 128] "x": a multi-byte identifier
+    subject = der(0x30, der(0x31, der(0x30, oid_der("2.5.4.3") + value)))
+    ours, warns = our_fields(splice_tbs(CERT_A, subject=subject))
+    assert (ours.subject, warns) == ("CN=#" + value.hex(), [])
+
+
+@pytest.mark.parametrize(
+    "cert_der, reason",
+    [
+        (CERT_A + b"\x00", "after the certificate"),
+        (der(0x30, der(0x30, b"") + der(0x30, b"") + der(0x03, b"\x00")), "TBSCertificate"),
+        (splice_tbs(CERT_A, serial=der(0x13, b"1")), "TBSCertificate"),
+        (der(0x31, b""), "SEQUENCE"),
+    ],
+)
+def test_not_a_certificate(cert_der: bytes, reason: str) -> None:
+    ours, warns = our_fields(cert_der)
+    assert (ours.subject, ours.serial, ours.not_after) == ("", "", "")
+    assert len(warns) == 1 and "not parseable X.509" in warns[0] and reason in warns[0]
+
+
+def test_empty_serial_leaves_field_empty() -> None:
+    ours, warns = our_fields(splice_tbs(CERT_A, serial=der(0x02, b"")))
+    assert (ours.serial, ours.subject) == ("", "CN=signer a")
+    assert len(warns) == 1 and "could not read serial" in warns[0]
+
+
+def test_random_names_and_times_match_cryptography() -> None:
+    """Seeded differential check: wherever cryptography reads a field, ours is identical."""
+    rng = random.Random(4514)
+    oids = ["2.5.4.3", "2.5.4.6", "2.5.4.7", "2.5.4.8", "2.5.4.9", "2.5.4.10", "2.5.4.11",
+            "0.9.2342.19200300.100.1.1", "0.9.2342.19200300.100.1.25", "1.2.840.113549.1.9.1",
+            "2.5.4.5", "1.3.6.1.4.1.311.60.2.1.3", "2.999.77"]
+    pool = list("abZ09 #,+\"\\;<>=\0\n/é中😀") + ["  ", " #"]
+    codecs = {0x0C: "utf-8", 0x14: "utf-8", 0x16: "utf-8", 0x1E: "utf-16-be", 0x1C: "utf-32-be"}
+    compared = 0
+    for _ in range(400):
+        rdns = []
+        for _ in range(rng.randrange(4)):
+            rdn = []
+            for _ in range(rng.choice((1, 1, 2))):
+                tag = rng.choice(list(codecs))
+                text = "".join(rng.choice(pool) for _ in range(rng.choice((0, 1, 2, 5))))
+                rdn.append((rng.choice(oids), tag, text.encode(codecs[tag])))
+            rdns.append(rdn)
+        year = rng.choice((1950, 1999, 2000, 2049, rng.randrange(1, 10000)))
+        month, day, hour = rng.randrange(1, 13), rng.randrange(1, 29), rng.randrange(24)
+        stamp = f"{year:04d}{month:02d}{day:02d}{hour:02d}"
+        stamp += f"{rng.randrange(60):02d}{rng.randrange(60):02d}Z"
+        time = der(0x17, stamp[2:].encode()) if 1950 <= year < 2050 else der(0x18, stamp.encode())
+        cert_der = splice_tbs(
+            CERT_A, subject=name_der(*rdns), validity=der(0x30, time + der(0x17, b"300101000000Z"))
+        )
+        try:
+            expected = crypto_fields(cert_der)
+        except ValueError:  # e.g. a duplicate attribute in one RDN
+            continue
+        ours, warns = our_fields(cert_der)
+        assert {f: getattr(ours, f) for f in FIELDS} == expected
+        assert warns == []
+        compared += 1
+    assert compared > 300
+
+
+# --------------------------------------------------------------------------------------------
+# PKCS#7 envelopes written with BER indefinite lengths
+
+
+def ber_signed_data(*certs: bytes, nested_eoc: bool = True) -> bytes:
+    def indef(tag: int, body: bytes) -> bytes:
+        return bytes([tag, 0x80]) + body + b"\x00\x00"
+
+    encap = indef(0x30, oid_der("1.2.840.113549.1.7.1"))
+    signed_data = indef(
+        0x30,
+        der(0x02, b"\x01") + der(0x31, b"") + encap + indef(0xA0, b"".join(certs)) + der(0x31, b""),
+    )
+    return indef(0x30, oid_der("1.2.840.113549.1.7.2") + indef(0xA0, signed_data))
+
+
+def test_v1_ber_indefinite_lengths() -> None:
+    data, cd = make_apk(names=("META-INF/X.SF", "META-INF/X.RSA"))
+    info = read_signing(data, cd, {"META-INF/X.RSA": ber_signed_data(CERT_A, CERT_B)})
+    assert info.warnings == [] and info.schemes == ["v1"]
+    assert [(c.sha256, c.subject) for c in info.certificates] == [
+        (sha(CERT_A), "CN=signer a"),
+        (sha(CERT_B), "CN=signer b"),
+    ]
+
+
+def test_v1_skips_non_certificate_choices() -> None:
+    data, cd = make_apk(names=("META-INF/X.SF", "META-INF/X.RSA"))
+    attr_cert = der(0xA1, b"\x05\x00")  # [1] v1AttrCert: not X.509
+    info = read_signing(data, cd, {"META-INF/X.RSA": ber_signed_data(attr_cert, CERT_A)})
+    assert [c.sha256 for c in info.certificates] == [sha(CERT_A)]
+    assert len(info.warnings) == 1 and "not X.509" in info.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"\x30\x80" + b"\x04\x00" * 200_000,  # endless flat indefinite SEQUENCE
+        b"\x30\x80" * 50_000,  # deep nesting
+        b"\x30\x80" + oid_der("1.2.840.113549.1.7.2") + b"\xa0\x80\x30\x80",  # cut off
+        b"\x04\x80\x00\x00",  # indefinite primitive
+        ber_signed_data(CERT_A)[:-3],
+    ],
+)
+def test_v1_hostile_ber_is_bounded(blob: bytes) -> None:
+    import time
+
+    data, cd = make_apk(names=("META-INF/X.SF", "META-INF/X.RSA"))
+    started = time.perf_counter()
+    info = read_signing(data, cd, {"META-INF/X.RSA": blob})
+    assert time.perf_counter() - started < 0.5
+    assert info.schemes == ["v1"] and info.certificates == []
+    assert len(info.warnings) == 1 and "unreadable PKCS#7" in info.warnings[0]
+
+
+def test_signing_does_not_import_cryptography() -> None:
+    import subprocess
+
+    code = "import sys, qingdan.apk.signing; print('cryptography' in sys.modules)"
+    env = {"PYTHONPATH": str(ROOT / "src")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.stdout.strip() == "False", out.stderr

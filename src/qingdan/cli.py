@@ -174,6 +174,51 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
         raise typer.Exit(2)
 
 
+sdk_app = typer.Typer(help="The SDK catalogue: what qingdan knows about third-party SDKs.", no_args_is_help=True)
+app.add_typer(sdk_app, name="sdk")
+
+
+@sdk_app.command("list")
+def sdk_list(
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category (push, analytics, ads, …).")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Text to look for in ids, names, companies, packages.")] = None,
+) -> None:
+    """List SDKs in the catalogue."""
+    from qingdan.knowledge.sdks import load_sdks, search_sdks
+
+    found = search_sdks(search, category)
+    if category and not found and category not in {s.category for s in load_sdks().values()}:
+        raise fail("--category", f"unknown category {category!r}")
+    for s in found:
+        typer.echo(f"{s.id:32} {s.category:16} {s.name}" + (f" · {s.company}" if s.company else ""))
+    typer.echo(f"{len(found)} SDKs")
+
+
+@sdk_app.command("show")
+def sdk_show(sdk_id: Annotated[str, typer.Argument(help="An SDK id from `qingdan sdk list`.")]) -> None:
+    """Everything the catalogue says about one SDK, with its sources."""
+    from qingdan.knowledge.sdks import load_sdks
+
+    s = load_sdks().get(sdk_id)
+    if s is None:
+        raise fail(sdk_id, "no such SDK id (see `qingdan sdk list --search`)")
+    rows = [("id", s.id), ("name (zh)", s.name_zh), ("name (en)", s.name_en), ("company", s.company),
+            ("company (en)", s.company_en), ("country", s.country), ("category", s.category),
+            ("PI collected", ", ".join(s.pi_types)), ("privacy policy", s.policy_url)]
+    sig = s.signatures
+    for label, vals in (("packages", sig.packages), ("components", sig.components),
+                        ("native libs", sig.native_libs), ("meta-data", sig.meta_data),
+                        ("actions", sig.actions), ("permissions", sig.permissions),
+                        ("component patterns", sig.component_patterns),
+                        ("native lib patterns", sig.native_lib_patterns)):
+        if vals:
+            rows.append((label, ", ".join(vals)))
+    rows.append(("sources", ", ".join(s.sources) + ("" if s.verified else " (not yet verified)")))
+    for k, v in rows:
+        if v:
+            typer.echo(f"{k:20} {v}")
+
+
 def main() -> None:
     try:
         app()

@@ -2,7 +2,7 @@
  * qingdan.apk._dexscan: the hot loop of the DEX reader.
  *
  * Walks class_data_item and code_item of every class definition and collects, per method, the
- * distinct invoke instructions (callee method index) together with up to two constant strings
+ * distinct static field reads (sget*) and the distinct invoke instructions (callee method index) together with up to two constant strings
  * that were loaded by const-string into the argument registers just before the call.  Also
  * marks every string index loaded by const-string.  Everything is bounds-checked: a damaged
  * class is skipped and counted, never read past the buffer.  The GIL is released while
@@ -147,7 +147,9 @@ typedef struct {
     size_t n;
     uint32_t n_methods;   /* method_ids_size */
     uint32_t n_strings;
+    uint32_t n_fields;
     vec_u32 calls;        /* caller, callee, s1, s2 */
+    vec_u32 fields;       /* caller, field: static field reads (sget*) */
     vec_u32 class_start;  /* per class def: index of its first call record */
     uint8_t *strmark;     /* const-string bitmap, n_strings bits */
     uint32_t n_code_methods, n_defined_methods, n_insns_units, bad_classes;
@@ -229,6 +231,15 @@ static int scan_code(scan_t *s, uint32_t caller, uint32_t code_off) {
                 if (vpush(&s->calls, caller) || vpush(&s->calls, midx) || vpush(&s->calls, s1) || vpush(&s->calls, s2))
                     return -2;
             }
+        } else if (op >= 0x60 && op <= 0x66) {
+            uint16_t fidx;
+            if (i + 4 > end) return -1;
+            memcpy(&fidx, b + i + 2, 2);
+            if (fidx < s->n_fields && dedup(st, 0x80000000u | fidx, 0xffffffffu, 0xffffffffu)) {
+                if (vpush(&s->fields, caller) || vpush(&s->fields, fidx)) return -2;
+            }
+            clr_reg(st, hi);
+            if (op == 0x61) clr_reg(st, (uint32_t)hi + 1);
         } else {
             uint8_t d = DEST[op];
             if (d) {
@@ -295,23 +306,25 @@ static PyObject *vec_to_bytes(vec_u32 *a) {
     return PyBytes_FromStringAndSize((const char *)a->v, (Py_ssize_t)(a->n * sizeof(uint32_t)));
 }
 
-/* scan(buf, class_defs_off, class_defs_size, method_ids_size, string_ids_size)
+/* scan(buf, class_defs_off, class_defs_size, method_ids_size, string_ids_size, field_ids_size)
  * -> (calls: bytes[u32 x4], class_start: bytes[u32 * (n_classes+1)], strmark: bytes,
+ *     fields: bytes[u32 x2],
  *     (n_defined_methods, n_code_methods, n_insns_units, bad_classes), first_error: str) */
 static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_buffer view;
-    unsigned long cd_off, cd_size, m_size, s_size;
+    unsigned long cd_off, cd_size, m_size, s_size, f_size;
     scan_t s;
     uint32_t c;
     int fatal = 0;
     PyObject *res = NULL;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*kkkk", &view, &cd_off, &cd_size, &m_size, &s_size)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*kkkkk", &view, &cd_off, &cd_size, &m_size, &s_size, &f_size)) return NULL;
     memset(&s, 0, sizeof s);
     s.b = (const uint8_t *)view.buf;
     s.n = (size_t)view.len;
     s.n_methods = (uint32_t)m_size;
     s.n_strings = (uint32_t)s_size;
+    s.n_fields = (uint32_t)f_size;
     if ((size_t)cd_off > s.n || (size_t)cd_size > (s.n - cd_off) / 32) {
         PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "class_defs outside the file");
@@ -327,7 +340,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_BEGIN_ALLOW_THREADS
     for (c = 0; c < cd_size; c++) {
         uint32_t cdo;
-        size_t mark = s.calls.n;
+        size_t mark = s.calls.n, fmark = s.fields.n;
         if (vpush(&s.class_start, (uint32_t)(s.calls.n / 4))) { fatal = 1; break; }
         memcpy(&cdo, s.b + cd_off + (size_t)c * 32 + 24, 4);
         if (cdo == 0) continue;
@@ -342,6 +355,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
             if (r < 0) {
                 s.bad_classes++;
                 s.calls.n = mark; /* drop partial results of a damaged class */
+                s.fields.n = fmark;
                 if (!s.err[0]) snprintf(s.err, sizeof s.err, "class def %u: damaged class data or code", c);
             }
         }
@@ -350,22 +364,23 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (fatal) {
-        free(s.calls.v); free(s.class_start.v); free(s.strmark); free(s.st);
+        free(s.calls.v); free(s.fields.v); free(s.class_start.v); free(s.strmark); free(s.st);
         return PyErr_NoMemory();
     }
     {
         PyObject *calls = vec_to_bytes(&s.calls);
         PyObject *starts = vec_to_bytes(&s.class_start);
         PyObject *marks = PyBytes_FromStringAndSize((const char *)s.strmark, (Py_ssize_t)((s_size >> 3) + 1));
-        if (calls && starts && marks) {
-            res = Py_BuildValue("(NNN(kkkk)s)", calls, starts, marks,
+        PyObject *fields = vec_to_bytes(&s.fields);
+        if (calls && starts && marks && fields) {
+            res = Py_BuildValue("(NNNN(kkkk)s)", calls, starts, marks, fields,
                                 (unsigned long)s.n_defined_methods, (unsigned long)s.n_code_methods,
                                 (unsigned long)s.n_insns_units, (unsigned long)s.bad_classes, s.err);
         } else {
-            Py_XDECREF(calls); Py_XDECREF(starts); Py_XDECREF(marks);
+            Py_XDECREF(calls); Py_XDECREF(starts); Py_XDECREF(marks); Py_XDECREF(fields);
         }
     }
-    free(s.calls.v); free(s.class_start.v); free(s.strmark); free(s.st);
+    free(s.calls.v); free(s.fields.v); free(s.class_start.v); free(s.strmark); free(s.st);
     return res;
 }
 

@@ -80,7 +80,7 @@ class DexFile:
         self.version = magic[4:7].decode("ascii", "replace")
         self.checksum = h[1]
         (file_size, _header_size, endian, _ls, _lo, _map, s_sz, s_off, t_sz, t_off, p_sz, p_off,
-         f_sz, _f_off, m_sz, m_off, c_sz, c_off, _d_sz, _d_off) = h[3:]
+         f_sz, f_off, m_sz, m_off, c_sz, c_off, _d_sz, _d_off) = h[3:]
         if endian != 0x12345678:
             raise ApkError(f"{source}: big-endian or damaged dex (endian tag 0x{endian:08x})")
         if file_size != n and self.version < "041":
@@ -97,12 +97,13 @@ class DexFile:
         self._type_ids = table(t_off, t_sz, 4, "type_ids")
         self._proto_ids = table(p_off, p_sz, 12, "proto_ids")
         self._method_ids = table(m_off, m_sz, 8, "method_ids")
+        self._field_ids = table(f_off, f_sz, 8, "field_ids")
         self._class_defs = table(c_off, c_sz, 32, "class_defs")
         self.n_strings, self.n_types, self.n_protos = s_sz, t_sz, p_sz
         self.n_fields, self.n_methods, self.n_classes = f_sz, m_sz, c_sz
         self._strings: dict[int, str] = {}
         try:
-            calls, starts, marks, counters, err = _scanner.scan(data, c_off, c_sz, m_sz, s_sz)
+            calls, starts, marks, fields, counters, err = _scanner.scan(data, c_off, c_sz, m_sz, s_sz, f_sz)
         except ValueError as exc:
             raise ApkError(f"{source}: {exc}") from None
         self.calls = array("I")
@@ -110,6 +111,8 @@ class DexFile:
         self._class_call_start = array("I")
         self._class_call_start.frombytes(starts)
         self._string_marks = marks
+        self.field_reads = array("I")  # flat (caller method, field id) pairs: static field reads
+        self.field_reads.frombytes(fields)
         self.n_defined_methods, self.n_code_methods, self.n_code_units, bad = counters
         if bad:
             self.warnings.append(f"{source}: {bad} class(es) with damaged code skipped ({err})")
@@ -195,6 +198,8 @@ class DexFile:
 
     def method_ref(self, i: int) -> tuple[str, str, int]:
         """(class descriptor, method name, proto index) of method id ``i``."""
+        if not 0 <= i < self.n_methods:  # a damaged class_data can name any index
+            return "", "", -1
         w = self._method_ids[2 * i]
         return self.type_name(w & 0xFFFF), self.string(self._method_ids[2 * i + 1]), w >> 16
 
@@ -235,6 +240,43 @@ class DexFile:
             out.append(lo)
             lo += 1
         return out
+
+    def field_ref(self, i: int) -> tuple[str, str, str]:
+        """(class descriptor, field name, type descriptor) of field id ``i``."""
+        if not 0 <= i < self.n_fields:
+            return "", "", ""
+        w = self._field_ids[2 * i]
+        return self.type_name(w & 0xFFFF), self.string(self._field_ids[2 * i + 1]), self.type_name(w >> 16)
+
+    def find_fields(self, class_descriptor: str, name: str) -> list[int]:
+        """Field ids of ``class_descriptor.name`` (field_ids are sorted by class, name, type)."""
+        ti = self.find_type(class_descriptor)
+        ni = self.find_string(name)
+        if ti < 0 or ni < 0:
+            return []
+        f = self._field_ids
+        lo, hi = 0, self.n_fields
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if ((f[2 * mid] & 0xFFFF), f[2 * mid + 1]) < (ti, ni):
+                lo = mid + 1
+            else:
+                hi = mid
+        out = []
+        while lo < self.n_fields and (f[2 * lo] & 0xFFFF) == ti and f[2 * lo + 1] == ni:
+            out.append(lo)
+            lo += 1
+        return out
+
+    def reads_of(self, field_ids: list[int] | set[int]) -> Iterator[tuple[str, str, str, str]]:
+        """(caller class, caller method, field class, field name) for static reads of ``field_ids``."""
+        want = set(field_ids)
+        fr = self.field_reads
+        for k in range(0, len(fr), 2):
+            if fr[k + 1] in want:
+                ccls, cname, _ = self.method_ref(fr[k])
+                fcls, fname, _t = self.field_ref(fr[k + 1])
+                yield java_name(ccls), cname, java_name(fcls), fname
 
     # -- call sites ----------------------------------------------------------------------------
     @property

@@ -83,7 +83,7 @@ def _uleb(b: bytes, p: int) -> tuple[int, int]:
     raise _Damaged
 
 
-def _scan_code(b, n, caller, code_off, n_methods, n_strings, marks, out, counters):
+def _scan_code(b, n, caller, code_off, n_methods, n_strings, n_fields, marks, out, fout, counters):
     if code_off & 3 or code_off + 16 > n:
         raise _Damaged
     (insns,) = struct.unpack_from("<L", b, code_off + 12)
@@ -124,6 +124,18 @@ def _scan_code(b, n, caller, code_off, n_methods, n_strings, marks, out, counter
                 regs[hi] = sidx
             else:
                 regs.pop(hi, None)
+        elif 0x60 <= op <= 0x66:
+            if i + 4 > end:
+                raise _Damaged
+            (fidx,) = struct.unpack_from("<H", b, i + 2)
+            fkey = (0x80000000 | fidx, NONE, NONE)
+            if fidx < n_fields and fkey not in seen:
+                if len(seen) < 32768:
+                    seen.add(fkey)
+                fout.extend((caller, fidx))
+            regs.pop(hi, None)
+            if op == 0x61:
+                regs.pop((hi + 1) & 0xFFFF, None)
         elif op in _INVOKE:
             if i + w * 2 > end:
                 raise _Damaged
@@ -185,12 +197,13 @@ def _scan_code(b, n, caller, code_off, n_methods, n_strings, marks, out, counter
         i += w * 2
 
 
-def scan(buf, cd_off: int, cd_size: int, m_size: int, s_size: int):
+def scan(buf, cd_off: int, cd_size: int, m_size: int, s_size: int, f_size: int):
     b = bytes(buf)
     n = len(b)
     if cd_off > n or cd_size > (n - cd_off) // 32:
         raise ValueError("class_defs outside the file")
     out = array("I")
+    fout = array("I")
     starts = array("I")
     marks = bytearray((s_size >> 3) + 1)
     counters = [0, 0, 0, 0]  # defined, code, insn units, bad classes
@@ -200,7 +213,7 @@ def scan(buf, cd_off: int, cd_size: int, m_size: int, s_size: int):
         (cdo,) = struct.unpack_from("<L", b, cd_off + c * 32 + 24)
         if cdo == 0:
             continue
-        mark = len(out)
+        mark, fmark = len(out), len(fout)
         try:
             if cdo >= n:
                 raise _Damaged
@@ -225,12 +238,13 @@ def scan(buf, cd_off: int, cd_size: int, m_size: int, s_size: int):
                     counters[0] += 1
                     if code:
                         counters[1] += 1
-                        _scan_code(b, n, idx & 0xFFFFFFFF, code, m_size, s_size, marks, out, counters)
+                        _scan_code(b, n, idx & 0xFFFFFFFF, code, m_size, s_size, f_size, marks, out, fout, counters)
         except (_Damaged, struct.error):
             counters[3] += 1
             del out[mark:]
+            del fout[fmark:]
             if not err:
                 err = (f"class def {c}: class_data_off {cdo} outside the file" if cdo >= n
                        else f"class def {c}: damaged class data or code")
     starts.append(len(out) // 4)
-    return out.tobytes(), starts.tobytes(), bytes(marks), tuple(counters), err
+    return out.tobytes(), starts.tobytes(), bytes(marks), fout.tobytes(), tuple(counters), err

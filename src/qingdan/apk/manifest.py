@@ -216,7 +216,7 @@ def build_manifest(root: XmlNode, resolve: Callable[[int], object] | None = None
     app_perm = _str(app.get("android:permission"))
     app_proc = _str(value(app.get("android:process")))
     cleartext_raw = app.get("android:usesCleartextTraffic")
-    nsc = app.get("android:networkSecurityConfig")
+    nsc = value(app.get("android:networkSecurityConfig"))
     comps: list[Component] = []
     for el in app.children:
         if el.tag not in COMPONENT_TAGS:

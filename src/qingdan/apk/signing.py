@@ -39,12 +39,16 @@ whatever could be read is returned. Every loop is bounded by the bytes available
 sanity caps); the file is never copied, only sliced through ``memoryview``. No view into ``data``
 outlives the call, so an ``mmap`` passed in can be closed right after.
 
-Field formats of :class:`Certificate`: ``subject``/``issuer`` are RFC 4514 strings from
-``cryptography``; ``sha256`` is the lowercase hex digest of the certificate bytes exactly as stored
-in the package (the signer identity Android uses); ``serial`` is lowercase hex without ``0x``
-(``-`` prefix if negative); ``not_before``/``not_after`` are ISO 8601 UTC like
-``2008-02-29T01:33:46Z``. A certificate that ``cryptography`` cannot parse is still reported, by
-its sha256, with the fields it could not read left empty and a warning.
+Field formats of :class:`Certificate`: ``subject``/``issuer`` are RFC 4514 strings, the same as
+``cryptography``'s ``Name.rfc4514_string()`` gives (see :func:`_name`); ``sha256`` is the lowercase
+hex digest of the certificate bytes exactly as stored in the package (the signer identity Android
+uses); ``serial`` is lowercase hex without ``0x`` (``-`` prefix if negative); ``not_before``/
+``not_after`` are ISO 8601 UTC like ``2008-02-29T01:33:46Z``. A certificate that cannot be parsed
+is still reported, by its sha256, with the fields it could not read left empty and a warning.
+
+Certificates and PKCS#7 blocks are decoded here by a small bounds-checked DER reader (no
+``cryptography`` at run time: importing it costs every scan process ~11 MiB). Only the fields
+above are read; nothing is verified.
 """
 
 from __future__ import annotations
@@ -52,13 +56,9 @@ from __future__ import annotations
 import hashlib
 import operator
 import struct
-import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, pkcs7
 
 __all__ = [
     "APK_SIG_BLOCK_MAGIC",
@@ -98,7 +98,7 @@ _SIGNED_DATA_OID = bytes.fromhex("2a864886f70d010702")  # 1.2.840.113549.1.7.2
 
 @dataclass(slots=True)
 class Certificate:
-    subject: str  # RFC 4514 string from cryptography (x509 Name.rfc4514_string())
+    subject: str  # RFC 4514 string, as cryptography's x509 Name.rfc4514_string() gives
     issuer: str
     sha256: str  # lowercase hex sha256 of the certificate DER
     serial: str  # hex
@@ -302,6 +302,148 @@ def _scheme_certificates(
 
 
 # --------------------------------------------------------------------------------------------
+# DER (and, for the PKCS#7 envelope only, BER indefinite lengths)
+
+_MAX_TAG_BYTES = 4
+_MAX_BER_DEPTH = 32
+_MAX_BER_ELEMENTS = 4096  # per PKCS#7 block; a real one needs a few dozen
+_MAX_OID_BYTES = 128
+_MAX_NAME_ATTRIBUTES = 1024  # per Name; real ones have a handful
+
+
+def _der_header(buf: memoryview, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the DER TLV at ``pos``; definite lengths only.
+
+    The tag is the identifier byte for tag numbers below 31 (class and constructed bits
+    included, e.g. 0x30 for SEQUENCE); a multi-byte identifier gives a value above 0xff.
+    """
+    if end - pos < 2:
+        raise _Malformed("DER element cut off")
+    tag = buf[pos]
+    pos += 1
+    if tag & 0x1F == 0x1F:  # high tag number form: continuation bytes follow
+        for _ in range(_MAX_TAG_BYTES):
+            if pos >= end:
+                raise _Malformed("DER tag cut off")
+            tag = (tag << 8) | buf[pos]
+            pos += 1
+            if not tag & 0x80:
+                break
+        else:
+            raise _Malformed("DER tag number too long")
+        if pos >= end:
+            raise _Malformed("DER element cut off")
+    first = buf[pos]
+    pos += 1
+    if first < 0x80:
+        length = first
+    elif first == 0x80:
+        raise _Malformed("indefinite-length (BER) encoding")
+    else:
+        nbytes = first & 0x7F
+        if nbytes > 4 or end - pos < nbytes:
+            raise _Malformed("DER length field too long or cut off")
+        length = int.from_bytes(buf[pos : pos + nbytes], "big")
+        pos += nbytes
+    if length > end - pos:
+        raise _Malformed(f"DER length {length} exceeds the {end - pos} bytes left")
+    return tag, pos, pos + length
+
+
+def _ber_element(
+    buf: memoryview, pos: int, end: int, budget: list[int], depth: int = 0
+) -> tuple[int, int, int, int]:
+    """(tag, content start, content end, element end) of the element at ``pos``.
+
+    Like :func:`_der_header`, but a constructed element may also have a BER indefinite length
+    (content up to the matching end-of-contents octets 00 00): old signing tools wrote PKCS#7
+    blocks that way. Finding the end of such an element means walking its children, so the
+    nesting depth is capped and every element looked at spends one unit of ``budget[0]``.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _Malformed("too many BER elements")
+    if end - pos >= 2 and buf[pos + 1] == 0x80 and buf[pos] & 0x1F != 0x1F:
+        tag = buf[pos]
+        if not tag & 0x20:
+            raise _Malformed("indefinite length on a primitive BER element")
+        if depth >= _MAX_BER_DEPTH:
+            raise _Malformed(f"BER nesting deeper than {_MAX_BER_DEPTH}")
+        start = pos = pos + 2
+        while True:
+            if end - pos >= 2 and buf[pos] == 0 and buf[pos + 1] == 0:
+                return tag, start, pos, pos + 2
+            pos = _ber_element(buf, pos, end, budget, depth + 1)[3]  # raises when cut off
+    tag, start, stop = _der_header(buf, pos, end)
+    return tag, start, stop, stop
+
+
+def _children(buf: memoryview, start: int, end: int, limit: int) -> list[tuple[int, int, int]]:
+    """(tag, content start, content end) of the first ``limit`` DER elements in start..end."""
+    found: list[tuple[int, int, int]] = []
+    while start < end and len(found) < limit:
+        tag, pos, stop = _der_header(buf, start, end)
+        found.append((tag, pos, stop))
+        start = stop
+    return found
+
+
+# --------------------------------------------------------------------------------------------
+# v1 (JAR signing): PKCS#7 SignedData
+
+
+def _pkcs7_certificates(block: memoryview, warn: Callable[[str], None], where: str) -> list[bytes]:
+    """DER certificates of a PKCS#7 SignedData (DER, or BER with indefinite lengths).
+
+    ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData }
+    SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo SEQUENCE,
+                              certificates [0] IMPLICIT SET OF Certificate OPTIONAL, ... }
+    """
+    budget = [_MAX_BER_ELEMENTS]
+    tag, pos, end, _ = _ber_element(block, 0, len(block), budget)
+    if tag != 0x30:
+        raise _Malformed("not a SEQUENCE")
+    tag, start, stop, after = _ber_element(block, pos, end, budget)
+    if tag != 0x06 or bytes(block[start:stop]) != _SIGNED_DATA_OID:
+        raise _Malformed("content type is not PKCS#7 signedData")
+    tag, start, stop, _ = _ber_element(block, after, end, budget)
+    if tag != 0xA0:
+        raise _Malformed("no [0] content")
+    tag, pos, end, _ = _ber_element(block, start, stop, budget)
+    if tag != 0x30:
+        raise _Malformed("SignedData is not a SEQUENCE")
+    while pos < end:
+        tag, start, stop, pos = _ber_element(block, pos, end, budget)
+        if tag == 0xA0:
+            break
+    else:
+        return []
+    certs: list[bytes] = []
+    while start < stop:
+        if len(certs) >= MAX_CERTS_PER_SIGNER:
+            warn(f"{where}: more than {MAX_CERTS_PER_SIGNER} certificates; rest ignored")
+            break
+        tag, _, _, element_end = _ber_element(block, start, stop, budget)
+        if tag == 0x30:
+            certs.append(bytes(block[start:element_end]))
+        else:  # another CertificateChoices (attribute certificate, ...): not an X.509 cert
+            warn(f"{where}: skipped a certificates entry that is not X.509 (tag 0x{tag:02x})")
+        start = element_end
+    return certs
+
+
+def _v1_certificates(block: memoryview, name: str, warn: Callable[[str], None]) -> list[bytes]:
+    try:
+        certs = _pkcs7_certificates(block, warn, f"v1 {name}")
+    except _Malformed as exc:
+        warn(f"v1 {name}: unreadable PKCS#7 ({exc})")
+        return []
+    if not certs:
+        warn(f"v1 {name}: PKCS#7 holds no certificates")
+    return certs
+
+
+# --------------------------------------------------------------------------------------------
 # v1 (JAR signing)
 
 
@@ -340,74 +482,6 @@ def _sf_names(view: memoryview, cd_offset: int, warn: Callable[[str], None]) -> 
     return names
 
 
-def _der_header(buf: memoryview, pos: int, end: int) -> tuple[int, int, int]:
-    """(tag, content start, content end) of the DER TLV at ``pos``; definite lengths only."""
-    if end - pos < 2:
-        raise _Malformed("DER element cut off")
-    tag, first = buf[pos], buf[pos + 1]
-    pos += 2
-    if first < 0x80:
-        length = first
-    elif first == 0x80:
-        raise _Malformed("indefinite-length (BER) encoding")
-    else:
-        nbytes = first & 0x7F
-        if nbytes > 4 or end - pos < nbytes:
-            raise _Malformed("DER length field too long or cut off")
-        length = int.from_bytes(buf[pos : pos + nbytes], "big")
-        pos += nbytes
-    if length > end - pos:
-        raise _Malformed(f"DER length {length} exceeds the {end - pos} bytes left")
-    return tag, pos, pos + length
-
-
-def _pkcs7_raw_certificates(block: memoryview) -> list[bytes]:
-    """Certificates of a PKCS#7 SignedData, by a minimal DER walk (fallback only).
-
-    ContentInfo ::= SEQUENCE { contentType OID, content [0] EXPLICIT SignedData }
-    SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo SEQUENCE,
-                              certificates [0] IMPLICIT SET OF Certificate OPTIONAL, ... }
-    """
-    tag, pos, end = _der_header(block, 0, len(block))
-    if tag != 0x30:
-        raise _Malformed("not a DER SEQUENCE")
-    tag, start, stop = _der_header(block, pos, end)
-    if tag != 0x06 or bytes(block[start:stop]) != _SIGNED_DATA_OID:
-        raise _Malformed("content type is not PKCS#7 signedData")
-    tag, start, stop = _der_header(block, stop, end)
-    if tag != 0xA0:
-        raise _Malformed("no [0] content")
-    tag, pos, end = _der_header(block, start, stop)
-    if tag != 0x30:
-        raise _Malformed("SignedData is not a SEQUENCE")
-    while pos < end:
-        tag, start, stop = _der_header(block, pos, end)
-        if tag == 0xA0:
-            certs: list[bytes] = []
-            while start < stop and len(certs) < MAX_CERTS_PER_SIGNER:
-                _, _, cert_end = _der_header(block, start, stop)
-                certs.append(bytes(block[start:cert_end]))
-                start = cert_end
-            return certs
-        pos = stop
-    return []
-
-
-def _v1_certificates(block: memoryview, name: str, warn: Callable[[str], None]) -> list[bytes]:
-    try:
-        return [c.public_bytes(Encoding.DER) for c in pkcs7.load_der_pkcs7_certificates(block)]
-    except Exception as exc:  # cryptography raises ValueError, but be safe with hostile DER
-        first_error = _short(exc)
-    try:
-        certs = _pkcs7_raw_certificates(block)
-    except _Malformed as exc:
-        warn(f"v1 {name}: unreadable PKCS#7 ({first_error}; {exc})")
-        return []
-    if not certs:
-        warn(f"v1 {name}: PKCS#7 holds no certificates")
-    return certs
-
-
 def _v1(
     view: memoryview,
     cd_offset: int | None,
@@ -438,35 +512,217 @@ def _v1(
 
 # --------------------------------------------------------------------------------------------
 # certificates
+#
+# Certificate ::= SEQUENCE { tbsCertificate TBSCertificate, signatureAlgorithm, signature }
+# TBSCertificate ::= SEQUENCE { version [0] EXPLICIT OPTIONAL, serialNumber INTEGER,
+#                               signature AlgorithmIdentifier, issuer Name, validity Validity,
+#                               subject Name, ... }
+# Name ::= SEQUENCE OF RelativeDistinguishedName;  RDN ::= SET OF AttributeTypeAndValue
+# AttributeTypeAndValue ::= SEQUENCE { type OBJECT IDENTIFIER, value ANY }
+# Validity ::= SEQUENCE { notBefore Time, notAfter Time };  Time ::= UTCTime | GeneralizedTime
+
+# Short names exactly as cryptography's rfc4514_string() uses them (x509/name.py
+# _NAMEOID_TO_NAME); every other type, emailAddress included, is written as its dotted OID.
+_SHORT_NAMES = {
+    "2.5.4.3": "CN",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "2.5.4.6": "C",
+    "2.5.4.9": "STREET",
+    "0.9.2342.19200300.100.1.25": "DC",
+    "0.9.2342.19200300.100.1.1": "UID",
+}
+_X500_UNIQUE_IDENTIFIER = "2.5.4.45"
+# Universal string tags whose content cryptography decodes as UTF-8: OCTET STRING, UTF8String,
+# NumericString, PrintableString, T61String, IA5String, UTCTime, GeneralizedTime, VisibleString.
+_UTF8_VALUE_TAGS = frozenset((0x04, 0x0C, 0x12, 0x13, 0x14, 0x16, 0x17, 0x18, 0x1A))
+_VALUE_CODECS = {0x1E: "utf-16-be", 0x1C: "utf-32-be"}  # BMPString, UniversalString
+_DN_ESCAPES = str.maketrans(
+    {
+        "\\": "\\\\",
+        '"': '\\"',
+        "+": "\\+",
+        ",": "\\,",
+        ";": "\\;",
+        "<": "\\<",
+        ">": "\\>",
+        "\0": "\\00",
+    }
+)
+_UTC_TIME, _GENERALIZED_TIME = 0x17, 0x18
 
 
-def _iso_utc(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+def _oid(content: memoryview) -> str:
+    """Dotted string of an OBJECT IDENTIFIER's content octets."""
+    if not 0 < len(content) <= _MAX_OID_BYTES:
+        raise _Malformed(f"OID of {len(content)} bytes")
+    if content[-1] & 0x80:
+        raise _Malformed("OID cut off inside a sub-identifier")
+    arcs: list[int] = []
+    value = 0
+    for byte in content:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [first // 40, first % 40] if first < 80 else [2, first - 80]
+    return ".".join(map(str, head + arcs[1:]))
+
+
+def _escape_dn_value(value: str) -> str:
+    """RFC 4514 escaping, step for step as cryptography's x509.name._escape_dn_value."""
+    if not value:
+        return ""
+    value = value.translate(_DN_ESCAPES)
+    if value[0] == "#" or (value[0] == " " and len(value) > 1):
+        value = "\\" + value
+    if value[-1] == " ":
+        value = value[:-1] + "\\ "
+    return value
+
+
+def _attribute_value(oid: str, buf: memoryview, tlv: int, tag: int, start: int, end: int) -> str:
+    """RFC 4514 text of one attribute value (the TLV at ``tlv``, content start..end).
+
+    Decoded as cryptography does: BMPString as UTF-16BE, UniversalString as UTF-32BE, the other
+    string types (and OCTET STRING) as UTF-8, a BIT STRING x500UniqueIdentifier as ``#`` + hex of
+    its content. Where cryptography would refuse the whole name (another tag, bytes that do not
+    decode), the value is written as ``#`` + hex of its complete DER encoding (RFC 4514 2.4).
+    """
+    raw = bytes(buf[start:end])
+    if tag == 0x03 and oid == _X500_UNIQUE_IDENTIFIER:
+        return "#" + raw.hex() if raw else ""
+    codec = _VALUE_CODECS.get(tag) or ("utf-8" if tag in _UTF8_VALUE_TAGS else None)
+    if codec is not None:
+        try:
+            return _escape_dn_value(raw.decode(codec))
+        except UnicodeDecodeError:
+            pass
+    return "#" + bytes(buf[tlv:end]).hex()
+
+
+def _name(buf: memoryview, start: int, end: int) -> str:
+    """RFC 4514 string of the content of a Name: RDNs last to first, joined by ',';
+    the attributes of a multi-valued RDN in encoded order, joined by '+'."""
+    rdns: list[str] = []
+    count = 0
+    while start < end:
+        tag, pos, rdn_end = _der_header(buf, start, end)
+        start = rdn_end
+        if tag != 0x31:
+            raise _Malformed(f"RDN is not a SET (tag 0x{tag:02x})")
+        if pos == rdn_end:
+            raise _Malformed("empty RDN")
+        parts: list[str] = []
+        while pos < rdn_end:
+            count += 1
+            if count > _MAX_NAME_ATTRIBUTES:
+                raise _Malformed(f"more than {_MAX_NAME_ATTRIBUTES} attributes")
+            tag, atv, atv_end = _der_header(buf, pos, rdn_end)
+            pos = atv_end
+            if tag != 0x30:
+                raise _Malformed(f"attribute is not a SEQUENCE (tag 0x{tag:02x})")
+            tag, oid_start, oid_end = _der_header(buf, atv, atv_end)
+            if tag != 0x06:
+                raise _Malformed(f"attribute type is not an OID (tag 0x{tag:02x})")
+            oid = _oid(buf[oid_start:oid_end])
+            tag, value_start, value_end = _der_header(buf, oid_end, atv_end)
+            if value_end != atv_end:
+                raise _Malformed("attribute has more than a type and a value")
+            value = _attribute_value(oid, buf, oid_end, tag, value_start, value_end)
+            parts.append(f"{_SHORT_NAMES.get(oid, oid)}={value}")
+        rdns.append("+".join(parts))
+    rdns.reverse()
+    return ",".join(rdns)
+
+
+def _serial(buf: memoryview, start: int, end: int) -> str:
+    if start == end:
+        raise _Malformed("empty INTEGER")
+    return format(int.from_bytes(buf[start:end], "big", signed=True), "x")
+
+
+def _time(tag: int, content: memoryview) -> str:
+    """ISO 8601 UTC of a UTCTime (YYMMDDHHMMSSZ; YY 50-99 is 19YY, RFC 5280) or GeneralizedTime
+    (YYYYMMDDHHMMSSZ). Only the DER forms RFC 5280 allows: seconds present, 'Z', no fractions."""
+    text = bytes(content)
+    digits = text[:-1]
+    if text[-1:] != b"Z" or not digits.isdigit():
+        raise _Malformed("time is not digits followed by Z")
+    if tag == _UTC_TIME and len(digits) == 12:
+        year = int(digits[:2])
+        year += 1900 if year >= 50 else 2000
+        rest = digits[2:]
+    elif tag == _GENERALIZED_TIME and len(digits) == 14:
+        year = int(digits[:4])
+        rest = digits[4:]
+    else:
+        raise _Malformed(f"not an RFC 5280 UTCTime/GeneralizedTime (tag 0x{tag:02x})")
+    month, day, hour, minute, second = (int(rest[i : i + 2]) for i in range(0, 10, 2))
+    try:
+        moment = datetime(year, month, day, hour, minute, second)
+    except ValueError as exc:
+        raise _Malformed(f"invalid time: {exc}") from None
+    return moment.isoformat() + "Z"
+
+
+def _tbs_fields(buf: memoryview) -> dict[str, tuple[int, int, int]]:
+    """(tag, content start, content end) of serial, issuer, validity and subject."""
+    tag, pos, end = _der_header(buf, 0, len(buf))
+    if tag != 0x30:
+        raise _Malformed("not a DER SEQUENCE")
+    if end != len(buf):
+        raise _Malformed(f"{len(buf) - end} bytes after the certificate")
+    outer = _children(buf, pos, end, 4)
+    if len(outer) != 3 or [t for t, _, _ in outer] != [0x30, 0x30, 0x03]:
+        raise _Malformed("not a Certificate SEQUENCE { tbsCertificate, algorithm, signature }")
+    _, pos, end = outer[0]
+    items = _children(buf, pos, end, 6)
+    if items and items[0][0] == 0xA0:  # version [0] EXPLICIT
+        items = items[1:]
+    items = items[:5]
+    expected = [0x02, 0x30, 0x30, 0x30, 0x30]
+    if [t for t, _, _ in items] != expected:
+        raise _Malformed(
+            "TBSCertificate does not start with serial, signature, issuer, validity, subject"
+        )
+    return dict(zip(("serial", "signature", "issuer", "validity", "subject"), items, strict=True))
+
+
+def _validity_time(buf: memoryview, validity: tuple[int, int, int], index: int) -> str:
+    """notBefore (index 0) or notAfter (index 1) of the content of a Validity."""
+    times = _children(buf, validity[1], validity[2], 3)
+    if len(times) != 2:
+        raise _Malformed(f"validity has {len(times)} elements, not 2")
+    tag, start, end = times[index]
+    return _time(tag, buf[start:end])
 
 
 def _describe(der: bytes, scheme: str, warn: Callable[[str], None]) -> Certificate:
     sha256 = hashlib.sha256(der).hexdigest()
     info = Certificate("", "", sha256, "", "", "", scheme)
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except Exception as exc:
-        warn(f"{scheme} certificate {sha256[:16]}: not parseable X.509 ({_short(exc)})")
-        return info
     failed: list[str] = []
-    readers: Iterable[tuple[str, Callable[[], str]]] = (
-        ("subject", lambda: cert.subject.rfc4514_string()),
-        ("issuer", lambda: cert.issuer.rfc4514_string()),
-        ("serial", lambda: format(cert.serial_number, "x")),
-        ("not_before", lambda: _iso_utc(cert.not_valid_before_utc)),
-        ("not_after", lambda: _iso_utc(cert.not_valid_after_utc)),
-    )
-    for attr, read in readers:
+    with memoryview(der) as buf:
         try:
-            with warnings.catch_warnings():  # cryptography's leniency notes are not ours to print
-                warnings.simplefilter("ignore")
+            fields = _tbs_fields(buf)
+        except _Malformed as exc:
+            warn(f"{scheme} certificate {sha256[:16]}: not parseable X.509 ({_short(exc)})")
+            return info
+        readers: tuple[tuple[str, Callable[[], str]], ...] = (
+            ("subject", lambda: _name(buf, *fields["subject"][1:])),
+            ("issuer", lambda: _name(buf, *fields["issuer"][1:])),
+            ("serial", lambda: _serial(buf, *fields["serial"][1:])),
+            ("not_before", lambda: _validity_time(buf, fields["validity"], 0)),
+            ("not_after", lambda: _validity_time(buf, fields["validity"], 1)),
+        )
+        for attr, read in readers:
+            try:
                 setattr(info, attr, read())
-        except Exception:
-            failed.append(attr)
+            except _Malformed:
+                failed.append(attr)
     if failed:
         warn(f"{scheme} certificate {sha256[:16]}: could not read {', '.join(failed)}")
     return info

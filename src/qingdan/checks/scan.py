@@ -1,7 +1,8 @@
 """Scan: an :class:`AppPackage` plus reference knowledge → :class:`ScanResult`.
 
-This is the stage later detectors (SDKs, sensitive APIs, rules) hang off. For now it joins the
-package with the permission knowledge and derives the facts every report shows.
+Joins the package with the knowledge base: permissions with their protection level and PI
+types, the SDKs embedded (with evidence), the sensitive APIs each owner (app or SDK) uses, and
+for every PI type who collects it and why we think so.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
+from qingdan.checks.apis import ApiUse, find_api_uses
+from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -42,6 +45,7 @@ class PermissionFact:
     pi_types: tuple[str, ...]
     max_sdk: int | None
     sdk23: bool
+    used_by: list[str] = field(default_factory=list)  # owners whose code uses APIs this permission guards
 
 
 @dataclass(slots=True)
@@ -52,12 +56,35 @@ class ComponentNote:
 
 
 @dataclass(slots=True)
+class PIEvidence:
+    kind: str  # api | permission | sdk_disclosure
+    detail: str  # api id, permission name, or the SDK's policy URL
+    certainty: str  # direct | possible (reflection) | requested (permission only) | declared (SDK policy)
+    where: str = ""  # caller class.method for api evidence
+    count: int = 1
+
+
+@dataclass(slots=True)
+class PICollector:
+    owner: str  # "app" or an SDK id
+    evidence: list[PIEvidence] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class ScanResult:
     package: AppPackage
     permissions: list[PermissionFact]
     components_of_note: list[ComponentNote]
     package_prefixes: list[tuple[str, int]]
+    sdks: list[SdkDetection] = field(default_factory=list)
+    libraries: list[SdkDetection] = field(default_factory=list)  # open-source code, no vendor behind it
+    api_uses: list[ApiUse] = field(default_factory=list)
+    pi_summary: dict[str, list[PICollector]] = field(default_factory=dict)
+    owners: OwnerMap | None = None
     warnings: list[str] = field(default_factory=list)
+
+    def sdk(self, sid: str) -> SdkDetection | None:
+        return next((d for d in self.sdks if d.sdk.id == sid), None)
 
     @property
     def permission_counts(self) -> dict[str, int]:
@@ -111,7 +138,45 @@ def scan_package(pkg: AppPackage) -> ScanResult:
             group=info.group if info else None, pi_types=info.pi_types if info else (),
             max_sdk=up.max_sdk, sdk23=up.sdk23,
         ))
-    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), list(pkg.warnings))
+    found = detect_sdks(pkg)
+    sdks = [d for d in found if not d.sdk.is_library]
+    libraries = [d for d in found if d.sdk.is_library]
+    # library code is the app's own processing (no third party behind it); SDK code is the SDK's
+    owners = OwnerMap([d.sdk.id for d in sdks], own_namespaces(pkg))
+    uses = find_api_uses(pkg, owners)
+    for p in perms:
+        p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
+    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
+                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings))
+
+
+def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list[ApiUse]) -> dict[str, list[PICollector]]:
+    """For each PI type: who collects it (the app and/or SDK ids) and the evidence."""
+    table: dict[str, dict[str, PICollector]] = {}
+
+    def ev(pi: str, owner: str, e: PIEvidence) -> None:
+        col = table.setdefault(pi, {}).setdefault(owner, PICollector(owner))
+        for old in col.evidence:
+            if (old.kind, old.detail, old.certainty) == (e.kind, e.detail, e.certainty):
+                old.count += 1
+                return
+        col.evidence.append(e)
+
+    for u in uses:
+        if u.api.weak:
+            continue  # benign alone (Build.MODEL, self lookups): kept in api_uses, not counted here
+        for pi in u.api.pi_types:
+            ev(pi, u.owner, PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}"))
+    for p in perms:
+        for pi in p.pi_types:
+            for owner in p.used_by or [APP]:
+                ev(pi, owner, PIEvidence("permission", p.name, "direct" if p.used_by else "requested"))
+    for d in sdks:
+        if d.confidence == "low":
+            continue
+        for pi in d.sdk.pi_types:
+            ev(pi, d.sdk.id, PIEvidence("sdk_disclosure", d.sdk.policy_url or d.sdk.id, "declared"))
+    return {pi: sorted(cols.values(), key=lambda c: (c.owner != APP, c.owner)) for pi, cols in sorted(table.items())}
 
 
 def scan_path(path: str | Path, limits: Limits | None = None) -> ScanResult:

@@ -15,10 +15,9 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
 
-import yaml
+from qingdan.knowledge._data import data_bytes, load_yaml_data
 
 __all__ = [
     "DATA_FILE",
@@ -41,7 +40,6 @@ SENSITIVE_VALUES = frozenset({"true", "false", "context"})
 SENSITIVE_BASES = frozenset({"gbt35273-2020-b1", "gbt35273-2017-b1", "pipl-28", "gbt45574-2025"})
 MAX_SYNONYMS = 15
 
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIDES_RE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*$")
 
@@ -92,7 +90,7 @@ def _data_path() -> str:
 
 
 def _read_text() -> str:
-    return resources.files("qingdan.knowledge").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 
 
 def _fail(what: str) -> ValueError:
@@ -115,9 +113,9 @@ def _str_list(value: Any, field: str, where: str) -> tuple[str, ...]:
 
 def _parse(text: str) -> _Knowledge:
     try:
-        doc = yaml.load(text, Loader=_SafeLoader)  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        raise _fail(f"not valid YAML: {exc}") from exc
+        doc = load_yaml_data(DATA_FILE.rsplit('/', 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
+    except ValueError as exc:
+        raise _fail(str(exc).split(": ", 1)[-1]) from exc
     if not isinstance(doc, dict):
         raise _fail("top level must be a mapping")
     meta = doc.get("meta")

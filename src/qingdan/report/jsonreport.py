@@ -58,7 +58,7 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         },
         "permissions": [
             {"name": p.name, "protection": p.protection, "zh": p.zh, "en": p.en, "group": p.group,
-             "pi_types": list(p.pi_types), "max_sdk": p.max_sdk, "sdk23": p.sdk23}
+             "pi_types": list(p.pi_types), "max_sdk": p.max_sdk, "sdk23": p.sdk23, "used_by": p.used_by}
             for p in r.permissions
         ],
         "permission_counts": r.permission_counts,
@@ -94,10 +94,72 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
             "call_sites": sum(d["call_sites"] for d in dex_rows),
         },
         "package_prefixes": [{"prefix": p, "classes": n} for p, n in r.package_prefixes],
+        "sdks": [_sdk(d) for d in r.sdks],
+        "libraries": [
+            {"id": d.sdk.id, "name": d.sdk.name, "category": d.sdk.category, "confidence": d.confidence,
+             "classes": d.evidence.classes, "prefixes": d.evidence.prefixes}
+            for d in r.libraries
+        ],
+        "api_uses": _api_uses(r),
+        "pi_summary": _pi_summary(r),
         "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source} for n in pkg.native_libs],
         "assets": pkg.assets,
         "warnings": r.warnings,
     }
+
+
+def _sdk(d) -> dict[str, Any]:
+    s, e = d.sdk, d.evidence
+    return {
+        "id": s.id, "name": s.name, "name_zh": s.name_zh, "name_en": s.name_en, "company": s.company,
+        "country": s.country, "category": s.category, "confidence": d.confidence, "version": d.version,
+        "pi_types": list(s.pi_types), "policy_url": s.policy_url,
+        "evidence": {"classes": e.classes, "sample_classes": e.sample_classes, "prefixes": e.prefixes,
+                     "components": e.components, "declared_only": e.declared_only, "native_libs": e.native_libs, "meta_data": e.meta_data,
+                     "actions": e.actions, "permissions": e.permissions, "dex_sources": e.dex_sources},
+    }
+
+
+MAX_SITES = 5
+
+
+def _api_uses(r: ScanResult) -> list[dict[str, Any]]:
+    """Sensitive API uses grouped by (API, owner, certainty): a count and a few call sites."""
+    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for u in r.api_uses:
+        key = (u.api.id, u.owner, u.certainty)
+        g = groups.get(key)
+        if g is None:
+            g = groups[key] = {
+                "api": u.api.id, "zh": u.api.zh, "en": u.api.en, "pi_types": list(u.api.pi_types),
+                "permission": u.api.permission, "owner": u.owner, "certainty": u.certainty,
+                "non_resettable": u.api.non_resettable, "weak": u.api.weak, "count": 0, "sites": [],
+            }
+        g["count"] += 1
+        if len(g["sites"]) < MAX_SITES:
+            g["sites"].append({"caller_class": u.caller_class, "caller_method": u.caller_method,
+                               "callee": u.callee, "how": u.how, "dex_source": u.dex_source,
+                               "strings": list(u.strings)})
+    return list(groups.values())
+
+
+def _pi_summary(r: ScanResult) -> list[dict[str, Any]]:
+    from qingdan.knowledge.pi import pi_type
+
+    out = []
+    for key, collectors in r.pi_summary.items():
+        info = pi_type(key)
+        out.append({
+            "pi_type": key, "zh": info.zh if info else None, "en": info.en if info else None,
+            "sensitive": info.sensitive if info else None,
+            "collectors": [
+                {"owner": c.owner,
+                 "evidence": [{"kind": e.kind, "detail": e.detail, "certainty": e.certainty, "where": e.where,
+                               "count": e.count} for e in c.evidence]}
+                for c in collectors
+            ],
+        })
+    return out
 
 
 def write_atomic(path: str | Path, text: str) -> None:

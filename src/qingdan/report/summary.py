@@ -64,6 +64,28 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     files = f"{dt['files'] - nested} file{'s' if dt['files'] - nested != 1 else ''}" + (f" + {nested} nested" if nested else "")
     out.append(f"  dex       {files} · {_size(dt['size'])} · {dt['classes']} classes · "
                f"{dt['method_refs']} method refs · {dt['call_sites']} call sites")
+    if rep["sdks"]:
+        shown = [d for d in rep["sdks"] if d["confidence"] != "low"]
+        low = len(rep["sdks"]) - len(shown)
+        out.append(f"  sdks      {len(shown)}" + (f" (+{low} low-confidence)" if low else ""))
+        observed: dict[str, list[str]] = {}
+        for item in rep["pi_summary"]:
+            for c in item["collectors"]:
+                if any(e["kind"] == "api" for e in c["evidence"]):
+                    observed.setdefault(c["owner"], []).append(item["pi_type"])
+        for d in shown[:12]:
+            pis = observed.get(d["id"])
+            pi_text = ", ".join(pis) if pis else (", ".join(d["pi_types"][:6]) + " (per its policy)" if d["pi_types"] else "-")
+            out.append(f"            {d['id']} {d['name']} · {d['company'] or 'company unknown'} · PI: {pi_text}")
+        if len(shown) > 12:
+            out.append(f"            … {len(shown) - 12} more in the report")
+    if rep["libraries"]:
+        libs = [d["name"] for d in rep["libraries"] if d["confidence"] != "low"]
+        out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}" + (" …" if len(libs) > 10 else ""))
+    app_pi = [i["pi_type"] for i in rep["pi_summary"]
+              if any(c["owner"] == "app" and any(e["kind"] == "api" for e in c["evidence"]) for c in i["collectors"])]
+    if app_pi:
+        out.append(f"  app PI    {', '.join(app_pi)}")
     if rep["native_libs"]:
         by_abi: dict[str, list[str]] = {}
         for n in rep["native_libs"]:

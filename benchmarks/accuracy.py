@@ -1,0 +1,138 @@
+"""Accuracy of SDK detection and sensitive-source detection on the shared corpus.
+
+Ground truth: ``tests/data/corpus_labels.yaml`` (SDKs per app, verified by hand from evidence)
+and ``tests/data/sensitive_sources.yaml`` (leak-benchmark sources from GROUND_TRUTH.tsv). An
+Exodus-style class-name match (every tracker's code signature searched over the class names, as
+the Exodus tool does) runs over the same apps for comparison.
+
+    python benchmarks/accuracy.py            # prints the figures
+    python benchmarks/accuracy.py --verbose  # and every miss / false alarm
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "apks"
+LABELS = ROOT / "tests" / "data" / "corpus_labels.yaml"
+SOURCES = ROOT / "tests" / "data" / "sensitive_sources.yaml"
+
+
+@dataclass
+class Tally:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    misses: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+
+def sdk_accuracy(results: dict, labels: dict) -> Tally:
+    t = Tally()
+    for rel, lab in labels["apps"].items():
+        r = results.get(rel)
+        if r is None:
+            continue
+        want = set(lab.get("sdks") or [])
+        ignore = set(lab.get("ambiguous") or [])
+        got = {d.sdk.id for d in r.sdks if d.confidence != "low"}
+        t.tp += len(want & got)
+        for x in sorted(got - want - ignore):
+            t.fp += 1
+            t.false_alarms.append(f"{rel}: {x}")
+        for x in sorted(want - got):
+            t.fn += 1
+            t.misses.append(f"{rel}: {x}")
+    return t
+
+
+def source_accuracy(results: dict, truth: dict) -> tuple[Tally, Tally]:
+    """(direct sources found directly, reflective sources flagged possible)."""
+    direct, reflective = Tally(), Tally()
+    for rel, items in truth["apps"].items():
+        r = results.get(rel)
+        if r is None:
+            continue
+        seen = {(u.callee, u.certainty) for u in r.api_uses}
+        for it in items:
+            tally = direct if it["how"] == "direct" else reflective
+            if it["how"] == "direct":
+                ok = (it["api"], "direct") in seen
+            else:
+                member = it["api"].rsplit(".", 1)[1]
+                ok = any(c == "possible" and f'"{member}"' in callee for callee, c in seen) or \
+                    (it["api"], "direct") in seen
+            if ok:
+                tally.tp += 1
+            else:
+                tally.fn += 1
+                tally.misses.append(f"{rel}: {it['api']} ({it['how']})")
+    return direct, reflective
+
+
+def exodus_comparison(results: dict) -> tuple[int, int, list[str]]:
+    """(trackers the Exodus-style match finds, of those also found by qingdan, misses)."""
+    from qingdan.checks.sdks import OwnerMap, exodus_matches, own_namespaces
+
+    found = total = 0
+    misses = []
+    for rel, r in results.items():
+        every = OwnerMap([d.sdk.id for d in r.sdks + r.libraries], own_namespaces(r.package))
+        for tracker, classes in exodus_matches(r.package).items():
+            total += 1
+            if any(every.owner(c) != "app" for c in classes):
+                found += 1
+            else:
+                misses.append(f"{rel}: {tracker} (e.g. {classes[0]})")
+    return total, found, misses
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--verbose", "-v", action="store_true")
+    args = ap.parse_args()
+    if not CORPUS.is_dir():
+        print(f"corpus not found at {CORPUS}", file=sys.stderr)
+        return 2
+    from qingdan.checks.scan import scan_path
+
+    labels = yaml.safe_load(LABELS.read_text("utf-8"))
+    truth = yaml.safe_load(SOURCES.read_text("utf-8"))
+    rels = sorted(set(labels["apps"]) | set(truth["apps"]))
+    results = {rel: scan_path(CORPUS / rel) for rel in rels if (CORPUS / rel).is_file()}
+
+    s = sdk_accuracy(results, labels)
+    print(f"SDK detection over {len(labels['apps'])} labelled apps: precision {s.precision:.3f} "
+          f"recall {s.recall:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})  [target >= 0.95 / 0.95]")
+    d, rf = source_accuracy(results, truth)
+    print(f"sensitive sources, direct calls: recall {d.recall:.3f} ({d.tp}/{d.tp + d.fn})  [target >= 0.95]")
+    print(f"sensitive sources, reflective:   flagged possible {rf.tp}/{rf.tp + rf.fn}")
+    total, found, ex_miss = exodus_comparison(results)
+    print(f"Exodus-style class match: {total} tracker hits over the same apps; qingdan finds {found} of them "
+          f"[target: all]")
+    if args.verbose:
+        for title, rows in (("SDK misses", s.misses), ("SDK false alarms", s.false_alarms),
+                            ("source misses", d.misses + rf.misses), ("Exodus-only", ex_miss)):
+            if rows:
+                print(f"\n{title}:")
+                for row in rows:
+                    print("  " + row)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

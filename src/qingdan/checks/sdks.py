@@ -1,0 +1,292 @@
+"""Which SDKs an app embeds, with evidence, and which code belongs to which SDK.
+
+Signals, from strongest to weakest: manifest components and native libraries (they survive
+obfuscation), code under the SDK's package prefixes, meta-data keys, custom actions and
+permissions. The app's own package is never taken for an SDK: ``com.baidu.map`` the app is not
+the Baidu Map SDK just because the names look alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from qingdan.apk.dex import java_name
+from qingdan.apk.package import AppPackage
+from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
+
+APP = "app"  # the owner id of code that belongs to no SDK
+MAX_SAMPLES = 5
+# Fewer classes than this, with nothing else, are an interface stub another SDK pulled in (a few
+# Firebase exception types inside Play services, three QQ callback classes inside Umeng Share).
+MIN_CODE_CLASSES = 5
+
+
+@dataclass(slots=True)
+class SdkEvidence:
+    classes: int = 0
+    sample_classes: list[str] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+    # declared in the manifest but with no class in the code (stale, or a callback the app wrote)
+    declared_only: list[str] = field(default_factory=list)
+    native_libs: list[str] = field(default_factory=list)
+    meta_data: list[str] = field(default_factory=list)
+    actions: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
+    dex_sources: list[str] = field(default_factory=list)
+
+    def kinds(self) -> list[str]:
+        return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions", "permissions")
+                if getattr(self, k)]
+
+
+@dataclass(slots=True)
+class SdkDetection:
+    sdk: Sdk
+    confidence: str  # high | medium | low
+    evidence: SdkEvidence
+    version: str | None = None
+
+
+class PrefixTrie:
+    """Package-prefix lookup by segments: ``com.umeng.analytics`` matches ``com.umeng.analytics.x.Y``."""
+
+    __slots__ = ("root",)
+
+    def __init__(self) -> None:
+        self.root: dict = {}
+
+    def add(self, prefix: str, value: str) -> None:
+        node = self.root
+        for seg in prefix.split("."):
+            node = node.setdefault(seg, {})
+        node.setdefault("", []).append(value)
+
+    def longest(self, package: str) -> tuple[list[str], int]:
+        """Values at the deepest prefix of ``package`` (a dotted package name), and its depth."""
+        node = self.root
+        best: list[str] = []
+        depth = 0
+        for i, seg in enumerate(package.split(".")):
+            node = node.get(seg)
+            if node is None:
+                break
+            if "" in node:
+                best, depth = node[""], i + 1
+        return best, depth
+
+
+def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dict[str, list[str]], dict[str, set[str]]]:
+    """Classes per Java package, a few sample class names, and the dex each package came from."""
+    counts: Counter[str] = Counter()
+    samples: dict[str, list[str]] = {}
+    sources: dict[str, set[str]] = {}
+    for d in pkg.dex:
+        for desc in d.class_descriptors():
+            name = java_name(desc)
+            names.add(name)
+            p = name.rpartition(".")[0]
+            counts[p] += 1
+            s = samples.setdefault(p, [])
+            if len(s) < MAX_SAMPLES:
+                s.append(name)
+            sources.setdefault(p, set()).add(d.source)
+    return counts, samples, sources
+
+
+def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
+    """The app's own packages: its package name, and the packages of its Application class and
+    launcher activities (a demo app ``com.jiguang.jmlinkdemo`` may keep its code in
+    ``cn.jiguang.jmlinkdemo``). Namespaces shorter than three segments are too broad to claim."""
+    man = pkg.manifest
+    out = [man.package] if man.package else []
+    names = [man.application_name] if man.application_name else []
+    names += [c.name for c in man.components if c.kind in ("activity", "activity-alias") and any(
+        "android.intent.category.LAUNCHER" in f.categories for f in c.intent_filters)]
+    for n in names:
+        ns = n.rpartition(".")[0]
+        if ns.count(".") >= 2 and ns not in out:
+            out.append(ns)
+    return tuple(out)
+
+
+def _is_own(package: str, own: tuple[str, ...] | str, depth: int) -> bool:
+    """Code in the app's own namespace is the app's, unless the SDK prefix reaches deeper."""
+    for ns in (own,) if isinstance(own, str) else own:
+        if ns and (package == ns or package.startswith(ns + ".")) and depth <= ns.count(".") + 1:
+            return True
+    return False
+
+
+@dataclass(slots=True)
+class _Catalogue:
+    sdks: dict[str, Sdk]
+    trie: PrefixTrie
+    components: dict[str, list[str]]
+    native_libs: dict[str, list[str]]
+    meta: dict[str, list[str]]
+    actions: dict[str, list[str]]
+    permissions: dict[str, list[str]]
+    component_res: list[tuple[re.Pattern[str], str]]
+    lib_res: list[tuple[re.Pattern[str], str]]
+
+
+_CATALOGUE: _Catalogue | None = None
+
+
+def catalogue() -> _Catalogue:
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        sdks = load_sdks()
+        trie = PrefixTrie()
+        comps: dict[str, list[str]] = {}
+        libs: dict[str, list[str]] = {}
+        meta: dict[str, list[str]] = {}
+        acts: dict[str, list[str]] = {}
+        perms: dict[str, list[str]] = {}
+        comp_res, lib_res = [], []
+        for s in sdks.values():
+            sig = s.signatures
+            for p in sig.packages:
+                trie.add(p, s.id)
+            for table, keys in ((comps, sig.components), (libs, sig.native_libs), (meta, sig.meta_data),
+                                (acts, sig.actions), (perms, sig.permissions)):
+                for k in keys:
+                    table.setdefault(k, []).append(s.id)
+            comp_res.extend((re.compile(r), s.id) for r in sig.component_patterns)
+            lib_res.extend((re.compile(r), s.id) for r in sig.native_lib_patterns)
+        _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res)
+    return _CATALOGUE
+
+
+class OwnerMap:
+    """Class name → owner (an SDK id among those detected, or ``"app"``)."""
+
+    def __init__(self, detected: Iterable[str], own: tuple[str, ...] | str) -> None:
+        cat = catalogue()
+        self.trie = PrefixTrie()
+        for sid in detected:
+            for p in cat.sdks[sid].signatures.packages:
+                self.trie.add(p, sid)
+        self.own = own
+        self._cache: dict[str, str] = {}
+
+    def owner(self, class_name: str) -> str:
+        package = class_name.rpartition(".")[0]
+        o = self._cache.get(package)
+        if o is None:
+            ids, depth = self.trie.longest(package)
+            o = ids[0] if ids and not _is_own(package, self.own, depth) else APP
+            self._cache[package] = o
+        return o
+
+
+def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
+    cat = catalogue()
+    own = own_namespaces(pkg)
+    ev: dict[str, SdkEvidence] = {}
+
+    def get(sid: str) -> SdkEvidence:
+        e = ev.get(sid)
+        if e is None:
+            e = ev[sid] = SdkEvidence()
+        return e
+
+    names: set[str] = set()
+    counts, samples, sources = _package_counts(pkg, names)
+    for package, n in counts.items():
+        ids, depth = cat.trie.longest(package)
+        if not ids or _is_own(package, own, depth):
+            continue
+        # several SDKs may claim the same prefix: the first in the catalogue order takes the code
+        e = get(ids[0])
+        e.classes += n
+        prefix = ".".join(package.split(".")[:depth])
+        if prefix not in e.prefixes:
+            e.prefixes.append(prefix)
+        for c in samples[package]:
+            if len(e.sample_classes) < MAX_SAMPLES:
+                e.sample_classes.append(c)
+        for src in sorted(sources[package]):
+            if src not in e.dex_sources:
+                e.dex_sources.append(src)
+
+    man = pkg.manifest
+    has_code = bool(names)
+    for c in man.components:
+        # a component counts when its class is in the code; one declared without code is only a
+        # hint (a stale entry, or the app's own callback such as <app>.wxapi.WXEntryActivity)
+        live = c.name in names or not has_code
+        hits = list(cat.components.get(c.name, ()))
+        hits += [sid for rx, sid in cat.component_res if rx.fullmatch(c.name)]
+        for sid in dict.fromkeys(hits):
+            e = get(sid)
+            own_callback = _is_own(c.name.rpartition(".")[0], own, 1)
+            target = e.components if live and not own_callback else e.declared_only
+            if c.name not in target:
+                target.append(c.name)
+        for a in sorted(c.actions()):
+            for sid in cat.actions.get(a, ()):
+                if a not in get(sid).actions:
+                    get(sid).actions.append(a)
+    for lib in sorted({n.name for n in pkg.native_libs}):
+        for sid in cat.native_libs.get(lib, ()):
+            get(sid).native_libs.append(lib)
+        for rx, sid in cat.lib_res:
+            if rx.fullmatch(lib) and lib not in get(sid).native_libs:
+                get(sid).native_libs.append(lib)
+    metas = dict(man.app_meta_data)
+    for c in man.components:
+        metas.update(c.meta_data)
+    for key in sorted(metas):
+        for sid in cat.meta.get(key, ()):
+            get(sid).meta_data.append(key)
+    for p in man.permission_names + list(man.declared_permissions):
+        for sid in cat.permissions.get(p, ()):
+            if p not in get(sid).permissions:
+                get(sid).permissions.append(p)
+
+    out = []
+    for sid, e in ev.items():
+        conf = _confidence(e)
+        if conf is None:
+            continue
+        out.append(SdkDetection(cat.sdks[sid], conf, e))
+    out.sort(key=lambda d: ({"high": 0, "medium": 1, "low": 2}[d.confidence], -d.evidence.classes, d.sdk.id))
+    return out
+
+
+def _confidence(e: SdkEvidence) -> str | None:
+    """high: code plus a manifest/native signal, or plenty of code; medium: some code, or a live
+    component / native library alone; low: a stub, or only a meta-data key, action, permission or
+    a component declared without code."""
+    strong = bool(e.components or e.native_libs)
+    if e.classes and (strong or e.meta_data or e.classes >= 20):
+        return "high"
+    if e.classes >= MIN_CODE_CLASSES or strong:
+        return "medium"
+    if e.classes or e.meta_data or e.actions or e.permissions or e.declared_only:
+        return "low"
+    return None
+
+
+# -- Exodus-style matching (for comparison, as the Exodus tool does it) ---------------------------
+
+
+def exodus_matches(pkg: AppPackage, trackers: list[ExodusTracker] | None = None) -> dict[str, list[str]]:
+    """Tracker name → class names its code signatures match, the way Exodus matches them."""
+    trackers = trackers if trackers is not None else load_exodus()
+    names = [java_name(desc) for d in pkg.dex for desc in d.class_descriptors()]
+    out: dict[str, list[str]] = {}
+    for t in trackers:
+        sigs = [s for s in t.code_signatures if s]
+        if not sigs:
+            continue
+        rx = re.compile("|".join(f"(?:{s})" for s in sigs))
+        hits = [n for n in names if rx.search(n)]
+        if hits:
+            out[t.name] = hits
+    return out
