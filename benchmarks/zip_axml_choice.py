@@ -28,7 +28,6 @@ def ours(path: Path) -> str:
 
 def theirs(path: Path) -> str:
     from apkInspector.axml import get_manifest
-    from apkInspector.extract import extract_file_based_on_header_info
     from apkInspector.headers import ZipEntry
 
     with open(path, "rb") as fh:

@@ -10,7 +10,15 @@ from qingdan.checks.scan import scan_path
 from qingdan.report.html import render_html
 from qingdan.report.jsonreport import report_schema, to_dict
 from tests.conftest import CORPUS, ROOT, cli, corpus_apks, needs_shared
-from tests.support.apkbuilder import ClassDef, Component, IntentFilter, build_apk, build_arsc, build_dex, build_manifest
+from tests.support.apkbuilder import (
+    ClassDef,
+    Component,
+    IntentFilter,
+    build_apk,
+    build_arsc,
+    build_dex,
+    build_manifest,
+)
 
 DEMO = ROOT / "examples" / "demo.apk"
 

@@ -130,11 +130,48 @@ class _Catalogue:
     meta: dict[str, list[str]]
     actions: dict[str, list[str]]
     permissions: dict[str, list[str]]
-    component_res: list[tuple[re.Pattern[str], str]]
-    lib_res: list[tuple[re.Pattern[str], str]]
+    component_res: list[tuple[str, str, str]]  # (literal prefix, regex, sdk id)
+    lib_res: list[tuple[str, str, str]]
 
 
 _CATALOGUE: _Catalogue | None = None
+_META = set(".^$*+?{}[]|()\\")
+
+
+def _literal_prefix(rx: str) -> str:
+    """The plain text every match of ``rx`` starts with (``com\\.foo\\..*`` → ``com.foo.``): a
+    regex is compiled only for names that start with it."""
+    depth, i = 0, 0
+    while i < len(rx):  # a top-level alternative means no common prefix
+        c = rx[i]
+        if c == "\\":
+            i += 2
+            continue
+        depth += c == "("
+        depth -= c == ")"
+        if c == "|" and depth == 0:
+            return ""
+        i += 1
+    out = []
+    i = 0
+    while i < len(rx):
+        c = rx[i]
+        if c == "\\" and i + 1 < len(rx) and not rx[i + 1].isalnum():
+            out.append(rx[i + 1])
+            i += 2
+            continue
+        if c in _META:
+            # a quantifier makes the previous character optional
+            if c in "*?{" and out:
+                out.pop()
+            break
+        out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def _patterns_matching(name: str, table: list[tuple[str, str, str]]) -> list[str]:
+    return [sid for prefix, rx, sid in table if name.startswith(prefix) and re.fullmatch(rx, name)]
 
 
 def catalogue() -> _Catalogue:
@@ -156,8 +193,8 @@ def catalogue() -> _Catalogue:
                                 (acts, sig.actions), (perms, sig.permissions)):
                 for k in keys:
                     table.setdefault(k, []).append(s.id)
-            comp_res.extend((re.compile(r), s.id) for r in sig.component_patterns)
-            lib_res.extend((re.compile(r), s.id) for r in sig.native_lib_patterns)
+            comp_res.extend((_literal_prefix(r), r, s.id) for r in sig.component_patterns)
+            lib_res.extend((_literal_prefix(r), r, s.id) for r in sig.native_lib_patterns)
         _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res)
     return _CATALOGUE
 
@@ -221,7 +258,7 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
         # hint (a stale entry, or the app's own callback such as <app>.wxapi.WXEntryActivity)
         live = c.name in names or not has_code
         hits = list(cat.components.get(c.name, ()))
-        hits += [sid for rx, sid in cat.component_res if rx.fullmatch(c.name)]
+        hits += _patterns_matching(c.name, cat.component_res)
         for sid in dict.fromkeys(hits):
             e = get(sid)
             own_callback = _is_own(c.name.rpartition(".")[0], own, 1)
@@ -235,8 +272,8 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
     for lib in sorted({n.name for n in pkg.native_libs}):
         for sid in cat.native_libs.get(lib, ()):
             get(sid).native_libs.append(lib)
-        for rx, sid in cat.lib_res:
-            if rx.fullmatch(lib) and lib not in get(sid).native_libs:
+        for sid in _patterns_matching(lib, cat.lib_res):
+            if lib not in get(sid).native_libs:
                 get(sid).native_libs.append(lib)
     metas = dict(man.app_meta_data)
     for c in man.components:

@@ -12,9 +12,13 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import pickle
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def cache_dir() -> Path:
@@ -54,3 +58,36 @@ def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
     except (OSError, TypeError, ValueError):
         pass  # no cache: parse next time too
     return doc
+
+
+def cached_build(name: str, raw: bytes, build: Callable[[], T], loader_file: str) -> T:
+    """``build()`` (parse + validate a data file into objects), cached as a pickle.
+
+    The key covers the data bytes, the loader's own source and the Python version, so an edit to
+    either file, or another interpreter, builds afresh. The cache lives in the user's own cache
+    folder; without one, ``build()`` runs every time.
+    """
+    h = hashlib.sha256(raw)
+    try:
+        h.update(Path(loader_file).read_bytes())
+    except OSError:
+        return build()
+    h.update(sys.version.encode())
+    path = cache_dir() / f"{Path(name).stem}-built-{h.hexdigest()[:20]}.pickle"
+    try:
+        return pickle.loads(path.read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    obj = build()
+    try:
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)
+    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+        pass
+    return obj

@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import data_bytes, load_yaml_data
+from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
 
 __all__ = [
     "DATA_FILE",
@@ -299,7 +299,8 @@ def _parse(text: str) -> _Knowledge:
 
 @functools.cache
 def _knowledge() -> _Knowledge:
-    return _parse(_read_text())
+    text = _read_text()
+    return cached_build(DATA_FILE, text.encode("utf-8"), lambda: _parse(text), __file__)
 
 
 @functools.cache

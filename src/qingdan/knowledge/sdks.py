@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import data_bytes, load_yaml_data
+from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
 
 __all__ = [
     "CATEGORIES",
@@ -339,7 +339,8 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
 
 @functools.cache
 def _catalogue() -> _Catalogue:
-    return _parse_catalogue(_read_text(DATA_FILE))
+    text = _read_text(DATA_FILE)
+    return cached_build(DATA_FILE, text.encode("utf-8"), lambda: _parse_catalogue(text), __file__)
 
 
 @functools.cache
@@ -362,7 +363,8 @@ def load_exodus() -> list[ExodusTracker]:
 
     The result is cached and shared between callers: treat it as read-only.
     """
-    return _parse_exodus(_read_text(EXODUS_FILE))
+    text = _read_text(EXODUS_FILE)
+    return cached_build(EXODUS_FILE, text.encode("utf-8"), lambda: _parse_exodus(text), __file__)
 
 
 def search_sdks(text: str | None = None, category: str | None = None) -> list[Sdk]:
