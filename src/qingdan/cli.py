@@ -184,11 +184,13 @@ def sdk_list(
     search: Annotated[str | None, typer.Option("--search", "-s", help="Text to look for in ids, names, companies, packages.")] = None,
 ) -> None:
     """List SDKs in the catalogue."""
-    from qingdan.knowledge.sdks import load_sdks, search_sdks
+    from qingdan.knowledge.sdks import search_sdks
 
+    from qingdan.knowledge.sdks import CATEGORIES
+
+    if category is not None and category not in CATEGORIES:
+        raise fail("--category", f"unknown category {category!r} (one of: {', '.join(sorted(CATEGORIES))})")
     found = search_sdks(search, category)
-    if category and not found and category not in {s.category for s in load_sdks().values()}:
-        raise fail("--category", f"unknown category {category!r}")
     for s in found:
         typer.echo(f"{s.id:32} {s.category:16} {s.name}" + (f" · {s.company}" if s.company else ""))
     typer.echo(f"{len(found)} SDKs")

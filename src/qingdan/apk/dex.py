@@ -49,6 +49,40 @@ def java_name(descriptor: str) -> str:
     return descriptor
 
 
+def _read_uleb(d: bytes, p: int) -> tuple[int, int]:
+    r = 0
+    for i in range(5):
+        c = d[p]
+        p += 1
+        r |= (c & 0x7F) << (7 * i)
+        if not c & 0x80:
+            return r, p
+    raise ValueError("bad uleb128")
+
+
+def _skip_value(d: bytes, q: int, vtype: int, varg: int, depth: int = 0) -> int:
+    """Offset after one encoded_value (nested arrays and annotations included)."""
+    if depth > 16:
+        raise ValueError("encoded value nested too deep")
+    if vtype in (0x1E, 0x1F):  # null, boolean: no payload
+        return q
+    if vtype == 0x1C:  # array
+        n, q = _read_uleb(d, q)
+        for _ in range(min(n, 1 << 16)):
+            t = d[q]
+            q = _skip_value(d, q + 1, t & 0x1F, t >> 5, depth + 1)
+        return q
+    if vtype == 0x1D:  # annotation
+        _type, q = _read_uleb(d, q)
+        n, q = _read_uleb(d, q)
+        for _ in range(min(n, 1 << 16)):
+            _name, q = _read_uleb(d, q)
+            t = d[q]
+            q = _skip_value(d, q + 1, t & 0x1F, t >> 5, depth + 1)
+        return q
+    return q + varg + 1
+
+
 def _mutf8(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
@@ -277,6 +311,55 @@ class DexFile:
                 ccls, cname, _ = self.method_ref(fr[k])
                 fcls, fname, _t = self.field_ref(fr[k + 1])
                 yield java_name(ccls), cname, java_name(fcls), fname
+
+    def class_index(self, descriptor: str) -> int:
+        """Index of the class definition of ``descriptor`` in this dex, or -1."""
+        ti = self.find_type(descriptor)
+        if ti < 0:
+            return -1
+        cd = self._class_defs
+        for i in range(self.n_classes):
+            if cd[8 * i] == ti:
+                return i
+        return -1
+
+    def static_strings(self, class_index: int) -> list[tuple[str, str]]:
+        """(field name, initial value) of the String-valued static fields of one class definition,
+        from its encoded static values (where ``static final String VERSION = "1.2.3"`` lives)."""
+        if not 0 <= class_index < self.n_classes:
+            return []
+        d = self.data
+        cd = self._class_defs
+        data_off, values_off = cd[8 * class_index + 6], cd[8 * class_index + 7]
+        if not data_off or not values_off or data_off >= len(d) or values_off >= len(d):
+            return []
+        try:
+            n_static, p = _read_uleb(d, data_off)
+            _, p = _read_uleb(d, p)  # instance fields
+            _, p = _read_uleb(d, p)  # direct methods
+            _, p = _read_uleb(d, p)  # virtual methods
+            fields = []
+            idx = 0
+            for _ in range(min(n_static, 4096)):
+                diff, p = _read_uleb(d, p)
+                _acc, p = _read_uleb(d, p)
+                idx += diff
+                fields.append(idx)
+            count, q = _read_uleb(d, values_off)
+            out = []
+            for k in range(min(count, len(fields))):
+                typ = d[q]
+                q += 1
+                vtype, varg = typ & 0x1F, typ >> 5
+                if vtype == 0x17:  # string: index in varg+1 bytes
+                    sidx = int.from_bytes(d[q : q + varg + 1], "little")
+                    q += varg + 1
+                    out.append((self.field_ref(fields[k])[1], self.string(sidx)))
+                else:
+                    q = _skip_value(d, q, vtype, varg)
+            return out
+        except (IndexError, ValueError):
+            return []
 
     # -- call sites ----------------------------------------------------------------------------
     @property

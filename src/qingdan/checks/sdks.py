@@ -286,14 +286,40 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
             if p not in get(sid).permissions:
                 get(sid).permissions.append(p)
 
+    versions = _versions(pkg, cat.trie, own, set(ev))
     out = []
     for sid, e in ev.items():
         conf = _confidence(e)
         if conf is None:
             continue
-        out.append(SdkDetection(cat.sdks[sid], conf, e))
+        out.append(SdkDetection(cat.sdks[sid], conf, e, versions.get(sid)))
     out.sort(key=lambda d: ({"high": 0, "medium": 1, "low": 2}[d.confidence], -d.evidence.classes, d.sdk.id))
     return out
+
+
+_VERSION_CLASS = re.compile(r"(?i)(buildconfig|version|constant|config|sdk)[^.]*$")
+_VERSION_FIELD = re.compile(r"(?i)^(sdk_?version(_?name)?|version_?name|sdk_?ver|[a-z]*_version|version)$")
+_VERSION_VALUE = re.compile(r"^v?\d+(\.\d+){1,3}([-_.+]?[0-9A-Za-z]+)?$")
+
+
+def _versions(pkg: AppPackage, trie: PrefixTrie, own, detected: set[str]) -> dict[str, str]:
+    """SDK id → the version its code declares (``SDK_VERSION`` / ``BuildConfig.VERSION_NAME``
+    style static constants in the SDK's own classes); the most specific, most common one wins."""
+    scores: dict[str, Counter[str]] = {}
+    for d in pkg.dex:
+        for i, desc in enumerate(d.class_descriptors()):
+            name = java_name(desc)
+            if not _VERSION_CLASS.search(name):
+                continue
+            package = name.rpartition(".")[0]
+            ids, depth = trie.longest(package)
+            if not ids or ids[0] not in detected or _is_own(package, own, depth):
+                continue
+            for field_name, value in d.static_strings(i):
+                if _VERSION_FIELD.match(field_name) and _VERSION_VALUE.match(value):
+                    weight = 3 if "sdk" in field_name.lower() else 2 if name.endswith("BuildConfig") else 1
+                    scores.setdefault(ids[0], Counter())[value.lstrip("v")] += weight
+    return {sid: c.most_common(1)[0][0] for sid, c in scores.items()}
 
 
 def _confidence(e: SdkEvidence) -> str | None:
