@@ -15,7 +15,16 @@ from qingdan.checks.sdks import PrefixTrie, _literal_prefix
 from qingdan.knowledge.sdks import load_sdks
 from qingdan.report.jsonreport import report_schema, to_dict
 from tests.conftest import CORPUS, ROOT, cli, needs_shared
-from tests.support.apkbuilder import ClassDef, Component, IntentFilter, Invoke, Method, build_apk, build_dex, build_manifest
+from tests.support.apkbuilder import (
+    ClassDef,
+    Component,
+    IntentFilter,
+    Invoke,
+    Method,
+    build_apk,
+    build_dex,
+    build_manifest,
+)
 
 STR = "Ljava/lang/String;"
 TM = "Landroid/telephony/TelephonyManager;"

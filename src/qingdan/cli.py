@@ -184,9 +184,7 @@ def sdk_list(
     search: Annotated[str | None, typer.Option("--search", "-s", help="Text to look for in ids, names, companies, packages.")] = None,
 ) -> None:
     """List SDKs in the catalogue."""
-    from qingdan.knowledge.sdks import search_sdks
-
-    from qingdan.knowledge.sdks import CATEGORIES
+    from qingdan.knowledge.sdks import CATEGORIES, search_sdks
 
     if category is not None and category not in CATEGORIES:
         raise fail("--category", f"unknown category {category!r} (one of: {', '.join(sorted(CATEGORIES))})")
