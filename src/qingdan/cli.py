@@ -46,12 +46,15 @@ def _reason(exc: BaseException) -> str:
     return f"internal error ({type(exc).__name__}: {exc}); set QINGDAN_DEBUG=1 for details"
 
 
-def _scan_one(path: str, json_out: str | None, html_out: str | None) -> dict[str, Any]:
-    """Scan one package and write its reports. Returns the report dict (raises on bad input)."""
-    from qingdan.checks.scan import scan_path
+def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None,
+              app_type: str | None = None) -> dict[str, Any]:
+    """Analyze one package and write its reports. Returns the report dict (raises on bad input)."""
+    from qingdan.checks.pipeline import analyze, find_config
     from qingdan.report.jsonreport import to_dict, write_atomic
 
-    rep = to_dict(scan_path(path))
+    cfg = config if config is not None else find_config(path)
+    res, _ = analyze(path, cfg, app_type)
+    rep = to_dict(res)
     # render everything first, then write: nothing partial is left behind on failure
     texts: list[tuple[str, str]] = []
     if json_out:
@@ -65,13 +68,21 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None) -> dict[str
     return rep
 
 
-def _folder_job(path: str, json_dir: str | None, html_dir: str | None) -> tuple[str, dict[str, Any] | None, str | None]:
+def _open_findings(rep: dict[str, Any], level: str | None) -> int:
+    if level is None:
+        return 0
+    rank = {"info": 0, "warn": 1, "block": 2}
+    return sum(1 for f in rep["findings"] if not f["accepted"] and rank[f["severity"]] >= rank[level])
+
+
+def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type):
     stem = Path(path).name
     try:
         rep = _scan_one(
             path,
             str(Path(json_dir) / f"{stem}.json") if json_dir else None,
             str(Path(html_dir) / f"{stem}.html") if html_dir else None,
+            config, app_type,
         )
         return path, rep, None
     except Exception as exc:  # noqa: BLE001 - every failure becomes a counted, one-line error
@@ -92,22 +103,50 @@ def _main(
     """qingdan (清单): personal-information compliance for Chinese mobile apps."""
 
 
+def _resolve_options(config_path: str | None, app_type: str | None, fail_on: str | None, target: Path):
+    """The config (explicit, or qingdan.toml beside the package), app type and fail-on level."""
+    from qingdan.checks.pipeline import ConfigError, find_config, load_config
+
+    try:
+        cfg = load_config(config_path) if config_path else (find_config(target) if target.is_file() else None)
+        if cfg is None and target.is_dir() and (target / "qingdan.toml").is_file():
+            cfg = load_config(target / "qingdan.toml")
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    level = fail_on or (cfg.fail_on if cfg else None)
+    if level is not None and level not in ("block", "warn", "info"):
+        raise fail("--fail-on", f"must be block, warn or info, not {level!r}")
+    at = app_type or (cfg.app_type if cfg else None)
+    if at is not None:
+        from qingdan.knowledge.app_types import find_app_type
+
+        t = find_app_type(at)
+        if t is None:
+            raise fail("--app-type", f"unknown app type {at!r} (see `qingdan app-types`)")
+        at = t.key
+    return cfg, at, level
+
+
 @app.command()
 def scan(
     target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.")],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report here (a folder when TARGET is a folder).")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the HTML report here (a folder when TARGET is a folder).")] = None,
+    fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when an open finding is at or above this level: block, warn or info.")] = None,
+    app_type: Annotated[str | None, typer.Option("--app-type", help="One of the 39 app types (key, number or Chinese name): checks permissions against its necessary information.")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="qingdan.toml to use (default: the one beside the package, if any).")] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Parallel scans for a folder.")] = max(1, min(4, os.cpu_count() or 1)),
     summary: Annotated[str | None, typer.Option("--summary", help="Folder scans: write a .csv or .json summary here.")] = None,
 ) -> None:
-    """Read an app package and report what it contains."""
+    """Read an app package, report what it contains and what the rules find."""
     if not target.exists():
         raise fail(str(target), "no such file or folder")
+    cfg, at, level = _resolve_options(config, app_type, fail_on, target)
     if target.is_dir():
-        _scan_folder(target, json_out, html_out, jobs, summary)
+        _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level)
         return
     try:
-        rep = _scan_one(str(target), json_out, html_out)
+        rep = _scan_one(str(target), json_out, html_out, cfg, at)
     except Exception as exc:  # noqa: BLE001
         raise fail(str(target), _reason(exc)) from None
     from qingdan.report.summary import summary_lines
@@ -116,9 +155,14 @@ def scan(
     for label, out in (("json", json_out), ("html", html_out)):
         if out:
             typer.echo(f"  {label:<9} {out}")
+    n = _open_findings(rep, level)
+    if n:
+        typer.echo(f"{n} open finding(s) at or above {level}", err=True)
+        raise typer.Exit(1)
 
 
-def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None) -> None:
+def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None,
+                 cfg=None, app_type: str | None = None, level: str | None = None) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -129,12 +173,12 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
         raise fail(str(folder), f"no {'/'.join(PACKAGE_SUFFIXES)} files below this folder")
     console = Console(stderr=False, highlight=False, soft_wrap=True)
     rows: list[dict[str, Any]] = []
-    failed = 0
+    failed = over = 0
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as progress:
         task = progress.add_task("scan", total=len(files))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = [pool.submit(_folder_job, f, json_dir, html_dir) for f in files]
+            futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type) for f in files]
             for fut in as_completed(futs):
                 try:
                     path, rep, err = fut.result()
@@ -148,21 +192,28 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
                 else:
                     assert rep is not None
                     progress.console.print(f"{rel}: {one_line(rep)}", markup=False)
+                    over += _open_findings(rep, level) > 0
+                    fc = rep["finding_counts"]
                     rows.append({
                         "file": rel, "ok": True, "error": "", "package": rep["app"]["package"],
                         "version": rep["app"]["version_name"], "permissions": len(rep["permissions"]),
                         "dangerous": rep["permission_counts"]["dangerous"], "components": len(rep["components"]),
-                        "classes": rep["dex_totals"]["classes"], "warnings": len(rep["warnings"]),
+                        "classes": rep["dex_totals"]["classes"], "sdks": " ".join(d["id"] for d in rep["sdks"]
+                                                                                   if d["confidence"] != "low"),
+                        "block": fc["block"], "warn": fc["warn"], "info": fc["info"],
+                        "warnings": len(rep["warnings"]),
                     })
                 progress.advance(task)
     rows.sort(key=lambda r: r["file"])
-    typer.echo(f"{len(files)} packages: {len(files) - failed} scanned, {failed} failed")
+    typer.echo(f"{len(files)} packages: {len(files) - failed} scanned, {failed} failed"
+               + (f", {over} with open findings at or above {level}" if level else ""))
     if summary:
         from qingdan.report.jsonreport import write_atomic
 
         if summary.lower().endswith(".csv"):
             buf = io.StringIO()
-            cols = ["file", "ok", "error", "package", "version", "permissions", "dangerous", "components", "classes", "warnings"]
+            cols = ["file", "ok", "error", "package", "version", "permissions", "dangerous", "components",
+                    "classes", "sdks", "block", "warn", "info", "warnings"]
             w = csv.DictWriter(buf, fieldnames=cols)
             w.writeheader()
             for r in rows:
@@ -172,6 +223,63 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
             write_atomic(summary, json.dumps(rows, ensure_ascii=False, indent=2))
     if failed:
         raise typer.Exit(2)
+    if over:
+        raise typer.Exit(1)
+
+
+@app.command("rules")
+def rules_cmd(
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/rules.md).")] = False,
+) -> None:
+    """List the rule catalogue: ids, severities and the regulation clauses they serve."""
+    from qingdan.report.rulesdoc import rules_markdown
+    from qingdan.knowledge.rules import load_documents, load_rules
+
+    if markdown:
+        typer.echo(rules_markdown(), nl=False)
+        return
+    docs = load_documents()
+    for r in load_rules().values():
+        typer.echo(f"{r.id:28} {r.severity:5} {r.title_en}")
+        typer.echo(f"{'':34} {r.title_zh}")
+        for ref in r.refs:
+            typer.echo(f"{'':34} · {docs[ref.doc].zh} {ref.item}")
+
+
+@app.command("app-types")
+def app_types_cmd() -> None:
+    """The 39 app types of the necessary-personal-information provisions (for --app-type)."""
+    from qingdan.knowledge.app_types import load_app_types
+
+    for t in load_app_types().values():
+        pis = ", ".join(sorted(t.necessary_pi)) if t.necessary_pi else "(no personal information needed)"
+        typer.echo(f"{t.no:>2} {t.key:24} {t.zh}  {pis}")
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The earlier version's package.")],
+    new: Annotated[Path, typer.Argument(help="The later version's package.")],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the diff as JSON here.")] = None,
+    app_type: Annotated[str | None, typer.Option("--app-type", help="App type for the necessity rule.")] = None,
+) -> None:
+    """What changed between two versions: SDKs, permissions, PI types and findings."""
+    from qingdan.report.diff import diff_reports, diff_lines
+    from qingdan.report.jsonreport import write_atomic
+
+    reps = []
+    for p in (old, new):
+        if not p.is_file():
+            raise fail(str(p), "no such file")
+        cfg, at, _ = _resolve_options(None, app_type, None, p)
+        try:
+            reps.append(_scan_one(str(p), None, None, cfg, at))
+        except Exception as exc:  # noqa: BLE001
+            raise fail(str(p), _reason(exc)) from None
+    d = diff_reports(reps[0], reps[1])
+    typer.echo("\n".join(diff_lines(d)))
+    if json_out:
+        write_atomic(json_out, json.dumps(d, ensure_ascii=False, indent=2))
 
 
 sdk_app = typer.Typer(help="The SDK catalogue: what qingdan knows about third-party SDKs.", no_args_is_help=True)

@@ -361,6 +361,31 @@ class DexFile:
         except (IndexError, ValueError):
             return []
 
+    def methods_named(self, names: set[str] | frozenset[str]) -> dict[int, str]:
+        """Method id → name, for every method reference whose name is in ``names`` (any class)."""
+        wanted = {}
+        for n in names:
+            si = self.find_string(n)
+            if si >= 0:
+                wanted[si] = n
+        if not wanted:
+            return {}
+        m = self._method_ids
+        return {i: wanted[m[2 * i + 1]] for i in range(self.n_methods) if m[2 * i + 1] in wanted}
+
+    def calls_by_caller(self, method_ids: dict[int, str] | set[int]) -> dict[int, list[int]]:
+        """Caller method id → indexes of its call records whose callee is in ``method_ids``."""
+        c = self.calls
+        out: dict[int, list[int]] = {}
+        for k in range(self.n_call_sites):
+            if c[4 * k + 1] in method_ids:
+                out.setdefault(c[4 * k], []).append(k)
+        return out
+
+    def site(self, k: int) -> CallSite:
+        """The k-th call record as a :class:`CallSite`."""
+        return self._site(k)
+
     # -- call sites ----------------------------------------------------------------------------
     @property
     def n_call_sites(self) -> int:

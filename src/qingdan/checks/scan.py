@@ -82,6 +82,7 @@ class ScanResult:
     pi_summary: dict[str, list[PICollector]] = field(default_factory=dict)
     owners: OwnerMap | None = None
     warnings: list[str] = field(default_factory=list)
+    findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)

@@ -26,5 +26,23 @@ def _size(n: int) -> str:
 _env.filters["size"] = _size
 
 
+def _groups(rep: dict[str, Any]) -> tuple[list, list]:
+    """Findings grouped by regulation clause and by owner (app first, then each SDK)."""
+    by_ref: dict[tuple[str, str], dict[str, Any]] = {}
+    by_owner: dict[str, dict[str, Any]] = {}
+    rank = {"block": 0, "warn": 1, "info": 2}
+    for f in sorted(rep.get("findings", []), key=lambda f: (f["accepted"], rank[f["severity"]], f["rule"])):
+        for ref in f["refs"]:
+            g = by_ref.setdefault((ref["doc"], ref["item"]), {"doc_zh": ref["doc_zh"], "item": ref["item"], "findings": []})
+            g["findings"].append(f)
+        g = by_owner.setdefault(f["owner"], {"owner": f["owner"], "name": f["owner_name"], "company": f["company"],
+                                             "findings": []})
+        g["findings"].append(f)
+    refs = sorted(by_ref.values(), key=lambda g: (min(rank[f["severity"]] for f in g["findings"]), g["doc_zh"], g["item"]))
+    owners = sorted(by_owner.values(), key=lambda g: (g["owner"] != "app", g["owner"]))
+    return refs, owners
+
+
 def render_html(rep: dict[str, Any]) -> str:
-    return _env.get_template("report.html.j2").render(r=rep)
+    by_ref, by_owner = _groups(rep)
+    return _env.get_template("report.html.j2").render(r=rep, by_ref=by_ref, by_owner=by_owner)

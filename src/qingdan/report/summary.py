@@ -86,6 +86,18 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
               if any(c["owner"] == "app" and any(e["kind"] == "api" for e in c["evidence"]) for c in i["collectors"])]
     if app_pi:
         out.append(f"  app PI    {', '.join(app_pi)}")
+    fc = rep["finding_counts"]
+    if rep["findings"]:
+        parts = [f"{fc[k]} {k}" for k in ("block", "warn", "info") if fc[k]]
+        acc = f" ({fc['accepted']} accepted)" if fc["accepted"] else ""
+        out.append(f"  findings  {' · '.join(parts) or 'none open'}{acc}")
+        rank = {"block": 0, "warn": 1, "info": 2}
+        shown = sorted((f for f in rep["findings"] if not f["accepted"] and f["severity"] != "info"),
+                       key=lambda f: (rank[f["severity"]], f["rule"], f["owner"]))
+        for f in shown[:10]:
+            out.append(f"            [{f['severity']}] {f['rule']}: {f['message_en']}")
+        if len(shown) > 10:
+            out.append(f"            … {len(shown) - 10} more in the report")
     if rep["native_libs"]:
         by_abi: dict[str, list[str]] = {}
         for n in rep["native_libs"]:

@@ -1,0 +1,497 @@
+"""Compliance rules: a :class:`ScanResult` → findings, each tied to its catalogue entry.
+
+One function per rule id of ``knowledge/data/rules.yaml``. Every finding names its owner — the
+app or the SDK whose code or component it is — so a developer sees at once which SDK to
+reconfigure or replace, and carries evidence precise enough to act on (component and intent
+filter, or caller class → callee with the constant arguments).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
+from qingdan.checks.sdks import APP
+from qingdan.knowledge._data import data_bytes, load_yaml_data
+from qingdan.knowledge.rules import SEVERITIES, Rule, load_rules
+
+SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0, warn 1, block 2
+MAX_SITES = 5
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: Rule
+    severity: str
+    owner: str  # "app" or an SDK id
+    message_zh: str
+    message_en: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    accepted: bool = False
+    accepted_reason: str | None = None
+
+    @property
+    def rule_id(self) -> str:
+        return self.rule.id
+
+
+@dataclass(slots=True)
+class Context:
+    result: ScanResult
+    app_type: str | None = None
+
+
+RuleFn = Callable[[Context], list[Finding]]
+_RULES: dict[str, RuleFn] = {}
+
+
+def rule(rule_id: str) -> Callable[[RuleFn], RuleFn]:
+    def deco(fn: RuleFn) -> RuleFn:
+        _RULES[rule_id] = fn
+        return fn
+
+    return deco
+
+
+def run_rules(result: ScanResult, app_type: str | None = None, only: Iterable[str] | None = None) -> list[Finding]:
+    """Every rule of the catalogue, in catalogue order (``only``: a subset of ids)."""
+    ctx = Context(result, app_type)
+    wanted = set(only) if only is not None else None
+    out: list[Finding] = []
+    for rid in load_rules():
+        if wanted is not None and rid not in wanted:
+            continue
+        fn = _RULES.get(rid)
+        if fn is None:  # pragma: no cover - the catalogue test keeps these in step
+            raise KeyError(f"rule {rid} has no check")
+        out.extend(fn(ctx))
+    return out
+
+
+def implemented_rules() -> set[str]:
+    return set(_RULES)
+
+
+def _finding(rid: str, owner: str, zh: str, en: str, severity: str | None = None, **evidence: Any) -> Finding:
+    r = load_rules()[rid]
+    return Finding(r, severity or r.severity, owner, zh, en, evidence)
+
+
+def _owner_label(res: ScanResult, owner: str) -> str:
+    if owner == APP:
+        return "App"
+    d = res.sdk(owner)
+    return f"{owner} ({d.sdk.name}{', ' + d.sdk.company if d and d.sdk.company else ''})" if d else owner
+
+
+def _owner_of(res: ScanResult, class_name: str) -> str:
+    return res.owners.owner(class_name) if res.owners is not None else APP
+
+
+# -- self-start and keep-alive ------------------------------------------------------------------
+
+
+@rule("sdk.autostart-receiver")
+def _autostart(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    out = []
+    for c in res.package.manifest.components:
+        if c.kind != "receiver" or not c.enabled:
+            continue
+        acts = sorted(a for a in c.actions() if a in SYSTEM_START_ACTIONS)
+        if not acts:
+            continue
+        owner = _owner_of(res, c.name)
+        short = ", ".join(a.rsplit(".", 1)[-1] for a in acts)
+        out.append(_finding(
+            "sdk.autostart-receiver", owner,
+            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，可在用户未打开应用时启动进程",
+            f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process without the user",
+            component=c.name, actions=acts, exported=c.exported))
+    return out
+
+
+KEEPALIVE_CALLS = (
+    ("Landroid/app/job/JobInfo$Builder;", "setPersisted"),
+    ("Landroid/app/AlarmManager;", "setRepeating"),
+    ("Landroid/app/AlarmManager;", "setInexactRepeating"),
+    ("Landroid/app/AlarmManager;", "setAndAllowWhileIdle"),
+    ("Landroid/app/AlarmManager;", "setExactAndAllowWhileIdle"),
+)
+
+
+def _sites_of(res: ScanResult, calls: Iterable[tuple[str, str]]) -> dict[str, list[dict[str, Any]]]:
+    """Owner → call sites of the given (class descriptor, method) pairs."""
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for d in res.package.dex:
+        ids: list[int] = []
+        for cls, name in calls:
+            ids.extend(d.find_methods(cls, name))
+        for s in d.calls_to(ids):
+            by_owner.setdefault(_owner_of(res, s.caller_class), []).append({
+                "caller": f"{s.caller_class}.{s.caller_method}", "callee": f"{s.callee_class}.{s.callee_method}",
+                "strings": list(s.strings), "dex": d.source})
+    return by_owner
+
+
+@rule("sdk.keepalive-job")
+def _keepalive_job(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    out = []
+    for owner, sites in sorted(_sites_of(res, KEEPALIVE_CALLS).items()):
+        kinds = sorted({s["callee"].rsplit(".", 1)[-1] for s in sites})
+        out.append(_finding(
+            "sdk.keepalive-job", owner,
+            f"{_owner_label(res, owner)} 使用持久化任务或唤醒闹钟（{', '.join(kinds)}），共 {len(sites)} 处",
+            f"{_owner_label(res, owner)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), {len(sites)} call sites",
+            sites=sites[:MAX_SITES], count=len(sites)))
+    return out
+
+
+SYNC_ACTIONS = {"android.accounts.AccountAuthenticator", "android.content.SyncAdapter"}
+
+
+@rule("sdk.keepalive-sync")
+def _keepalive_sync(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    out = []
+    for c in res.package.manifest.components:
+        acts = sorted(c.actions() & SYNC_ACTIONS)
+        if not acts:
+            continue
+        owner = _owner_of(res, c.name)
+        out.append(_finding(
+            "sdk.keepalive-sync", owner,
+            f"{_owner_label(res, owner)} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），系统会定期拉起进程",
+            f"{_owner_label(res, owner)} component {c.name} declares account sync ({', '.join(acts)}); the system starts it periodically",
+            severity=None if owner != APP else "info", component=c.name, actions=acts))
+    return out
+
+
+# -- associated start ---------------------------------------------------------------------------
+
+TARGETING = {"setPackage", "setClassName", "<init>", "setComponent"}
+TARGET_CLASSES = {"android.content.Intent", "android.content.ComponentName"}
+STARTERS = {"startService", "bindService", "sendBroadcast", "sendOrderedBroadcast", "startActivity",
+            "startForegroundService", "startActivities"}
+QUERIES = {"queryIntentServices", "queryBroadcastReceivers"}
+_PACKAGE = re.compile(r"^[A-Za-z][\w]*(\.[A-Za-z_][\w$]*)+$")
+# System services that SDKs are meant to bind, not apps woken up: the platform, Google Play
+# services, and each phone vendor's push/identity service (their push SDKs' documented channel).
+SYSTEM_SERVICE_PACKAGES = ("android", "com.android", "com.google.android.gms", "com.google.android.gsf",
+                           "com.huawei.hwid", "com.huawei.android.pushagent", "com.hihonor.android.pushagent",
+                           "com.coloros.mcs", "com.heytap.mcs", "com.vivo.pushservice", "com.meizu.cloud",
+                           "com.xiaomi.xmsf")
+
+
+def _target_package(site) -> str | None:
+    """The package an Intent/ComponentName call aims at, when it is a constant: setPackage(pkg),
+    setClassName(pkg, cls), new ComponentName(pkg, cls). (An Intent's action string is not a target.)"""
+    if not site.strings:
+        return None
+    if site.callee_method == "setPackage":
+        return site.strings[0]
+    # (String pkg, String cls): only when both are constants can the first be told to be the package
+    two = site.callee_sig.startswith("(Ljava/lang/String;Ljava/lang/String;)") and len(site.strings) == 2
+    if site.callee_method == "setClassName" and two:
+        return site.strings[0]
+    if site.callee_method == "<init>" and site.callee_class == "android.content.ComponentName" and two:
+        return site.strings[0]
+    return None
+
+
+def _foreign_packages(sites, own: tuple[str, ...]) -> list[str]:
+    out = []
+    for site in sites:
+        s = _target_package(site)
+        if s is None or not _PACKAGE.match(s) and s != "android":
+            continue
+        if any(s == p or s.startswith(p + ".") for p in SYSTEM_SERVICE_PACKAGES + own):
+            continue
+        out.append(s)
+    return out
+
+
+@rule("sdk.associated-start")
+def _associated_start(ctx: Context) -> list[Finding]:
+    """Two patterns, per owner: (1) one method aims an Intent at another app by constant package
+    or class name and starts/binds/broadcasts it; (2) the owner's code enumerates other apps'
+    components that answer an action (queryIntentServices / queryBroadcastReceivers) and
+    elsewhere starts or broadcasts to explicit components it computes at run time — the mutual
+    wake-up of push SDKs, whose targets are only known on the device."""
+    from qingdan.checks.sdks import own_namespaces
+
+    res = ctx.result
+    own = own_namespaces(res.package)
+    direct: dict[str, list[dict[str, Any]]] = {}
+    enumerate_: dict[str, list[dict[str, Any]]] = {}
+    explicit: dict[str, list[dict[str, Any]]] = {}
+    for d in res.package.dex:
+        named = d.methods_named(TARGETING | STARTERS | QUERIES | {"getPackageName"})
+        for _caller, ks in d.calls_by_caller(named).items():
+            sites = [d.site(k) for k in ks]
+            caller = f"{sites[0].caller_class}.{sites[0].caller_method}"
+            owner = _owner_of(res, sites[0].caller_class)
+            names = {s.callee_method for s in sites}
+            starters = sorted(names & STARTERS)
+            queried = sorted({s.callee_method for s in sites if s.callee_method in QUERIES
+                              and s.callee_class == "android.content.pm.PackageManager"})
+            if queried:
+                actions = sorted({x for s in sites if s.callee_method in QUERIES for x in s.strings})
+                enumerate_.setdefault(owner, []).append({"caller": caller, "queries": queried, "actions": actions,
+                                                         "dex": d.source})
+            aims = [s for s in sites if s.callee_method in TARGETING and s.callee_class in TARGET_CLASSES]
+            if not starters or not aims:
+                continue
+            targets = sorted(set(_foreign_packages(aims, own)))
+            if targets:
+                direct.setdefault(owner, []).append({"caller": caller, "targets": targets, "starts": starters,
+                                                     "dex": d.source})
+            elif "getPackageName" not in names and not any(s.strings for s in aims):
+                explicit.setdefault(owner, []).append({"caller": caller, "starts": starters, "dex": d.source,
+                                                       "targets": []})
+    out = []
+    for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
+        sites = direct.get(owner, [])
+        pattern = "constant-target" if sites else "enumerate-then-start"
+        if not sites:
+            sites = enumerate_[owner][:MAX_SITES] + explicit[owner]
+        targets = sorted({t for s in direct.get(owner, []) for t in s["targets"]})
+        acts = sorted({a for s in enumerate_.get(owner, []) for a in s["actions"]})
+        if targets:
+            what_zh, what_en = f"指向 {', '.join(targets[:5])}", f"aimed at {', '.join(targets[:5])}"
+        else:
+            shown = f"（{', '.join(acts[:3])}）" if acts else ""
+            what_zh = f"枚举响应特定 action 的其他应用组件{shown}后显式启动/广播"
+            what_en = "enumerating other apps' components that answer an action" + (
+                f" ({', '.join(acts[:3])})" if acts else "") + ", then starting or broadcasting to explicit components"
+        sev = None if owner != APP else "info"
+        out.append(_finding(
+            "sdk.associated-start", owner,
+            f"{_owner_label(res, owner)} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
+            f"{_owner_label(res, owner)} code can start, bind or broadcast to other apps' components: {what_en}",
+            severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
+            count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
+    return out
+
+
+@rule("sdk.wakeup-service-exported")
+def _wakeup_exported(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    out = []
+    for c in res.package.manifest.components:
+        if c.kind not in ("service", "receiver") or not c.exported or c.permission or not c.intent_filters:
+            continue
+        owner = _owner_of(res, c.name)
+        if owner == APP:
+            continue
+        acts = sorted(a for a in c.actions() if not a.startswith("android."))
+        if not acts:
+            continue
+        out.append(_finding(
+            "sdk.wakeup-service-exported", owner,
+            f"{_owner_label(res, owner)} 导出组件 {c.name}（{', '.join(acts)}），其他应用可借此唤醒本应用",
+            f"{_owner_label(res, owner)} exports {c.name} ({', '.join(acts)}); other apps can wake this app through it",
+            component=c.name, kind=c.kind, actions=acts))
+    return out
+
+
+# -- personal information collected, by whom ----------------------------------------------------
+
+
+def _pi_rule(rid: str, select: Callable[[Any], bool], zh_what: str, en_what: str) -> RuleFn:
+    def check(ctx: Context) -> list[Finding]:
+        res = ctx.result
+        by_owner: dict[str, list[Any]] = {}
+        for u in res.api_uses:
+            if u.api.weak or not select(u.api):
+                continue
+            by_owner.setdefault(u.owner, []).append(u)
+        out = []
+        for owner, uses in sorted(by_owner.items()):
+            direct = [u for u in uses if u.certainty == "direct"]
+            pis = sorted({p for u in uses for p in u.api.pi_types})
+            out.append(_finding(
+                rid, owner,
+                f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{len(uses)} 处调用" + ("" if direct else "，仅反射可能"),
+                f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {len(uses)} call sites" + ("" if direct else ", reflection only"),
+                severity=None if direct else "info",
+                pi_types=pis, count=len(uses),
+                sites=[{"caller": f"{u.caller_class}.{u.caller_method}", "callee": u.callee, "api": u.api.id,
+                        "certainty": u.certainty, "strings": list(u.strings), "dex": u.dex_source}
+                       for u in (direct or uses)[:MAX_SITES]]))
+        return out
+
+    return check
+
+
+_NON_RESETTABLE = {"imei", "meid", "imsi", "iccid", "serial_number", "mac_address", "udid"}
+rule("pi.non-resettable-id")(_pi_rule(
+    "pi.non-resettable-id", lambda a: a.non_resettable or bool(_NON_RESETTABLE & set(a.pi_types)),
+    "收集不可变更的设备标识符", "collects non-resettable device identifiers"))
+rule("pi.installed-apps")(_pi_rule(
+    "pi.installed-apps", lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表", "reads the installed-app list"))
+rule("pi.running-processes")(_pi_rule(
+    "pi.running-processes", lambda a: "running_processes" in a.pi_types, "读取运行中的进程/任务", "reads running processes/tasks"))
+rule("pi.clipboard")(_pi_rule(
+    "pi.clipboard", lambda a: "clipboard" in a.pi_types, "读取剪贴板", "reads the clipboard"))
+rule("pi.contacts")(_pi_rule(
+    "pi.contacts", lambda a: "address_book" in a.pi_types, "读取通讯录", "reads contacts"))
+rule("pi.sms")(_pi_rule(
+    "pi.sms", lambda a: bool({"sms_content", "sms_code"} & set(a.pi_types)), "访问短信", "reads or sends SMS"))
+rule("pi.call-log")(_pi_rule(
+    "pi.call-log", lambda a: "call_log" in a.pi_types, "读取通话记录", "reads the call log"))
+
+
+# -- ads ----------------------------------------------------------------------------------------
+
+
+@rule("ad.shake-sensor")
+def _shake(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    ads = {d.sdk.id for d in res.sdks if d.sdk.category == "ads"}
+    by_owner: dict[str, list[Any]] = {}
+    for u in res.api_uses:
+        if u.owner in ads and u.callee.startswith("android.hardware.SensorManager."):
+            by_owner.setdefault(u.owner, []).append(u)
+    out = []
+    for owner, uses in sorted(by_owner.items()):
+        out.append(_finding(
+            "ad.shake-sensor", owner,
+            f"广告 SDK {_owner_label(res, owner)} 注册运动传感器，可实现“摇一摇”跳转，{len(uses)} 处",
+            f"ad SDK {_owner_label(res, owner)} listens to motion sensors (shake-to-jump), {len(uses)} places",
+            count=len(uses), sites=[{"caller": f"{u.caller_class}.{u.caller_method}", "callee": u.callee,
+                                     "dex": u.dex_source} for u in uses[:MAX_SITES]]))
+    return out
+
+
+@functools.cache
+def _splash_apis() -> tuple[tuple[str, str, str], ...]:
+    doc = load_yaml_data("ad_apis.yaml", data_bytes("ad_apis.yaml"))
+    out = []
+    for e in doc["splash_apis"]:
+        desc = "L" + e["class"].replace(".", "/") + ";"
+        out.extend((desc, m, e["sdk"]) for m in e["methods"])
+    return tuple(out)
+
+
+@rule("ad.splash-sdk")
+def _splash(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    found: dict[str, list[dict[str, Any]]] = {}
+    for d in res.package.dex:
+        for desc, name, sdk in _splash_apis():
+            for s in d.calls_to(d.find_methods(desc, name)):
+                found.setdefault(sdk, []).append({"caller": f"{s.caller_class}.{s.caller_method}",
+                                                  "callee": f"{s.callee_class}.{s.callee_method}", "dex": d.source})
+    out = []
+    for sdk, sites in sorted(found.items()):
+        owner = sdk if res.sdk(sdk) else APP
+        out.append(_finding(
+            "ad.splash-sdk", owner,
+            f"使用 {sdk} 的开屏广告接口（{len(sites)} 处）；请用 qingdan ui check 检查开屏界面的关闭按钮与点击区域",
+            f"{sdk}'s splash-ad API is used ({len(sites)} places); check the splash screen with `qingdan ui check`",
+            sdk=sdk, sites=sites[:MAX_SITES], count=len(sites)))
+    return out
+
+
+# -- necessity ----------------------------------------------------------------------------------
+
+
+@rule("perm.beyond-necessary")
+def _beyond_necessary(ctx: Context) -> list[Finding]:
+    if not ctx.app_type:
+        return []
+    from qingdan.knowledge.app_types import find_app_type
+
+    t = find_app_type(ctx.app_type)
+    if t is None:  # the CLI refuses unknown types before scanning
+        raise ValueError(f"unknown app type {ctx.app_type!r}")
+    res = ctx.result
+    out = []
+    for p in res.permissions:
+        if not p.pi_types:
+            continue
+        outside = [pi for pi in p.pi_types if pi not in t.necessary_pi]
+        if len(outside) < len(p.pi_types):
+            continue  # the permission serves some necessary information
+        users = p.used_by or [APP]
+        out.append(_finding(
+            "perm.beyond-necessary", users[0] if len(users) == 1 else APP,
+            f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 {', '.join(outside)}；拒绝该权限不得影响基本功能",
+            f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not block the basic function",
+            permission=p.name, pi_types=outside, app_type=t.key, used_by=users))
+    return out
+
+
+# -- security basics ----------------------------------------------------------------------------
+
+
+@rule("sec.debuggable")
+def _debuggable(ctx: Context) -> list[Finding]:
+    if not ctx.result.package.manifest.debuggable:
+        return []
+    return [_finding("sec.debuggable", APP, "application 设置了 android:debuggable=\"true\"",
+                     "the application sets android:debuggable=\"true\"", attribute="android:debuggable")]
+
+
+@rule("sec.cleartext-traffic")
+def _cleartext(ctx: Context) -> list[Finding]:
+    m = ctx.result.package.manifest
+    if not m.uses_cleartext_traffic or m.network_security_config:
+        return []
+    how_zh = "显式设置" if m.cleartext_explicit else f"targetSdkVersion {m.target_sdk} 的默认值"
+    how_en = "set explicitly" if m.cleartext_explicit else f"the default for target SDK {m.target_sdk}"
+    return [_finding("sec.cleartext-traffic", APP, f"允许明文 HTTP（{how_zh}），且无网络安全配置",
+                     f"cleartext HTTP is allowed ({how_en}) with no network security config",
+                     explicit=m.cleartext_explicit, target_sdk=m.target_sdk)]
+
+
+@rule("sec.allow-backup-pi")
+def _backup(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    if not res.package.manifest.allow_backup:
+        return []
+    collected = sorted(pi for pi, cols in res.pi_summary.items()
+                       if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence))
+    if not collected:
+        return []
+    return [_finding("sec.allow-backup-pi", APP,
+                     f"允许备份（allowBackup），而应用收集个人信息：{', '.join(collected[:8])}",
+                     f"backup is allowed while the app collects personal information: {', '.join(collected[:8])}",
+                     pi_types=collected)]
+
+
+@rule("sec.exported-unprotected")
+def _exported(ctx: Context) -> list[Finding]:
+    res = ctx.result
+    callers = {u.caller_class for u in res.api_uses if u.certainty == "direct" and not u.api.weak}
+    out = []
+    for c in res.package.manifest.components:
+        if c.kind not in ("service", "receiver", "provider") or not c.exported or c.permission:
+            continue
+        handles = c.name in callers
+        owner = _owner_of(res, c.name)
+        out.append(_finding(
+            "sec.exported-unprotected", owner,
+            f"{c.kind} {c.name} 对外导出且无权限保护" + ("，并调用敏感 API" if handles else ""),
+            f"{c.kind} {c.name} is exported without a permission" + (" and calls sensitive APIs" if handles else ""),
+            severity=None if handles else "info", component=c.name, kind=c.kind, handles_pi=handles))
+    return out
+
+
+@rule("sec.low-target-sdk")
+def _low_target(ctx: Context) -> list[Finding]:
+    t = ctx.result.package.manifest.target_sdk
+    if t >= 30:
+        return []
+    sev = "warn" if t < 23 else "info"
+    return [_finding("sec.low-target-sdk", APP,
+                     f"targetSdkVersion 为 {t}" + ("，危险权限在安装时一次性授予" if t < 23 else "，低于应用商店普遍要求的 30"),
+                     f"target SDK is {t}" + (": dangerous permissions are all granted at install" if t < 23
+                                              else ", below the 30 stores generally require"),
+                     severity=sev, target_sdk=t)]
