@@ -29,10 +29,10 @@ WORKER = r"""
 import json, sys, time, zipfile
 tool, path = sys.argv[1], sys.argv[2]
 if tool == "qingdan":
-    from qingdan.checks.scan import scan_path
+    from qingdan.checks.pipeline import analyze
     from qingdan.report.jsonreport import to_dict
     t = time.perf_counter()
-    rep = to_dict(scan_path(path))
+    rep = to_dict(analyze(path)[0])  # the main job: read, detect SDKs and API uses, run the rules
     secs = time.perf_counter() - t
     extra = {"classes": rep["dex_totals"]["classes"], "call_sites": rep["dex_totals"]["call_sites"]}
 elif tool == "androguard":

@@ -232,8 +232,8 @@ def rules_cmd(
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the catalogue as Markdown (docs/rules.md).")] = False,
 ) -> None:
     """List the rule catalogue: ids, severities and the regulation clauses they serve."""
-    from qingdan.report.rulesdoc import rules_markdown
     from qingdan.knowledge.rules import load_documents, load_rules
+    from qingdan.report.rulesdoc import rules_markdown
 
     if markdown:
         typer.echo(rules_markdown(), nl=False)
@@ -264,7 +264,7 @@ def diff(
     app_type: Annotated[str | None, typer.Option("--app-type", help="App type for the necessity rule.")] = None,
 ) -> None:
     """What changed between two versions: SDKs, permissions, PI types and findings."""
-    from qingdan.report.diff import diff_reports, diff_lines
+    from qingdan.report.diff import diff_lines, diff_reports
     from qingdan.report.jsonreport import write_atomic
 
     reps = []

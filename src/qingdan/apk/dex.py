@@ -136,6 +136,7 @@ class DexFile:
         self.n_strings, self.n_types, self.n_protos = s_sz, t_sz, p_sz
         self.n_fields, self.n_methods, self.n_classes = f_sz, m_sz, c_sz
         self._strings: dict[int, str] = {}
+        self._class_names: dict[int, str] = {}
         try:
             calls, starts, marks, fields, counters, err = _scanner.scan(data, c_off, c_sz, m_sz, s_sz, f_sz)
         except ValueError as exc:
@@ -373,14 +374,30 @@ class DexFile:
         m = self._method_ids
         return {i: wanted[m[2 * i + 1]] for i in range(self.n_methods) if m[2 * i + 1] in wanted}
 
+    def hits(self, method_ids: dict[int, object] | set[int] | frozenset[int]) -> list[int]:
+        """Indexes of the call records whose callee is one of ``method_ids`` (one pass, no objects)."""
+        if not method_ids:
+            return []
+        return [k for k, c in enumerate(self.calls[1::4]) if c in method_ids]
+
     def calls_by_caller(self, method_ids: dict[int, str] | set[int]) -> dict[int, list[int]]:
         """Caller method id → indexes of its call records whose callee is in ``method_ids``."""
         c = self.calls
         out: dict[int, list[int]] = {}
-        for k in range(self.n_call_sites):
-            if c[4 * k + 1] in method_ids:
-                out.setdefault(c[4 * k], []).append(k)
+        for k in self.hits(method_ids):
+            out.setdefault(c[4 * k], []).append(k)
         return out
+
+    def caller_class(self, method_id: int) -> str:
+        """Java name of the class declaring method id ``method_id`` (cached per class)."""
+        if not 0 <= method_id < self.n_methods:
+            return ""
+        ti = self._method_ids[2 * method_id] & 0xFFFF
+        cache = self._class_names
+        name = cache.get(ti)
+        if name is None:
+            name = cache[ti] = java_name(self.type_name(ti))
+        return name
 
     def site(self, k: int) -> CallSite:
         """The k-th call record as a :class:`CallSite`."""
@@ -405,13 +422,8 @@ class DexFile:
 
     def calls_to(self, method_ids: list[int] | set[int]) -> Iterator[CallSite]:
         """Call sites whose callee is one of ``method_ids``."""
-        want = set(method_ids)
-        if not want:
-            return
-        c = self.calls
-        for k in range(self.n_call_sites):
-            if c[4 * k + 1] in want:
-                yield self._site(k)
+        for k in self.hits(set(method_ids)):
+            yield self._site(k)
 
     def callees_by_class(self) -> dict[str, set[str]]:
         """For each defined class (Java name): the methods it invokes (``cls->name(sig)``)."""

@@ -6,13 +6,17 @@ field reads (``Build.SERIAL``, ``ContactsContract.Contacts.CONTENT_URI``) from t
 index; content URIs from constant strings handed to ``Uri.parse``. Reflective use — a sensitive
 member name passed as a constant to ``getMethod``/``getDeclaredMethod`` — is reported as
 ``possible`` with its evidence.
+
+Uses are grouped by (API, owner, certainty, what was called): a count and a few call sites, so an
+app with a hundred thousand sensitive calls costs one pass over its call records, not a hundred
+thousand objects.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from qingdan.apk.dex import DexFile
+from qingdan.apk.dex import NO_STRING, DexFile, java_name
 from qingdan.apk.package import AppPackage
 from qingdan.checks.sdks import OwnerMap
 from qingdan.knowledge.apis import SensitiveApi, load_sensitive_apis, match_content_uri
@@ -23,94 +27,148 @@ URI_PARSE = ("Landroid/net/Uri;", "parse")
 # Member names too common to mean anything when they show up as a reflected name.
 GENERIC_MEMBERS = frozenset({"open", "query", "get", "getString", "getText", "insert", "update", "delete",
                              "registerListener", "getPackageInfo", "start", "read", "getInt", "getLong"})
+MAX_SITES = 5
+
+
+@dataclass(slots=True)
+class ApiSite:
+    caller_class: str
+    caller_method: str
+    strings: tuple[str, ...]
+    dex_source: str
 
 
 @dataclass(slots=True)
 class ApiUse:
+    """All uses of one API by one owner, through one callee, with the same certainty."""
+
     api: SensitiveApi
-    caller_class: str
-    caller_method: str
-    callee: str  # what was called or read: "android.telephony.TelephonyManager.getDeviceId", a URI …
     owner: str  # "app" or an SDK id
     certainty: str  # direct | possible
     how: str  # call | field | uri | reflection
-    dex_source: str
-    strings: tuple[str, ...] = ()
+    callee: str  # "android.telephony.TelephonyManager.getDeviceId", a URI, or getMethod("…")
+    count: int = 0
+    sites: list[ApiSite] = field(default_factory=list)  # the first few
+
+    # the first site, for convenience
+    @property
+    def caller_class(self) -> str:
+        return self.sites[0].caller_class
+
+    @property
+    def caller_method(self) -> str:
+        return self.sites[0].caller_method
+
+    @property
+    def strings(self) -> tuple[str, ...]:
+        return self.sites[0].strings
+
+    @property
+    def dex_source(self) -> str:
+        return self.sites[0].dex_source
+
+
+class _Uses:
+    def __init__(self, owners: OwnerMap) -> None:
+        self.owners = owners
+        self.groups: dict[tuple, ApiUse] = {}
+        self.callers: set[str] = set()  # classes that directly use a non-weak sensitive API
+
+    def add(self, api: SensitiveApi, caller_class: str, caller_method: str, callee: str, certainty: str,
+            how: str, strings: tuple[str, ...], dex: str) -> None:
+        owner = self.owners.owner(caller_class)
+        key = (api.id, owner, certainty, how, callee)
+        g = self.groups.get(key)
+        if g is None:
+            g = self.groups[key] = ApiUse(api, owner, certainty, how, callee)
+        g.count += 1
+        if len(g.sites) < MAX_SITES:
+            g.sites.append(ApiSite(caller_class, caller_method, strings, dex))
+        if certainty == "direct" and not api.weak:
+            self.callers.add(caller_class)
 
 
 def _index() -> tuple[dict[str, list[SensitiveApi]], dict[str, list[SensitiveApi]]]:
-    methods: dict[str, list[SensitiveApi]] = {}
+    by_class: dict[str, list[SensitiveApi]] = {}
     by_member: dict[str, list[SensitiveApi]] = {}
     for a in load_sensitive_apis():
         if a.kind in ("method", "field") and a.cls:
-            methods.setdefault(a.descriptor, []).append(a)
+            by_class.setdefault(a.descriptor, []).append(a)
         if a.kind in ("method", "reflection_name") and not a.weak:
             for m in a.members:
                 if m not in GENERIC_MEMBERS:
                     by_member.setdefault(m, []).append(a)
-    return methods, by_member
+    return by_class, by_member
 
 
-def find_api_uses(pkg: AppPackage, owners: OwnerMap) -> list[ApiUse]:
+def find_api_uses(pkg: AppPackage, owners: OwnerMap) -> tuple[list[ApiUse], set[str]]:
+    """Grouped uses, and the classes that directly call a (non-weak) sensitive API."""
     by_class, by_member = _index()
-    uses: list[ApiUse] = []
-    seen: set[tuple] = set()
-
-    def add(u: ApiUse) -> None:
-        key = (u.api.id, u.caller_class, u.caller_method, u.callee, u.how, u.strings)
-        if key not in seen:
-            seen.add(key)
-            uses.append(u)
-
+    acc = _Uses(owners)
     for d in pkg.dex:
-        _direct(d, by_class, owners, add)
-        _uris(d, owners, add)
-        _reflective(d, by_member, owners, add)
-    uses.sort(key=lambda u: (u.api.id, u.owner, u.caller_class, u.caller_method))
-    return uses
+        _scan_dex(d, by_class, by_member, acc)
+    uses = sorted(acc.groups.values(), key=lambda u: (u.api.id, u.owner, u.certainty, u.callee))
+    return uses, acc.callers
 
 
-def _direct(d: DexFile, by_class, owners: OwnerMap, add) -> None:
+def _scan_dex(d: DexFile, by_class, by_member, acc: _Uses) -> None:
+    # Which callee method ids matter, and why: one pass over the call records then serves all.
+    method_apis: dict[int, list[SensitiveApi]] = {}
+    field_apis: dict[int, list[SensitiveApi]] = {}
     for desc, apis in by_class.items():
         if d.find_type(desc) < 0:
-            continue  # the dex never mentions the class: nothing to look up
+            continue  # the dex never mentions the class
         for a in apis:
-            if a.kind == "method":
-                ids: list[int] = []
-                for m in a.members:
-                    ids.extend(d.find_methods(desc, m))
-                for site in d.calls_to(ids):
-                    if a.args is not None and not a.args.matches(site.strings):
-                        continue
-                    add(ApiUse(a, site.caller_class, site.caller_method,
-                               f"{site.callee_class}.{site.callee_method}", owners.owner(site.caller_class),
-                               "direct", "call", d.source, site.strings))
-            else:  # field
-                fids: list[int] = []
-                for m in a.members:
-                    fids.extend(d.find_fields(desc, m))
-                for ccls, cmeth, fcls, fname in d.reads_of(fids):
-                    add(ApiUse(a, ccls, cmeth, f"{fcls}.{fname}", owners.owner(ccls), "direct", "field", d.source))
-
-
-def _uris(d: DexFile, owners: OwnerMap, add) -> None:
-    ids = d.find_methods(*URI_PARSE)
-    if not ids:
-        return
-    for site in d.calls_to(ids):
-        for s in site.strings:
-            for a in match_content_uri(s):
-                add(ApiUse(a, site.caller_class, site.caller_method, s, owners.owner(site.caller_class),
-                           "direct", "uri", d.source, (s,)))
-
-
-def _reflective(d: DexFile, by_member, owners: OwnerMap, add) -> None:
-    ids: list[int] = []
+            for m in a.members:
+                if a.kind == "method":
+                    for i in d.find_methods(desc, m):
+                        method_apis.setdefault(i, []).append(a)
+                else:
+                    for i in d.find_fields(desc, m):
+                        field_apis.setdefault(i, []).append(a)
+    uri_ids = set(d.find_methods(*URI_PARSE))
+    reflect_ids: set[int] = set()
     for cls, name in REFLECT_METHODS:
-        ids.extend(d.find_methods(cls, name))
-    for site in d.calls_to(ids):
-        for s in site.strings:
-            for a in by_member.get(s, ()):
-                add(ApiUse(a, site.caller_class, site.caller_method,
-                           f"{site.callee_class}.{site.callee_method}(\"{s}\")", owners.owner(site.caller_class),
-                           "possible", "reflection", d.source, site.strings))
+        reflect_ids.update(d.find_methods(cls, name))
+    wanted = set(method_apis) | uri_ids | reflect_ids
+    c = d.calls
+    callee_names: dict[int, str] = {}
+    callers: dict[int, tuple[str, str]] = {}
+    uri_cache: dict[str, tuple[SensitiveApi, ...]] = {}
+    for k in d.hits(wanted):
+        caller, callee, s1, s2 = c[4 * k : 4 * k + 4]
+        strings = tuple(d.string(x) for x in (s1, s2) if x != NO_STRING)
+        who = callers.get(caller)
+        if who is None:
+            who = callers[caller] = (d.caller_class(caller), d.method_ref(caller)[1])
+        ccls, cmeth = who
+        if callee in method_apis:
+            name = callee_names.get(callee)
+            if name is None:
+                tcls, tname, _ = d.method_ref(callee)
+                name = callee_names[callee] = f"{java_name(tcls)}.{tname}"
+            for a in method_apis[callee]:
+                if a.args is None or a.args.matches(strings):
+                    acc.add(a, ccls, cmeth, name, "direct", "call", strings, d.source)
+        if callee in uri_ids:
+            for s in strings:
+                found = uri_cache.get(s)
+                if found is None:
+                    found = uri_cache[s] = match_content_uri(s)
+                for a in found:
+                    acc.add(a, ccls, cmeth, s, "direct", "uri", (s,), d.source)
+        if callee in reflect_ids:
+            tname = d.method_ref(callee)[1]
+            for s in strings:
+                for a in by_member.get(s, ()):
+                    acc.add(a, ccls, cmeth, f'java.lang.Class.{tname}("{s}")', "possible", "reflection", strings, d.source)
+    if field_apis:
+        fr = d.field_reads
+        for k in range(0, len(fr), 2):
+            fid = fr[k + 1]
+            if fid in field_apis:
+                fcls, fname, _t = d.field_ref(fid)
+                caller = fr[k]
+                for a in field_apis[fid]:
+                    acc.add(a, d.caller_class(caller), d.method_ref(caller)[1], f"{java_name(fcls)}.{fname}",
+                            "direct", "field", (), d.source)

@@ -69,7 +69,7 @@ def load_config(path: str | Path) -> Config:
         app_type = str(app_type)
     lists = doc.get("lists")
     if lists is not None:
-        lists = str((p.parent / str(lists)))
+        lists = str(p.parent / str(lists))
     return Config(str(p), fail_on, app_type, lists, accept)
 
 

@@ -232,27 +232,32 @@ def _associated_start(ctx: Context) -> list[Finding]:
     explicit: dict[str, list[dict[str, Any]]] = {}
     for d in res.package.dex:
         named = d.methods_named(TARGETING | STARTERS | QUERIES | {"getPackageName"})
-        for _caller, ks in d.calls_by_caller(named).items():
-            sites = [d.site(k) for k in ks]
-            caller = f"{sites[0].caller_class}.{sites[0].caller_method}"
-            owner = _owner_of(res, sites[0].caller_class)
-            names = {s.callee_method for s in sites}
+        c = d.calls
+        for caller, ks in d.calls_by_caller(named).items():
+            names = {named[c[4 * k + 1]] for k in ks}
             starters = sorted(names & STARTERS)
+            has_query = bool(names & QUERIES)
+            aim_ks = [k for k in ks if named[c[4 * k + 1]] in TARGETING]
+            if not has_query and not (starters and aim_ks):
+                continue  # the common case, decided on integers alone
+            sites = [d.site(k) for k in ks]
+            caller_name = f"{sites[0].caller_class}.{sites[0].caller_method}"
+            owner = _owner_of(res, sites[0].caller_class)
             queried = sorted({s.callee_method for s in sites if s.callee_method in QUERIES
                               and s.callee_class == "android.content.pm.PackageManager"})
             if queried:
                 actions = sorted({x for s in sites if s.callee_method in QUERIES for x in s.strings})
-                enumerate_.setdefault(owner, []).append({"caller": caller, "queries": queried, "actions": actions,
-                                                         "dex": d.source})
+                enumerate_.setdefault(owner, []).append({"caller": caller_name, "queries": queried,
+                                                         "actions": actions, "dex": d.source})
             aims = [s for s in sites if s.callee_method in TARGETING and s.callee_class in TARGET_CLASSES]
             if not starters or not aims:
                 continue
             targets = sorted(set(_foreign_packages(aims, own)))
             if targets:
-                direct.setdefault(owner, []).append({"caller": caller, "targets": targets, "starts": starters,
+                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets, "starts": starters,
                                                      "dex": d.source})
             elif "getPackageName" not in names and not any(s.strings for s in aims):
-                explicit.setdefault(owner, []).append({"caller": caller, "starts": starters, "dex": d.source,
+                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters, "dex": d.source,
                                                        "targets": []})
     out = []
     for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
@@ -315,15 +320,15 @@ def _pi_rule(rid: str, select: Callable[[Any], bool], zh_what: str, en_what: str
         for owner, uses in sorted(by_owner.items()):
             direct = [u for u in uses if u.certainty == "direct"]
             pis = sorted({p for u in uses for p in u.api.pi_types})
+            n = sum(u.count for u in uses)
+            sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
+                      "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
+                     for u in (direct or uses) for s in u.sites]
             out.append(_finding(
                 rid, owner,
-                f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{len(uses)} 处调用" + ("" if direct else "，仅反射可能"),
-                f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {len(uses)} call sites" + ("" if direct else ", reflection only"),
-                severity=None if direct else "info",
-                pi_types=pis, count=len(uses),
-                sites=[{"caller": f"{u.caller_class}.{u.caller_method}", "callee": u.callee, "api": u.api.id,
-                        "certainty": u.certainty, "strings": list(u.strings), "dex": u.dex_source}
-                       for u in (direct or uses)[:MAX_SITES]]))
+                f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能"),
+                f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {n} call sites" + ("" if direct else ", reflection only"),
+                severity=None if direct else "info", pi_types=pis, count=n, sites=sites[:MAX_SITES]))
         return out
 
     return check
@@ -360,12 +365,14 @@ def _shake(ctx: Context) -> list[Finding]:
             by_owner.setdefault(u.owner, []).append(u)
     out = []
     for owner, uses in sorted(by_owner.items()):
+        n = sum(u.count for u in uses)
+        sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "dex": s.dex_source}
+                 for u in uses for s in u.sites]
         out.append(_finding(
             "ad.shake-sensor", owner,
-            f"广告 SDK {_owner_label(res, owner)} 注册运动传感器，可实现“摇一摇”跳转，{len(uses)} 处",
-            f"ad SDK {_owner_label(res, owner)} listens to motion sensors (shake-to-jump), {len(uses)} places",
-            count=len(uses), sites=[{"caller": f"{u.caller_class}.{u.caller_method}", "callee": u.callee,
-                                     "dex": u.dex_source} for u in uses[:MAX_SITES]]))
+            f"广告 SDK {_owner_label(res, owner)} 注册运动传感器，可实现“摇一摇”跳转，{n} 处",
+            f"ad SDK {_owner_label(res, owner)} listens to motion sensors (shake-to-jump), {n} places",
+            count=n, sites=sites[:MAX_SITES]))
     return out
 
 
@@ -469,7 +476,7 @@ def _backup(ctx: Context) -> list[Finding]:
 @rule("sec.exported-unprotected")
 def _exported(ctx: Context) -> list[Finding]:
     res = ctx.result
-    callers = {u.caller_class for u in res.api_uses if u.certainty == "direct" and not u.api.weak}
+    callers = res.sensitive_callers
     out = []
     for c in res.package.manifest.components:
         if c.kind not in ("service", "receiver", "provider") or not c.exported or c.permission:

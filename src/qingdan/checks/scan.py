@@ -83,6 +83,7 @@ class ScanResult:
     owners: OwnerMap | None = None
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
+    sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -144,11 +145,11 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     libraries = [d for d in found if d.sdk.is_library]
     # library code is the app's own processing (no third party behind it); SDK code is the SDK's
     owners = OwnerMap([d.sdk.id for d in sdks], own_namespaces(pkg))
-    uses = find_api_uses(pkg, owners)
+    uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings))
+                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list[ApiUse]) -> dict[str, list[PICollector]]:
@@ -159,7 +160,7 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list
         col = table.setdefault(pi, {}).setdefault(owner, PICollector(owner))
         for old in col.evidence:
             if (old.kind, old.detail, old.certainty) == (e.kind, e.detail, e.certainty):
-                old.count += 1
+                old.count += e.count
                 return
         col.evidence.append(e)
 
@@ -167,7 +168,7 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list
         if u.api.weak:
             continue  # benign alone (Build.MODEL, self lookups): kept in api_uses, not counted here
         for pi in u.api.pi_types:
-            ev(pi, u.owner, PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}"))
+            ev(pi, u.owner, PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}", u.count))
     for p in perms:
         for pi in p.pi_types:
             for owner in p.used_by or [APP]:

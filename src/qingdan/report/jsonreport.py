@@ -164,11 +164,12 @@ def _api_uses(r: ScanResult) -> list[dict[str, Any]]:
                 "permission": u.api.permission, "owner": u.owner, "certainty": u.certainty,
                 "non_resettable": u.api.non_resettable, "weak": u.api.weak, "count": 0, "sites": [],
             }
-        g["count"] += 1
-        if len(g["sites"]) < MAX_SITES:
-            g["sites"].append({"caller_class": u.caller_class, "caller_method": u.caller_method,
-                               "callee": u.callee, "how": u.how, "dex_source": u.dex_source,
-                               "strings": list(u.strings)})
+        g["count"] += u.count
+        for s in u.sites:
+            if len(g["sites"]) < MAX_SITES:
+                g["sites"].append({"caller_class": s.caller_class, "caller_method": s.caller_method,
+                                   "callee": u.callee, "how": u.how, "dex_source": s.dex_source,
+                                   "strings": list(s.strings)})
     return list(groups.values())
 
 
