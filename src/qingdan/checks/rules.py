@@ -233,7 +233,7 @@ def _associated_start(ctx: Context) -> list[Finding]:
     for d in res.package.dex:
         named = d.methods_named(TARGETING | STARTERS | QUERIES | {"getPackageName"})
         c = d.calls
-        for caller, ks in d.calls_by_caller(named).items():
+        for ks in d.calls_by_caller(named).values():
             names = {named[c[4 * k + 1]] for k in ks}
             starters = sorted(names & STARTERS)
             has_query = bool(names & QUERIES)
