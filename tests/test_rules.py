@@ -57,8 +57,10 @@ def jpush_code(*extra):
 
 
 def test_every_rule_has_a_check_and_names_a_clause():
+    from qingdan.lists.check import LIST_RULES
+
     rules = load_rules()
-    assert set(rules) == implemented_rules()
+    assert set(rules) == implemented_rules() | set(LIST_RULES)
     docs = load_documents()
     for r in rules.values():
         assert r.refs and all(ref.doc in docs for ref in r.refs)

@@ -327,12 +327,120 @@ def sdk_show(sdk_id: Annotated[str, typer.Argument(help="An SDK id from `qingdan
             typer.echo(f"{k:20} {v}")
 
 
+lists_app = typer.Typer(help="The double lists (双清单): draft from a scan, check, render for the app's menu.",
+                        no_args_is_help=True)
+app.add_typer(lists_app, name="lists")
+
+
+def _load_lists(path: str):
+    from qingdan.lists.declarations import ListsError, load_lists
+
+    try:
+        return load_lists(path)
+    except ListsError as exc:
+        for prob in exc.problems:
+            typer.echo(f"error: {exc.path}:{prob.line}:{prob.column}: {prob.message}", err=True)
+        raise typer.Exit(2) from None
+
+
+@lists_app.command("draft")
+def lists_draft(
+    package: Annotated[Path, typer.Argument(help="The app package to draft the lists from.")],
+    out: Annotated[str, typer.Option("--output", "-o", help="Where to write privacy-lists.yaml.")] = "privacy-lists.yaml",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Draft privacy-lists.yaml from a scan: rows for every SDK and every PI type found, purposes left TODO."""
+    from qingdan.checks.scan import scan_path
+    from qingdan.lists.draft import draft_yaml
+    from qingdan.report.jsonreport import write_atomic
+
+    if Path(out).exists() and not force:
+        raise fail(out, "exists; use --force to overwrite it")
+    try:
+        res = scan_path(package)
+    except Exception as exc:  # noqa: BLE001
+        raise fail(str(package), _reason(exc)) from None
+    text = draft_yaml(res)
+    write_atomic(out, text)
+    n_c = text.count("\n  - pi_type:")
+    n_s = text.count("\n  - third_party:")
+    typer.echo(f"wrote {out}: {n_c} collected rows, {n_s} shared rows; fill the TODOs, then run `qingdan lists check`")
+
+
+@lists_app.command("check")
+def lists_check(
+    lists: Annotated[str, typer.Argument(help="privacy-lists.yaml")],
+    package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on open findings at or above: block, warn or info.")] = "block",
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
+) -> None:
+    """Declared vs detected: SDKs and PI found but not declared, stale rows, TODOs, vague purposes."""
+    from qingdan.checks.rules import SEVERITY_RANK
+    from qingdan.lists.check import check_lists
+    from qingdan.report.jsonreport import write_atomic
+
+    if fail_on not in SEVERITY_RANK:
+        raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
+    dl = _load_lists(lists)
+    res = None
+    if package is not None:
+        from qingdan.checks.scan import scan_path
+
+        try:
+            res = scan_path(package)
+        except Exception as exc:  # noqa: BLE001
+            raise fail(str(package), _reason(exc)) from None
+    findings = check_lists(dl, res)
+    rank = {"block": 0, "warn": 1, "info": 2}
+    findings.sort(key=lambda f: (rank[f.severity], f.rule_id, f.owner))
+    for f in findings:
+        where = f" ({lists}:{f.evidence['line']})" if f.evidence.get("line") else ""
+        typer.echo(f"[{f.severity}] {f.rule_id}: {f.message_en}{where}")
+        typer.echo(f"        {f.message_zh}")
+    counts = {k: sum(1 for f in findings if f.severity == k) for k in ("block", "warn", "info")}
+    typer.echo(f"{len(dl.collected)} collected rows, {len(dl.shared)} shared rows: "
+               + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    if json_out:
+        rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
+                 "message_en": f.message_en, "evidence": f.evidence} for f in findings]
+        write_atomic(json_out, json.dumps({"schema": "qingdan.lists-check/1", "findings": rows}, ensure_ascii=False,
+                                          indent=2))
+    if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in findings):
+        raise typer.Exit(1)
+
+
+@lists_app.command("render")
+def lists_render(
+    lists: Annotated[str, typer.Argument(help="privacy-lists.yaml")],
+    out: Annotated[str, typer.Option("--output", "-o", help="Output folder (html) or file (json/csv/xlsx).")] = "site",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="html (pages for the app menu), json, csv or xlsx.")] = "html",
+) -> None:
+    """Render the lists: H5 pages for the app's secondary menu, or JSON/CSV/XLSX for regulators and stores."""
+    from qingdan.lists import render
+
+    dl = _load_lists(lists)
+    try:
+        if fmt == "html":
+            written = render.render_site(dl, out)
+        elif fmt in ("json", "csv", "xlsx"):
+            written = render.export(dl, fmt, out)
+        else:
+            raise fail("--format", f"must be html, json, csv or xlsx, not {fmt!r}")
+    except OSError as exc:
+        raise fail(out, exc.strerror or str(exc)) from None
+    files = written if isinstance(written, list) else [written]
+    typer.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
 def main() -> None:
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the contract: one line, exit 2, never a traceback
+        typer.echo(f"error: qingdan: {_reason(exc)}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -172,7 +172,8 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list
     for p in perms:
         for pi in p.pi_types:
             for owner in p.used_by or [APP]:
-                ev(pi, owner, PIEvidence("permission", p.name, "direct" if p.used_by else "requested"))
+                # a permission reaches several PI types; which ones the code takes, its API uses say
+                ev(pi, owner, PIEvidence("permission", p.name, "requested"))
     for d in sdks:
         if d.confidence == "low":
             continue

@@ -1,0 +1,111 @@
+"""Draft ``privacy-lists.yaml`` from a scan: the rows a person then completes.
+
+One collected row per PI type per collector (the app, or each SDK whose code collects it), with
+the evidence as a comment; one shared row per embedded SDK with its company, the PI it collects
+and its privacy-policy URL from the knowledge base. Purposes and scenarios are a person's to
+write: they are left as ``TODO``, and ``lists check`` refuses a file that still has one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+
+from qingdan.checks.scan import ScanResult
+from qingdan.checks.sdks import APP
+from qingdan.knowledge.pi import load_pi_types
+from qingdan.lists.model import SCHEMA_ID, TODO
+
+
+def _q(v: str | None) -> str:
+    """A YAML scalar (JSON strings are valid YAML)."""
+    return "null" if v is None else json.dumps(v, ensure_ascii=False)
+
+
+def observed_collection(r: ScanResult) -> dict[tuple[str, str], list[str]]:
+    """(PI type, owner) → evidence lines, for what the code directly collects (weak APIs left out)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for pi, collectors in r.pi_summary.items():
+        for c in collectors:
+            lines = []
+            for e in c.evidence:
+                if e.kind == "api" and e.certainty == "direct":
+                    lines.append(f"{e.detail} ×{e.count} e.g. {e.where}")
+            if lines:
+                out[(pi, c.owner)] = lines
+    return out
+
+
+def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
+    pkg = r.package
+    pis = load_pi_types()
+    perm_of: dict[str, str] = {}
+    for p in r.permissions:
+        for pi in p.pi_types:
+            perm_of.setdefault(pi, p.name)
+    out = [
+        "# 个人信息保护双清单 (qingdan.lists/1) — drafted by `qingdan lists draft` from the scan of",
+        f"# {pkg.path} ({pkg.package} {pkg.manifest.version_name or ''}, sha256 {pkg.sha256[:16]}…).",
+        "# Fill every TODO (purpose 使用目的, scenario 使用场景, operator, contact); `qingdan lists check` refuses TODOs.",
+        "# Rows for information users type in themselves (phone number, name, address…) are yours to add (method: provided).",
+        f"schema: {SCHEMA_ID}",
+        "app:",
+        f"  name: {_q(pkg.label or pkg.package)}",
+        f"  package: {_q(pkg.package)}",
+        f"  operator: {_q(TODO)}   # 运营者 (the company responsible)",
+        f"  contact: {_q(TODO)}   # privacy contact: e-mail, phone or address",
+        f"  policy_url: {_q(TODO)}",
+        f"  updated: {_q((today or _dt.date.today()).isoformat())}",
+        f"  version: {_q(pkg.manifest.version_name)}",
+        "collected:",
+    ]
+    observed = observed_collection(r)
+    # PI types only a requested dangerous permission reaches, with no code use found: listed for a
+    # person to confirm or delete
+    requested = {}
+    for p in r.permissions:
+        if p.protection in ("dangerous", "special"):
+            for pi in p.pi_types:
+                if not any(k[0] == pi for k in observed):
+                    requested.setdefault((pi, APP), [f"permission {p.name} is requested; no code use found — confirm or delete"])
+    rows = sorted({**requested, **observed},
+                  key=lambda k: (pis[k[0]].category if k[0] in pis else "", k[0], k[1] != APP, k[1]))
+    observed_all = {**requested, **observed}
+    if not rows:
+        out[-1] = "collected: []"
+    for pi, owner in rows:
+        t = pis.get(pi)
+        who = "the app" if owner == APP else f"SDK {owner}"
+        out.append(f"  # {t.zh if t else pi}{' [敏感]' if t and t.sensitive == 'true' else ''} — collected by {who}:")
+        out.extend(f"  #   {line}" for line in observed_all[(pi, owner)][:3])
+        perm = perm_of.get(pi)
+        out += [
+            f"  - pi_type: {pi}",
+            f"    purpose: {_q(TODO)}",
+            f"    scenario: {_q(TODO)}",
+            f"    method: {'permission' if perm else 'automatic'}",
+            f"    collector: {owner}",
+        ]
+        if perm:
+            out.append(f"    permission: {perm}")
+    shared = [d for d in r.sdks if d.confidence != "low"]
+    out.append("shared:" if shared else "shared: []")
+    for d in shared:
+        s = d.sdk
+        seen = sorted({pi for (pi, owner) in observed if owner == s.id})
+        declared = [p for p in s.pi_types if p in pis]
+        pi_list = list(dict.fromkeys(seen + declared)) or [TODO]
+        out.append(f"  # {s.name}: {d.confidence} confidence — {d.evidence.classes} classes"
+                   + (f", components {', '.join(d.evidence.components[:2])}" if d.evidence.components else "")
+                   + (f"; its policy lists {', '.join(declared)}" if declared else ""))
+        out += [
+            f"  - third_party: {_q(s.name)}",
+            f"    company: {_q(s.company or TODO)}",
+            f"    sdk: {s.id}",
+            f"    pi_types: [{', '.join(pi_list)}]",
+            f"    purpose: {_q(TODO)}",
+            f"    scenario: {_q(TODO)}",
+            "    method: sdk_local",
+            f"    policy_url: {_q(s.policy_url or TODO)}",
+        ]
+    return "\n".join(out) + "\n"
