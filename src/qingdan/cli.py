@@ -432,6 +432,110 @@ def lists_render(
     typer.echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
+# ------------------------------------------------------------------------------------------
+# the per-user ledger service (issue 6): `qingdan serve`, `qingdan ledger …`
+
+ledger_app = typer.Typer(help="The per-user personal-information ledger: apps, API keys, migrations, key rotation.",
+                         no_args_is_help=True)
+ledger_apps = typer.Typer(help="Apps known to the ledger.", no_args_is_help=True)
+ledger_keys = typer.Typer(help="API keys of an app (the app backend sends events with one).", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+ledger_app.add_typer(ledger_apps, name="app")
+ledger_app.add_typer(ledger_keys, name="key")
+
+
+def _ledger():
+    from qingdan.ledger.crypto import KeyError_, KeyRing
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.ledger.settings import Settings
+    from qingdan.ledger.store import Ledger
+
+    settings = Settings.from_env()
+    try:
+        ring = KeyRing(settings.ledger_keys)
+    except KeyError_ as exc:
+        raise fail("QINGDAN_LEDGER_KEYS", str(exc)) from None
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Ledger(engine, ring)
+
+
+@ledger_app.command("migrate")
+def ledger_migrate() -> None:
+    """Create or upgrade the ledger's tables (QINGDAN_DATABASE_URL; default ./qingdan-ledger.db)."""
+    from qingdan.ledger.db import current_revision, make_engine, migrate
+    from qingdan.ledger.settings import Settings
+
+    engine = make_engine(Settings.from_env().database_url)
+    migrate(engine)
+    typer.echo(f"ledger schema at revision {current_revision(engine)}")
+
+
+@ledger_app.command("rotate")
+def ledger_rotate() -> None:
+    """Re-encrypt every stored value under the first key of QINGDAN_LEDGER_KEYS."""
+    led = _ledger()
+    if not led.keys:
+        raise fail("QINGDAN_LEDGER_KEYS", "not set: nothing to rotate to")
+    counts = led.rotate()
+    typer.echo(f"re-encrypted under {led.keys.current}: {counts['events']} event values, "
+               f"{counts['aggregates']} aggregate values")
+
+
+@ledger_apps.command("create")
+def ledger_app_create(
+    name: Annotated[str, typer.Option("--name", help="The app's name, as users know it.")],
+    lists: Annotated[str, typer.Option("--lists", help="The app's privacy-lists.yaml: events are checked against it.")],
+    retention: Annotated[list[str] | None, typer.Option("--retention", help="PI_TYPE=DAYS: delete such events after DAYS (repeatable).")] = None,
+) -> None:
+    """Register an app; prints its id."""
+    dl = _load_lists(lists)
+    ret: dict[str, int] = {}
+    for item in retention or []:
+        k, sep, v = item.partition("=")
+        if not sep or not k or not v.isdigit():
+            raise fail("--retention", f"expected PI_TYPE=DAYS, got {item!r}")
+        ret[k.strip()] = int(v)
+    typer.echo(_ledger().create_app(name, dl, str(Path(lists).resolve()), ret))
+
+
+@ledger_keys.command("create")
+def ledger_key_create(app_id: Annotated[str, typer.Argument(help="The app id from `qingdan ledger app create`.")]) -> None:
+    """Create an API key; prints its id and the token (shown this once: only its hash is stored)."""
+    try:
+        key_id, token = _ledger().create_key(app_id)
+    except LookupError as exc:
+        raise fail(app_id, str(exc)) from None
+    typer.echo(f"key id: {key_id}")
+    typer.echo(f"token:  {token}")
+    typer.echo("the token is shown once; store it in the app backend's secrets", err=True)
+
+
+@ledger_keys.command("revoke")
+def ledger_key_revoke(key_id: Annotated[str, typer.Argument(help="The key id to revoke.")]) -> None:
+    """Revoke an API key (requests with it are refused from now on)."""
+    if not _ledger().revoke_key(key_id):
+        raise fail(key_id, "no such live key")
+    typer.echo(f"revoked {key_id}")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the ledger service (the API for the app backend and the users' pages)."""
+    import uvicorn
+
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.ledger.settings import Settings
+
+    migrate(make_engine(Settings.from_env().database_url))  # once, before the workers start
+    uvicorn.run("qingdan.service.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="warning")
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,14 @@
+"""Alembic environment of the ledger: run by qingdan.ledger.db.migrate (no alembic.ini needed)."""
+
+from alembic import context
+
+from qingdan.ledger.schema import metadata
+
+config = context.config
+connection = config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run the ledger migrations through `qingdan ledger migrate`")
+context.configure(connection=connection, target_metadata=metadata,
+                  render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+with context.begin_transaction():
+    context.run_migrations()
