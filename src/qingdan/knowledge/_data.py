@@ -91,3 +91,70 @@ def cached_build(name: str, raw: bytes, build: Callable[[], T], loader_file: str
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
     return obj
+
+
+class DataChecker:
+    """Validation shared by the knowledge loaders: every error names the data file and the entry."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = f"qingdan/knowledge/data/{name}"
+
+    def fail(self, what: str) -> ValueError:
+        return ValueError(f"{self.path}: {what}")
+
+    def load(self, text: str | bytes) -> dict[str, Any]:
+        """The parsed document, which must be a mapping."""
+        try:
+            doc = load_yaml_data(self.name, text.encode("utf-8") if isinstance(text, str) else text)
+        except ValueError as exc:
+            raise self.fail(str(exc).split(": ", 1)[-1]) from exc
+        if not isinstance(doc, dict):
+            raise self.fail("top level must be a mapping")
+        return doc
+
+    def header(self, doc: dict[str, Any], schema: str, sources_key: str = "sources") -> dict[str, Any]:
+        """Check ``meta.schema`` and return the ``sources`` table (each source a mapping with a title)."""
+        meta = doc.get("meta")
+        if not isinstance(meta, dict) or meta.get("schema") != schema:
+            raise self.fail(f"meta.schema must be {schema!r}")
+        sources = doc.get(sources_key)
+        if not isinstance(sources, dict) or not sources:
+            raise self.fail(f"{sources_key} must be a non-empty mapping")
+        for key, value in sources.items():
+            if not isinstance(value, dict) or not isinstance(value.get("title"), str):
+                raise self.fail(f"{sources_key}.{key}: must be a mapping with a title")
+        return sources
+
+    def text(self, value: Any, field: str, where: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}: {field} must be a non-empty string, got {value!r}")
+        return value
+
+    def opt_text(self, value: Any, field: str, where: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{where}: {field} must be a non-empty string or null, got {value!r}")
+        return value
+
+    def boolean(self, value: Any, field: str, where: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.fail(f"{where}: {field} must be true or false, got {value!r}")
+        return value
+
+    def str_list(self, value: Any, field: str, where: str, *, allow_scalar: bool = False, allow_empty: bool = True,
+                 pattern: Any = None) -> tuple[str, ...]:
+        if allow_scalar and isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(f"{where}: {field} must be a list of non-empty strings, got {value!r}")
+        if not value and not allow_empty:
+            raise self.fail(f"{where}: {field} must not be empty")
+        if len(set(value)) != len(value):
+            raise self.fail(f"{where}: {field} has duplicates: {value!r}")
+        if pattern is not None:
+            bad = [v for v in value if not pattern.match(v)]
+            if bad:
+                raise self.fail(f"{where}: {field} has malformed values {bad!r}")
+        return tuple(value)

@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
 
 __all__ = [
     "DATA_FILE",
@@ -65,6 +65,17 @@ __all__ = [
 SCHEMA = "qingdan.knowledge.apis/1"
 #: Path of the data file relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/sensitive_apis.yaml"
+_CK = DataChecker(DATA_FILE.rsplit("/", 1)[-1])
+_fail = _CK.fail
+_text = _CK.text
+
+
+def _str_list(value: Any, field: str, where: str, *, pattern: re.Pattern[str] | None = None,
+              allow_empty: bool = False) -> tuple[str, ...]:
+    return _CK.str_list(value, field, where, pattern=pattern, allow_empty=allow_empty)
+
+
+_bool = _CK.boolean
 KINDS = frozenset({"method", "field", "content_uri", "reflection_name"})
 
 
@@ -154,37 +165,6 @@ def _read_text() -> str:
     return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 
 
-def _fail(what: str) -> ValueError:
-    return ValueError(f"{_data_path()}: {what}")
-
-
-def _text(value: Any, field: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(f"{where}: {field} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _str_list(value: Any, field: str, where: str, *, pattern: re.Pattern[str] | None = None,
-              allow_empty: bool = False) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _fail(f"{where}: {field} must be a list of strings, got {value!r}")
-    if not value and not allow_empty:
-        raise _fail(f"{where}: {field} must not be empty")
-    if len(set(value)) != len(value):
-        raise _fail(f"{where}: {field} has duplicates: {value!r}")
-    if pattern is not None:
-        bad = [v for v in value if not pattern.match(v)]
-        if bad:
-            raise _fail(f"{where}: {field} has malformed values {bad}")
-    return tuple(value)
-
-
-def _bool(value: Any, field: str, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(f"{where}: {field} must be true or false, got {value!r}")
-    return value
-
-
 def _permission(value: Any, field: str, where: str) -> str | None:
     if value is None:
         return None
@@ -268,21 +248,8 @@ def _parse_entry(e: Any, i: int, sources: dict[str, Any]) -> SensitiveApi:
 
 
 def _parse(text: str) -> _Knowledge:
-    try:
-        doc = load_yaml_data(DATA_FILE.rsplit('/', 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
-    except ValueError as exc:
-        raise _fail(str(exc).split(": ", 1)[-1]) from exc
-    if not isinstance(doc, dict):
-        raise _fail("top level must be a mapping")
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-        raise _fail(f"meta.schema must be {SCHEMA!r}")
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise _fail("sources must be a non-empty mapping")
-    for key, value in sources.items():
-        if not isinstance(value, dict) or not isinstance(value.get("title"), str):
-            raise _fail(f"sources.{key}: must be a mapping with a title")
+    doc = _CK.load(text)
+    sources = _CK.header(doc, SCHEMA)
     raw = doc.get("apis")
     if not isinstance(raw, list) or not raw:
         raise _fail("apis must be a non-empty list")

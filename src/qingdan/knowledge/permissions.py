@@ -13,7 +13,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
 
 __all__ = [
     "DATA_FILE",
@@ -31,6 +31,10 @@ __all__ = [
 SCHEMA = "qingdan.knowledge.permissions/1"
 #: Path of the data file relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/permissions.yaml"
+_CK = DataChecker(DATA_FILE.rsplit("/", 1)[-1])
+_fail = _CK.fail
+_text = _CK.text
+_str_list = _CK.str_list
 PROTECTION_LEVELS = frozenset({"dangerous", "normal", "signature", "special"})
 UNKNOWN = "unknown"
 
@@ -79,10 +83,6 @@ def _read_text() -> str:
     return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 
 
-def _fail(what: str) -> ValueError:
-    return ValueError(f"{_data_path()}: {what}")
-
-
 def _opt_int(value: Any, field: str, where: str) -> int | None:
     if value is None:
         return None
@@ -91,39 +91,9 @@ def _opt_int(value: Any, field: str, where: str) -> int | None:
     return value
 
 
-def _text(value: Any, field: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(f"{where}: {field} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _str_list(value: Any, field: str, where: str, *, allow_scalar: bool = False) -> tuple[str, ...]:
-    if allow_scalar and isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _fail(f"{where}: {field} must be a list of strings, got {value!r}")
-    if len(set(value)) != len(value):
-        raise _fail(f"{where}: {field} has duplicates: {value!r}")
-    return tuple(value)
-
-
 def _parse(text: str | bytes) -> _Knowledge:
-    try:
-        doc = load_yaml_data(DATA_FILE.rsplit("/", 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
-    except ValueError as exc:
-        raise _fail(str(exc).split(": ", 1)[-1]) from exc
-    if not isinstance(doc, dict):
-        raise _fail("top level must be a mapping")
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-        raise _fail(f"meta.schema must be {SCHEMA!r}")
-
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise _fail("sources must be a non-empty mapping")
-    for key, value in sources.items():
-        if not isinstance(value, dict) or not isinstance(value.get("title"), str):
-            raise _fail(f"sources.{key}: must be a mapping with a title")
+    doc = _CK.load(text)
+    sources = _CK.header(doc, SCHEMA)
 
     raw_groups = doc.get("permission_groups")
     if not isinstance(raw_groups, list) or not raw_groups:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
 
 __all__ = [
     "DATA_FILE",
@@ -35,6 +35,10 @@ __all__ = [
 SCHEMA = "qingdan.knowledge.pi/1"
 #: Path of the data file relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/pi_types.yaml"
+_CK = DataChecker(DATA_FILE.rsplit("/", 1)[-1])
+_fail = _CK.fail
+_text = _CK.text
+_str_list = _CK.str_list
 SENSITIVE_VALUES = frozenset({"true", "false", "context"})
 #: Permitted values of ``sensitive_basis``.
 SENSITIVE_BASES = frozenset({"gbt35273-2020-b1", "gbt35273-2017-b1", "pipl-28", "gbt45574-2025"})
@@ -93,41 +97,9 @@ def _read_text() -> str:
     return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 
 
-def _fail(what: str) -> ValueError:
-    return ValueError(f"{_data_path()}: {what}")
-
-
-def _text(value: Any, field: str, where: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(f"{where}: {field} must be a non-empty string, got {value!r}")
-    return value
-
-
-def _str_list(value: Any, field: str, where: str) -> tuple[str, ...]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise _fail(f"{where}: {field} must be a list of non-empty strings, got {value!r}")
-    if len(set(value)) != len(value):
-        raise _fail(f"{where}: {field} has duplicates: {value!r}")
-    return tuple(value)
-
-
 def _parse(text: str) -> _Knowledge:
-    try:
-        doc = load_yaml_data(DATA_FILE.rsplit('/', 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
-    except ValueError as exc:
-        raise _fail(str(exc).split(": ", 1)[-1]) from exc
-    if not isinstance(doc, dict):
-        raise _fail("top level must be a mapping")
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-        raise _fail(f"meta.schema must be {SCHEMA!r}")
-
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise _fail("sources must be a non-empty mapping")
-    for key, value in sources.items():
-        if not isinstance(value, dict) or not isinstance(value.get("title"), str):
-            raise _fail(f"sources.{key}: must be a mapping with a title")
+    doc = _CK.load(text)
+    sources = _CK.header(doc, SCHEMA)
 
     raw_cats = doc.get("categories")
     if not isinstance(raw_cats, list) or not raw_cats:

@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
 
 __all__ = [
     "CATEGORIES",
@@ -153,35 +153,9 @@ def _read_text(name: str) -> str:
     return data_bytes(name.rsplit("/", 1)[-1]).decode("utf-8")
 
 
-class _Checker:
+class _Checker(DataChecker):
     def __init__(self, name: str) -> None:
-        self.path = f"qingdan/knowledge/{name}"
-
-    def fail(self, what: str) -> ValueError:
-        return ValueError(f"{self.path}: {what}")
-
-    def load(self, text: str) -> dict[str, Any]:
-        try:
-            doc = load_yaml_data(self.path.rsplit('/', 1)[-1], text.encode("utf-8") if isinstance(text, str) else text)
-        except ValueError as exc:
-            raise self.fail(str(exc).split(": ", 1)[-1]) from exc
-        if not isinstance(doc, dict):
-            raise self.fail("top level must be a mapping")
-        return doc
-
-    def opt_text(self, value: Any, field: str, where: str) -> str | None:
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}: {field} must be a non-empty string or null, got {value!r}")
-        return value
-
-    def str_list(self, value: Any, field: str, where: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.fail(f"{where}: {field} must be a list of non-empty strings, got {value!r}")
-        if len(set(value)) != len(value):
-            raise self.fail(f"{where}: {field} has duplicates: {value!r}")
-        return tuple(value)
+        super().__init__(name.rsplit("/", 1)[-1])
 
     def regexes(self, values: tuple[str, ...], field: str, where: str) -> None:
         for rx in values:
