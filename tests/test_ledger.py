@@ -163,7 +163,7 @@ def test_undeclared_events_are_stored_and_flagged(svc):
     assert r["accepted"] == 7
     flagged = {f["index"]: f["flags"] for f in r["flagged"]}
     assert flagged == {1: ["undeclared_pi"], 2: ["undeclared_purpose"], 3: ["undeclared_third_party"],
-                       4: ["undeclared_purpose", "undeclared_third_party"], 5: ["undeclared_pi"]}
+                       4: ["undeclared_third_party"], 5: ["undeclared_pi"]}
     assert r["flagged"][0]["idempotency_key"] == "u1-collected-1"
     assert svc.summary("u1")["flagged"] == 5
     html = svc.client.get(svc.link("u1")).text
@@ -240,8 +240,8 @@ def test_key_rotation(db_url):
     try:
         app_id = s.app_id
         assert s2.ledger.user_events(app_id, "u1")[0]["value"] == "13800000000"
-        counts = s2.ledger.rotate()
-        assert counts == {"events": 5, "aggregates": 1}
+        counts = s2.ledger.rotate()  # the whole database (other tests' apps too, on PostgreSQL)
+        assert counts["events"] >= 5 and counts["aggregates"] >= 1
         assert s2.ledger.rotate() == {"events": 0, "aggregates": 0}
         with s2.ledger.engine.connect() as c:
             kids = {KeyRing.kid_of(bytes(b)) for b in c.execute(
@@ -318,7 +318,7 @@ def test_period_filter(svc):
     html = svc.client.get(link + "?from=2025-03-03&to=2025-03-05").text
     rows = page_rows(html)
     assert '<span class="count" data-count>3</span>' in rows[0][1]  # 3rd, 4th, 5th
-    assert '<span class="count" data-count>1</span>' in rows[1][1]  # the 5th (days 0, 2, 4 …)
+    assert '<span class="count" data-count>2</span>' in rows[1][1]  # the 3rd and the 5th (days 0, 2, 4 …)
     assert "2025-03-03 12:00" in rows[0][1] and "2025-03-05 12:00" in rows[0][1]
     assert '<span class="count" data-count>10</span>' in svc.client.get(link).text
     empty = svc.client.get(link + "?from=2030-01-01").text
@@ -448,7 +448,7 @@ def test_admin_cli(tmp_path, db_url):
         r = s.client.post("/v1/events", json={"events": [ev(0)]}, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json()["accepted"] == 1
         rc, out, err = cli("ledger", "rotate", env={**env, "QINGDAN_LEDGER_KEYS": f"{KEY2},{KEY1}"})
-        assert rc == 0 and "1 event values" in out, err
+        assert rc == 0 and re.search(r"under k2: [1-9]\d* event values", out), err
         rc, out, err = cli("ledger", "key", "revoke", key_id, env=env)
         assert rc == 0, err
         assert s.ledger.authenticate(token) is None

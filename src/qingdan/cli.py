@@ -536,6 +536,109 @@ def serve(
                 log_level="warning")
 
 
+policy_app = typer.Typer(help="Privacy-policy analysis: what the policy says, checked against the app and its lists.",
+                         no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+_POLICY_ASSET = ("privacy", "policy", "隐私")
+
+
+def _policy_from_package(package: Path):
+    """The policy bundled in the package (assets/ or res/raw/, named like privacy/policy/隐私, .html/.txt)."""
+    from qingdan.apk.package import read_package
+    from qingdan.apk.zipread import ZipArchive
+    from qingdan.policy import read_policy_bytes
+
+    pkg = read_package(package)
+    names = [a for a in pkg.assets if a.lower().endswith((".html", ".htm", ".txt"))
+             and any(k in a.lower().rsplit("/", 1)[-1] for k in _POLICY_ASSET)]
+    if not names:
+        return None
+    arc = ZipArchive.open(package)
+    try:
+        for name in sorted(names, key=lambda n: ("privacy" not in n.lower() and "隐私" not in n, n)):
+            if name in arc:
+                return read_policy_bytes(arc.read(name, max_size=8 << 20), f"{package}!{name}")
+    finally:
+        arc.close()
+    return None
+
+
+@policy_app.command("check")
+def policy_check(
+    policy: Annotated[Path | None, typer.Argument(help="The policy: .html or .txt (UTF-8 or GBK). Optional with --app.")] = None,
+    package: Annotated[Path | None, typer.Option("--app", help="The app package: checks against its scan; its bundled policy when none is given.")] = None,
+    lists: Annotated[str | None, typer.Option("--lists", help="privacy-lists.yaml to compare with.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the facts, the comparison and the findings as JSON here.")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", help="Write the four-way comparison page here.")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on findings at or above: block, warn or info.")] = "block",
+) -> None:
+    """Read a privacy policy: summary, PI, permissions and purposes, third parties, contact, rights; compare it with the app, the lists and the ledger."""
+    from dataclasses import asdict
+
+    from qingdan.checks.rules import SEVERITY_RANK
+    from qingdan.policy import PolicyError, extract_facts, read_policy
+    from qingdan.policy.check import check_policy, compare, ledger_observed
+    from qingdan.policy.render import render_comparison
+    from qingdan.report.jsonreport import write_atomic
+
+    if fail_on not in SEVERITY_RANK:
+        raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
+    if policy is None and package is None:
+        raise fail("policy", "give a policy file, or --app with a package that bundles one")
+    res = None
+    if package is not None:
+        from qingdan.checks.scan import scan_path
+
+        try:
+            res = scan_path(package)
+        except Exception as exc:  # noqa: BLE001
+            raise fail(str(package), _reason(exc)) from None
+    try:
+        if policy is not None:
+            doc = read_policy(policy)
+        else:
+            doc = _policy_from_package(package)
+            if doc is None:
+                raise fail(str(package), "no privacy policy bundled in the package (assets/ or res/raw/); give the policy file")
+    except PolicyError as exc:
+        raise fail(str(policy or package), str(exc)) from None
+    except OSError as exc:
+        raise fail(str(policy or package), exc.strerror or str(exc)) from None
+    dl = _load_lists(lists) if lists else None
+    facts = extract_facts(doc)
+    observed = ledger_observed(res.package.package if res else None)
+    cmp_ = compare(facts, res, dl, observed, doc.text)
+    findings = check_policy(facts, res, dl, observed, doc.text, comparison=cmp_)
+    rank = {"block": 0, "warn": 1, "info": 2}
+    findings.sort(key=lambda f: (rank[f.severity], f.rule_id, f.owner))
+    typer.echo(f"{doc.source}: {doc.kind}, {doc.encoding}, {len(doc.sentences)} sentences")
+    typer.echo(f"  summary   {'yes: ' + (facts.summary.heading or '') if facts.summary.present else 'none'}")
+    typer.echo(f"  PI        {', '.join(sorted(facts.pi_types)) or '—'}")
+    typer.echo(f"  parties   {', '.join(t.name for t in facts.third_parties) or '—'}")
+    c = facts.contact
+    typer.echo(f"  contact   {c.company or '—'} · {', '.join(c.emails + c.phones) or 'no e-mail/phone'}")
+    typer.echo(f"  rights    {', '.join(r.right for r in facts.rights) or '—'}"
+               + (f" · respond within {facts.response_time}" if facts.response_time else ""))
+    for f in findings:
+        typer.echo(f"[{f.severity}] {f.rule_id}: {f.message_en}")
+        typer.echo(f"        {f.message_zh}")
+    counts = {k: sum(1 for f in findings if f.severity == k) for k in ("block", "warn", "info")}
+    typer.echo("findings: " + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    try:
+        if json_out:
+            rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
+                     "message_en": f.message_en, "evidence": f.evidence} for f in findings]
+            write_atomic(json_out, json.dumps({"schema": "qingdan.policy-check/1", "facts": facts.to_dict(),
+                                               "comparison": [asdict(r) for r in cmp_.rows], "findings": rows},
+                                              ensure_ascii=False, indent=2, default=str))
+        if html_out:
+            write_atomic(html_out, render_comparison(cmp_, str(doc.source)))
+    except OSError as exc:
+        raise fail(json_out or html_out or "output", exc.strerror or str(exc)) from None
+    if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in findings):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

@@ -183,10 +183,16 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
             s = row_sentences.get(" | ".join(cells))
             if s is None:
                 continue
-            cell = lambda i: cells[i] if i is not None and i < len(cells) and cells[i] else None  # noqa: E731
+
+            def cell(i: int | None, cells: list[str] = cells) -> str | None:
+                return cells[i] if i is not None and i < len(cells) and cells[i] else None
+
             ids: list[str] = []
-            for m in find_terms(" ".join(c for c in (cells[ci], cell(co_i) or "") if c)):
-                ids += [k for t in m.terms if t.kind == "sdk" for k in t.keys]
+            for text in (cells[ci], cell(co_i) or ""):  # the company only when the name says nothing
+                for m in find_terms(text):
+                    ids += [k for t in m.terms if t.kind == "sdk" for k in t.keys]
+                if ids:
+                    break
             for p in re.findall(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+", " | ".join(cells)):
                 while p and p not in pkgs and "." in p:
                     p = p.rsplit(".", 1)[0]

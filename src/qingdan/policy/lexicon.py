@@ -41,7 +41,7 @@ WEAK_PI_TERMS = {"地址": "address", "电话": "phone_number", "位置": "preci
 BRANDS: dict[str, tuple[str, ...]] = {
     "微信": ("wechat-",), "WeChat": ("wechat-",), "QQ": ("tencent-qq-connect",), "QQ互联": ("tencent-qq-connect",),
     "支付宝": ("alipay-",), "Alipay": ("alipay-",), "友盟": ("umeng-",), "Umeng": ("umeng-",),
-    "极光": ("jpush", "jiguang-"), "JPush": ("jpush",), "个推": ("getui",), "Bugly": ("tencent-bugly",),
+    "极光": ("jpush", "jiguang-"), "JPush": ("jpush",), "个推": ("getui-",), "Bugly": ("tencent-bugly",),
     "高德": ("amap-",), "高德地图": ("amap-",), "百度地图": ("baidu-map", "baidu-location"), "百度定位": ("baidu-location",),
     "穿山甲": ("pangle", "bytedance-pangle", "csj"), "广点通": ("tencent-gdt",), "优量汇": ("tencent-gdt",),
     "新浪微博": ("sina-weibo",), "微博": ("sina-weibo",), "华为推送": ("huawei-push",), "小米推送": ("xiaomi-push",),
@@ -136,7 +136,7 @@ def terms() -> dict[str, list[Term]]:
                 by_form.setdefault(f, set()).add(s.id)
                 company_of.setdefault(f, s.company)
     for brand, prefixes in BRANDS.items():
-        ids = {i for i in sdks if any(i == p or (p.endswith("-") and i.startswith(p)) for p in prefixes)}
+        ids = {i for i in sdks if any(i.startswith(p) for p in prefixes)}
         by_form.setdefault(brand, set()).update(ids)
     for f, ids in by_form.items():
         if any(t.kind == "pi" for t in out.get(norm(f), ())):

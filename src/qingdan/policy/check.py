@@ -1,0 +1,282 @@
+"""The policy against the other three views of an app: declared (the double lists), detected (a
+scan) and observed (the ledger). Findings carry catalogue rule ids (area ``policy``).
+
+:func:`compare` builds the four-way table (rows = PI types and third parties, columns = declared /
+detected / disclosed / observed); :func:`check_policy` turns it, and the policy's own gaps, into
+findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qingdan.checks.rules import Finding
+from qingdan.checks.scan import ScanResult
+from qingdan.checks.sdks import APP
+from qingdan.knowledge.pi import load_pi_types
+from qingdan.knowledge.rules import load_rules
+from qingdan.knowledge.sdks import load_sdks
+from qingdan.lists.model import DoubleList
+from qingdan.policy.lexicon import company_short
+from qingdan.policy.model import PolicyFacts
+
+POLICY_RULES = ("policy.no-summary", "policy.permission-no-purpose", "policy.pi-undisclosed", "policy.sdk-undisclosed",
+                "policy.third-party-undisclosed", "policy.sdk-stale", "policy.no-deregistration", "policy.no-contact",
+                "policy.no-lists-link")
+VIEWS = ("declared", "detected", "disclosed", "observed")
+#: Android permission → the sensitive-permission key of PolicyFacts.permissions
+PERMISSION_KEYS = {
+    "ACCESS_FINE_LOCATION": "location", "ACCESS_COARSE_LOCATION": "location", "ACCESS_BACKGROUND_LOCATION": "location",
+    "READ_CONTACTS": "contacts", "WRITE_CONTACTS": "contacts", "GET_ACCOUNTS": "contacts",
+    "READ_EXTERNAL_STORAGE": "storage", "WRITE_EXTERNAL_STORAGE": "storage", "MANAGE_EXTERNAL_STORAGE": "storage",
+    "READ_MEDIA_IMAGES": "storage", "READ_MEDIA_VIDEO": "storage", "READ_MEDIA_AUDIO": "storage",
+    "CAMERA": "camera", "RECORD_AUDIO": "microphone",
+    "READ_PHONE_STATE": "phone", "READ_PHONE_NUMBERS": "phone", "CALL_PHONE": "phone",
+    "READ_CALENDAR": "calendar", "WRITE_CALENDAR": "calendar",
+    "READ_SMS": "sms", "SEND_SMS": "sms", "RECEIVE_SMS": "sms",
+    "READ_CALL_LOG": "call_log", "WRITE_CALL_LOG": "call_log", "PROCESS_OUTGOING_CALLS": "call_log",
+}
+PERMISSION_ZH = {"location": "位置", "contacts": "通讯录", "storage": "存储/相册", "camera": "相机", "microphone": "麦克风",
+                 "phone": "电话/设备信息", "calendar": "日历", "sms": "短信", "call_log": "通话记录"}
+#: A disclosed type that also discloses narrower ones ("位置信息" covers coarse location).
+COVERS = {"precise_location": {"coarse_location", "cell_info", "trajectory"}, "imei": {"meid"},
+          "photos_media": {"screen_content"}, "address_book": {"friend_list"}}
+
+
+def ledger_observed(app_id: str | None = None) -> dict[str, set[str]] | None:
+    """PI type → sources the ledger has recorded for the app; None while no ledger is configured.
+
+    The hookup to ``qingdan.ledger`` (being built) goes here; until then there is nothing to read.
+    """
+    return None
+
+
+@dataclass(slots=True)
+class Cell:
+    present: bool
+    evidence: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Row:
+    kind: str  # pi | third_party
+    key: str  # PI type key, SDK id, or a third party's name
+    label: str
+    cells: dict[str, Cell | None]  # None: that view is not available
+    mismatches: list[str] = field(default_factory=list)
+    sensitive: bool = False
+
+
+@dataclass(slots=True)
+class Comparison:
+    rows: list[Row]
+    views: dict[str, bool]  # which of the four views were given
+
+
+def _f(rid: str, owner: str, zh: str, en: str, severity: str | None = None, **evidence) -> Finding:
+    r = load_rules()[rid]
+    return Finding(r, severity or r.severity, owner, zh, en, evidence)
+
+
+def _disclosed_pi(facts: PolicyFacts) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for m in facts.pi_mentions:
+        if m.negated:
+            continue
+        ev = f"「{m.text}」 line {m.evidence.line}: {m.evidence.text[:120]}"
+        for key in {m.pi_type, *COVERS.get(m.pi_type, ())}:
+            lst = out.setdefault(key, [])
+            if len(lst) < 3:
+                lst.append(ev)
+    return out
+
+
+def _names_of(sid: str) -> list[str]:
+    s = load_sdks().get(sid)
+    if s is None:
+        return [sid]
+    names = [n for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None) if n]
+    return names + list(s.signatures.packages)
+
+
+def _text_has(text: str, names: list[str]) -> str | None:
+    low = text.casefold()
+    return next((n for n in names if n and len(n) >= 2 and n.casefold() in low), None)
+
+
+def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleList | None = None,
+            observed: dict[str, set[str]] | None = None, policy_text: str = "") -> Comparison:
+    pis = load_pi_types()
+    sdks = load_sdks()
+    views = {"declared": lists is not None, "detected": scan is not None, "disclosed": True,
+             "observed": observed is not None}
+    rows: list[Row] = []
+    # -- PI types
+    disclosed = _disclosed_pi(facts)
+    declared: dict[str, list[str]] = {}
+    if lists is not None:
+        for c in lists.collected:
+            declared.setdefault(c.pi_type, []).append(f"collected by {c.collector}: {c.purpose}")
+        for s in lists.shared:
+            for p in s.pi_types:
+                declared.setdefault(p, []).append(f"shared with {s.third_party}: {s.purpose}")
+    detected: dict[str, list[str]] = {}
+    if scan is not None:
+        # code evidence only: a permission alone (CAMERA → face) or an SDK's own policy is not proof of collection
+        for p, collectors in scan.pi_summary.items():
+            ev = [f"{c.owner}: {e.detail}" + (f" in {e.where}" if e.where else "") for c in collectors
+                  for e in c.evidence if e.kind == "api"]
+            if ev:
+                detected[p] = ev
+    obs = {k: sorted(v) for k, v in (observed or {}).items()}
+    keys = sorted(set(declared) | set(detected) | set(obs) | {m.pi_type for m in facts.pi_mentions if not m.negated})
+    for k in keys:
+        t = pis.get(k)
+        cells: dict[str, Cell | None] = {
+            "declared": Cell(k in declared, declared.get(k, [])[:5]) if lists is not None else None,
+            "detected": Cell(k in detected, detected.get(k, [])[:5]) if scan is not None else None,
+            "disclosed": Cell(k in disclosed, disclosed.get(k, [])),
+            "observed": Cell(k in obs, [f"source: {s}" for s in obs.get(k, [])][:5]) if observed is not None else None,
+        }
+        row = Row("pi", k, f"{t.zh} ({t.en})" if t else k, cells, sensitive=bool(t and t.sensitive == "true"))
+        for v in ("declared", "detected", "observed"):
+            c = cells[v]
+            if c is not None and c.present and not cells["disclosed"].present:
+                row.mismatches.append(f"{v} but not disclosed in the policy")
+        if lists is not None and k not in declared and (k in detected or k in obs):
+            row.mismatches.append("collected but not declared in the lists")
+        rows.append(row)
+    # -- third parties
+    det_sdks = {d.sdk.id: d for d in scan.sdks if d.confidence != "low" and not d.sdk.is_library} if scan else {}
+    all_found = ({d.sdk.id for d in scan.sdks} | {d.sdk.id for d in scan.libraries}) if scan else set()
+    mentioned: dict[str, list[str]] = {}
+    for tp in facts.third_parties:
+        for sid in tp.sdk_ids:
+            mentioned.setdefault(sid, []).append(f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else tp.name)
+    obs_sources: dict[str, list[str]] = {}
+    for p, srcs in (observed or {}).items():
+        for s in srcs:
+            if s != APP:
+                obs_sources.setdefault(s, []).append(p)
+    decl_tp: dict[str, list[str]] = {}
+    if lists is not None:
+        for s in lists.shared:
+            decl_tp.setdefault(s.sdk or s.third_party, []).append(f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
+    tp_keys = set(det_sdks) | set(decl_tp) | set(obs_sources)
+    tp_keys |= {sid for sid in mentioned if sid in all_found}
+    if scan is not None:  # SDKs the policy names that the app does not contain (one row per mention)
+        for tp in facts.third_parties:
+            if tp.sdk_ids and not set(tp.sdk_ids) & all_found and not (tp.company and tp.name in tp.company):
+                tp_keys.add(next((i for i in tp.sdk_ids if sdks[i].name in (tp.name, tp.name.split(" ")[0])),
+                                 tp.sdk_ids[0]))
+    for tp in facts.third_parties:
+        if not tp.sdk_ids:
+            tp_keys.add(tp.name)
+    for k in sorted(tp_keys):
+        sdk = sdks.get(k)
+        names = _names_of(k) if sdk else [k]
+        if lists is not None:
+            names += [x for s in lists.shared if (s.sdk or s.third_party) == k
+                      for x in (s.third_party, s.company, company_short(s.company))]
+        ev = list(mentioned.get(k, []))
+        if not ev:
+            ev += [f"「{tp.name}」 line {tp.evidence[0].line if tp.evidence else '?'}" for tp in facts.third_parties
+                   if tp.name == k or tp.name in names]
+        if not ev and policy_text and (hit := _text_has(policy_text, names)):
+            ev.append(f"the text names 「{hit}」")
+        cells = {
+            "declared": Cell(k in decl_tp, decl_tp.get(k, [])) if lists is not None else None,
+            "detected": Cell(k in det_sdks, [f"{det_sdks[k].confidence} confidence"] if k in det_sdks else [])
+            if scan is not None else None,
+            "disclosed": Cell(bool(ev), ev[:3]),
+            "observed": Cell(k in obs_sources, [f"PI: {', '.join(sorted(obs_sources.get(k, [])))}"] if k in obs_sources
+                             else []) if observed is not None else None,
+        }
+        label = f"{sdk.name} · {sdk.company}" if sdk and sdk.company else (sdk.name if sdk else k)
+        row = Row("third_party", k, label, cells)
+        for v in ("declared", "detected", "observed"):
+            c = cells[v]
+            if c is not None and c.present and not cells["disclosed"].present:
+                row.mismatches.append(f"{v} but not disclosed in the policy")
+        if scan is not None and cells["disclosed"].present and sdk is not None and k not in all_found:
+            row.mismatches.append("named in the policy but not found in the app")
+        if lists is not None and scan is not None and k in det_sdks and k not in decl_tp:
+            row.mismatches.append("embedded but not declared in the lists")
+        rows.append(row)
+    return Comparison(rows, views)
+
+
+def check_policy(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleList | None = None,
+                 observed: dict[str, set[str]] | None = None, policy_text: str = "",
+                 comparison: Comparison | None = None) -> list[Finding]:
+    out: list[Finding] = []
+    src = facts.source
+    if not facts.summary.present:
+        out.append(_f("policy.no-summary", APP, "隐私政策没有摘要（摘要/概要/要点/简要版）",
+                      "the policy has no summary (摘要/概要/要点/简要版)", file=src))
+    if facts.right("deregister") is None:
+        out.append(_f("policy.no-deregistration", APP, "隐私政策没有说明如何注销账号",
+                      "the policy does not say how to deregister the account", file=src))
+    c = facts.contact
+    if not c.company or not (c.emails or c.phones):
+        missing = [x for x, ok in (("company", c.company), ("e-mail or phone", c.emails or c.phones)) if not ok]
+        out.append(_f("policy.no-contact", APP, f"隐私政策缺少：{'、'.join('运营者名称' if m == 'company' else '邮箱或电话' for m in missing)}",
+                      f"the policy lacks: {', '.join(missing)}", file=src, missing=missing))
+    ll = facts.lists_links
+    if not (ll.collected and ll.shared):
+        missing = [x for x, ok in (("collected", ll.collected), ("shared", ll.shared)) if not ok]
+        out.append(_f("policy.no-lists-link", APP, "隐私政策未提供" + "、".join(
+            "已收集个人信息清单" if m == "collected" else "第三方共享清单" for m in missing) + "的入口",
+            f"the policy does not point to the {' and '.join(missing)} list(s)", file=src, missing=missing))
+    if scan is not None:
+        requested: dict[str, list[str]] = {}
+        for p in scan.permissions:
+            key = PERMISSION_KEYS.get(p.name.rsplit(".", 1)[-1])
+            if key and p.name.startswith("android.permission."):
+                requested.setdefault(key, []).append(p.name)
+        for key, perms in sorted(requested.items()):
+            st = facts.permission(key)
+            if st is None or not st.purpose_stated:
+                why_zh = "政策提及但未说明目的" if st and st.mentioned else "政策未提及"
+                why_en = "mentioned without a purpose" if st and st.mentioned else "not mentioned"
+                out.append(_f("policy.permission-no-purpose", APP,
+                              f"应用申请{PERMISSION_ZH[key]}权限（{', '.join(perms)}），{why_zh}",
+                              f"the app requests the {key} permission ({', '.join(perms)}): {why_en} in the policy",
+                              permission=key, permissions=perms,
+                              evidence=[e.text[:120] for e in (st.evidence if st else [])[:3]]))
+    cmp_ = comparison or compare(facts, scan, lists, observed, policy_text)
+    pis = load_pi_types()
+    for row in cmp_.rows:
+        if row.cells["disclosed"].present:
+            if row.kind == "third_party" and "named in the policy but not found in the app" in row.mismatches:
+                tp = next((t for t in facts.third_parties if row.key in t.sdk_ids), None)
+                if tp is not None and not (tp.company and tp.name in tp.company):  # a company, not an SDK
+                    out.append(_f("policy.sdk-stale", row.key, f"隐私政策列出 {tp.name}，应用中未发现该 SDK",
+                                  f"the policy names {tp.name} ({row.key}), which the app does not contain",
+                                  sdk=row.key, evidence=[e.text[:120] for e in tp.evidence[:2]]))
+            continue
+        views = [v for v in ("declared", "detected", "observed") if row.cells[v] is not None and row.cells[v].present]
+        if not views:
+            continue
+        if row.kind == "pi":
+            t = pis.get(row.key)
+            name_zh = t.zh if t else row.key
+            out.append(_f("policy.pi-undisclosed", APP, f"{name_zh} 已被{'/'.join(_ZH[v] for v in views)}，政策中未说明",
+                          f"{row.key} is {'/'.join(views)} but the policy does not mention it",
+                          severity="block" if row.sensitive else None, pi_type=row.key, views=views,
+                          evidence={v: row.cells[v].evidence[:3] for v in views}))
+        elif "detected" in views and row.key in load_sdks():
+            out.append(_f("policy.sdk-undisclosed", row.key, f"应用内嵌 SDK {row.label}，政策中未列明",
+                          f"the app embeds SDK {row.label}, which the policy does not name", sdk=row.key, views=views))
+        elif "declared" in views:
+            out.append(_f("policy.third-party-undisclosed", row.key, f"共享清单列出的第三方 {row.label} 在政策中未说明",
+                          f"the sharing list names {row.label}, which the policy does not", third_party=row.key,
+                          evidence=row.cells["declared"].evidence[:3]))
+        elif "observed" in views:
+            out.append(_f("policy.third-party-undisclosed", row.key, f"台账记录向 {row.label} 提供了个人信息，政策中未说明",
+                          f"the ledger records sharing with {row.label}, which the policy does not name",
+                          third_party=row.key))
+    return out
+
+
+_ZH = {"declared": "清单声明", "detected": "扫描发现", "observed": "台账记录"}
