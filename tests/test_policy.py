@@ -266,9 +266,6 @@ def test_four_way_comparison_rows_and_page(demo_scan):
 
 
 def test_comparison_without_ledger_shows_not_available():
-    from qingdan.policy.check import ledger_observed
-
-    assert ledger_observed("com.example.app") is None
     cmp_ = compare(facts_of(GOOD))
     assert cmp_.views == {"declared": False, "detected": False, "disclosed": True, "observed": False}
     assert all(r.cells["observed"] is None for r in cmp_.rows)
@@ -360,3 +357,37 @@ def test_viodroid_labelled_sentences_read_as_one_policy():
         text = "\n".join(row[0] for row in csv.reader(fh) if row)
     f = facts_of(text, "viodroid")
     assert f.sentence_count >= 300 and len(f.pi_types) >= 10
+
+
+def test_cli_observed_view_from_the_ledger(tmp_path):
+    """Events recorded in a real ledger (SQLite file) become the 'observed' column."""
+    import datetime as dt
+    import os
+
+    from qingdan.ledger.crypto import KeyRing
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.ledger.store import Ledger
+    from tests.support.ledger import KEY1, lists
+
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    led = Ledger(engine, KeyRing(KEY1))
+    app_id = led.create_app("鲜到家", lists())
+    now = dt.datetime.now(dt.UTC)
+    led.ingest(app_id, None, [
+        {"idempotency_key": "e1", "user_ref": "u1", "kind": "collected", "pi_type": "bank_card", "purpose": "支付",
+         "scenario": "下单", "source": "app", "value": None, "occurred_at": now}])
+    assert led.observed(app_id) == {"bank_card": {"app"}}
+    good = tmp_path / "good.html"
+    good.write_text(GOOD, "utf-8")
+    env = {"QINGDAN_DATABASE_URL": url, "QINGDAN_LEDGER_KEYS": KEY1}
+    code, out, err = cli("policy", "check", str(good), "--ledger-app", app_id, "--json", str(tmp_path / "p.json"),
+                         "--fail-on", "warn", env=env)
+    data = json.loads((tmp_path / "p.json").read_text("utf-8"))
+    row = next(r for r in data["comparison"] if r["key"] == "bank_card")
+    assert row["cells"]["observed"]["present"] is True
+    assert "observed but not disclosed in the policy" in row["mismatches"]
+    code, _, err = cli("policy", "check", str(good), "--ledger-app", "app_nope", env=env)
+    assert code == 2 and "no app 'app_nope'" in err
+    assert os.path.exists(tmp_path / "ledger.db")

@@ -571,13 +571,14 @@ def policy_check(
     json_out: Annotated[str | None, typer.Option("--json", help="Write the facts, the comparison and the findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the four-way comparison page here.")] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on findings at or above: block, warn or info.")] = "block",
+    ledger_app_id: Annotated[str | None, typer.Option("--ledger-app", help="An app id of the ledger (QINGDAN_DATABASE_URL): its recorded collections are the 'observed' view.")] = None,
 ) -> None:
     """Read a privacy policy: summary, PI, permissions and purposes, third parties, contact, rights; compare it with the app, the lists and the ledger."""
     from dataclasses import asdict
 
     from qingdan.checks.rules import SEVERITY_RANK
     from qingdan.policy import PolicyError, extract_facts, read_policy
-    from qingdan.policy.check import check_policy, compare, ledger_observed
+    from qingdan.policy.check import check_policy, compare
     from qingdan.policy.render import render_comparison
     from qingdan.report.jsonreport import write_atomic
 
@@ -606,7 +607,12 @@ def policy_check(
         raise fail(str(policy or package), exc.strerror or str(exc)) from None
     dl = _load_lists(lists) if lists else None
     facts = extract_facts(doc)
-    observed = ledger_observed(res.package.package if res else None)
+    observed = None
+    if ledger_app_id is not None:
+        ledger = _ledger()
+        if ledger.get_app(ledger_app_id) is None:
+            raise fail("--ledger-app", f"no app {ledger_app_id!r} in the ledger")
+        observed = ledger.observed(ledger_app_id)
     cmp_ = compare(facts, res, dl, observed, doc.text)
     findings = check_policy(facts, res, dl, observed, doc.text, comparison=cmp_)
     rank = {"block": 0, "warn": 1, "info": 2}

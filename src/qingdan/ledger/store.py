@@ -201,12 +201,16 @@ class Ledger:
         ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent batches
         inserted: set[str] = set()
         with self.w.begin() as c:
-            if ordered:
+            if ordered and self.dialect == "postgresql":
+                inserted = _pg_insert_events(c, ordered)
+            elif ordered:
                 stmt = (self._insert(events).on_conflict_do_nothing(index_elements=["app_id", "idempotency_key"])
                         .returning(events.c.idempotency_key))
                 inserted = set(c.execute(stmt, ordered).scalars())
             deltas = self._deltas(rows[k] for k in inserted)
-            if deltas:
+            if deltas and self.dialect == "postgresql":
+                _pg_upsert_aggregates(c, deltas)
+            elif deltas:
                 self._upsert(c, deltas)
         return IngestResult(len(inserted), len(batch) - len(inserted), flagged)
 
@@ -288,6 +292,16 @@ class Ledger:
                         "source": r["source"], "occurred_at": as_utc(r["occurred_at"]).isoformat(),
                         "value": self.decrypt(app_id, user_ref, r["value_enc"]),
                         "flags": [f for f in r["flags"].split(",") if f]})
+        return out
+
+    def observed(self, app_id: str) -> dict[str, set[str]]:
+        """PI type → the sources (app, SDK ids, third parties) recorded for an app, across users:
+        the "observed" view of the four-way comparison."""
+        a = aggregates.c
+        out: dict[str, set[str]] = {}
+        with self.engine.connect() as c:
+            for pi, src in c.execute(select(a.pi_type, a.source).where(a.app_id == app_id).distinct()):
+                out.setdefault(pi, set()).add(src)
         return out
 
     def summary(self, app_id: str, user_ref: str) -> dict[str, Any]:
@@ -377,3 +391,51 @@ class Ledger:
             counts[table.name] = done
         return counts
 
+
+
+# -- PostgreSQL fast path: COPY into a session-local staging table, then one set-based statement.
+# A thousand-row multi-VALUES insert spends most of its time building and parsing a 12,000-
+# parameter statement; COPY streams the rows and lets the server do the rest.
+
+_EVENT_COLS = ("app_id", "user_ref", "kind", "pi_type", "purpose", "scenario", "source", "value_enc", "key_id",
+               "occurred_at", "received_at", "idempotency_key", "flags")
+_AGG_COLS = (*AGG_KEY, "count", "first_at", "last_at", "last_value_enc", "flags")
+
+
+def _pg_cursor(c):
+    raw = c.connection.driver_connection  # the psycopg connection of this transaction
+    cur = raw.cursor()
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS qd_events_in AS SELECT " + ", ".join(_EVENT_COLS)
+                + " FROM events WITH NO DATA")
+    cur.execute("CREATE TEMP TABLE IF NOT EXISTS qd_aggs_in AS SELECT " + ", ".join(_AGG_COLS)
+                + " FROM aggregates WITH NO DATA")
+    return cur
+
+
+def _pg_insert_events(c, ordered: list[dict]) -> set[str]:
+    cols = ", ".join(_EVENT_COLS)
+    with _pg_cursor(c) as cur:
+        cur.execute("TRUNCATE qd_events_in")
+        with cur.copy(f"COPY qd_events_in ({cols}) FROM STDIN") as cp:
+            for r in ordered:
+                cp.write_row(tuple(r[k] for k in _EVENT_COLS))
+        cur.execute(f"INSERT INTO events ({cols}) SELECT {cols} FROM qd_events_in ORDER BY idempotency_key "
+                    "ON CONFLICT (app_id, idempotency_key) DO NOTHING RETURNING idempotency_key")
+        return {row[0] for row in cur.fetchall()}
+
+
+def _pg_upsert_aggregates(c, deltas: list[dict]) -> None:
+    cols = ", ".join(_AGG_COLS)
+    key = ", ".join(AGG_KEY)
+    with _pg_cursor(c) as cur:
+        cur.execute("TRUNCATE qd_aggs_in")
+        with cur.copy(f"COPY qd_aggs_in ({cols}) FROM STDIN") as cp:
+            for d in deltas:
+                cp.write_row(tuple(d[k] for k in _AGG_COLS))
+        cur.execute(
+            f"INSERT INTO aggregates AS t ({cols}) SELECT {cols} FROM qd_aggs_in ORDER BY {key} "
+            f"ON CONFLICT ({key}) DO UPDATE SET count = t.count + excluded.count, "
+            "first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at), "
+            "last_value_enc = CASE WHEN excluded.last_value_enc IS NOT NULL AND excluded.last_at >= t.last_at "
+            "THEN excluded.last_value_enc ELSE COALESCE(t.last_value_enc, excluded.last_value_enc) END, "
+            "flags = excluded.flags")

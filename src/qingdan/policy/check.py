@@ -43,14 +43,6 @@ COVERS = {"precise_location": {"coarse_location", "cell_info", "trajectory"}, "i
           "photos_media": {"screen_content"}, "address_book": {"friend_list"}}
 
 
-def ledger_observed(app_id: str | None = None) -> dict[str, set[str]] | None:
-    """PI type → sources the ledger has recorded for the app; None while no ledger is configured.
-
-    The hookup to ``qingdan.ledger`` (being built) goes here; until then there is nothing to read.
-    """
-    return None
-
-
 @dataclass(slots=True)
 class Cell:
     present: bool
