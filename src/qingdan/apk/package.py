@@ -6,7 +6,6 @@ import hashlib
 import posixpath
 import re
 import struct
-import warnings as pywarnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,9 +261,7 @@ def _read_apk(path, arc: ZipArchive, kind, sha, size, limits, threads, splits, b
                 v1_blocks[e.name] = arc.read_entry(e, max_size=4 << 20)
             except ApkError as exc:
                 warnings.append(f"{e.name}: {exc}")
-    with pywarnings.catch_warnings():  # cryptography warns about lenient certificates
-        pywarnings.simplefilter("ignore")
-        signing = read_signing(arc.data, arc.cd_offset, v1_blocks)
+    signing = read_signing(arc.data, arc.cd_offset, v1_blocks)
     warnings.extend(signing.warnings)
 
     prefix = f"{base_name}!/" if base_name else ""

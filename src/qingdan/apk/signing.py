@@ -573,7 +573,7 @@ def _oid(content: memoryview) -> str:
 
 
 def _escape_dn_value(value: str) -> str:
-    """RFC 4514 escaping, step for step as cryptography's x509.name._escape_dn_value."""
+    """RFC 4514 section 2.4 escaping (the same text cryptography's rfc4514_string() gives)."""
     if not value:
         return ""
     value = value.translate(_DN_ESCAPES)
