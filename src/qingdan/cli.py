@@ -532,8 +532,24 @@ def serve(
     from qingdan.ledger.settings import Settings
 
     migrate(make_engine(Settings.from_env().database_url))  # once, before the workers start
-    uvicorn.run("qingdan.service.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning")
+    target = "qingdan.service.app:create_app"
+    if workers == 1:
+        uvicorn.run(target, factory=True, host=host, port=port, log_level="warning")
+        return
+    import socket
+
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(target, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    sock = config.bind_socket()
+    # uvicorn's shared socket is made with proto 0, so asyncio does not set TCP_NODELAY on the
+    # connections the workers accept, and Nagle's algorithm then holds small responses ~40 ms.
+    # On Linux accepted sockets inherit TCP_NODELAY from the listening socket: set it there.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:
+        pass
 
 
 policy_app = typer.Typer(help="Privacy-policy analysis: what the policy says, checked against the app and its lists.",
