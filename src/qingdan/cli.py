@@ -661,6 +661,134 @@ def policy_check(
         raise typer.Exit(1)
 
 
+# ---------------------------------------------------------------- the app-store review service (issue 9)
+review_app = typer.Typer(help="The app-store review service: accounts.", no_args_is_help=True)
+review_accounts = typer.Typer(help="Reviewer and developer accounts.", no_args_is_help=True)
+app.add_typer(review_app, name="review")
+review_app.add_typer(review_accounts, name="account")
+
+
+@review_accounts.command("create")
+def review_account_create(
+    name: Annotated[str, typer.Option("--name", help="The account's name.")],
+    role: Annotated[str, typer.Option("--role", help="reviewer or developer.")],
+) -> None:
+    """Create an account; prints its id and API key (shown this once: only its hash is stored)."""
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.ledger.settings import Settings
+    from qingdan.review.store import ROLES, ReviewStore
+
+    if role not in ROLES:
+        raise fail("--role", f"must be one of {', '.join(ROLES)}, got {role!r}")
+    engine = make_engine(Settings.from_env().database_url)
+    migrate(engine)
+    try:
+        acc_id, key = ReviewStore(engine).create_account(name, role)
+    except ValueError as exc:
+        raise fail(name, str(exc)) from None
+    typer.echo(f"account: {acc_id} ({role})")
+    typer.echo(f"key:     {key}")
+    typer.echo("the key is shown once; store it safely", err=True)
+
+
+@app.command("worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def review_worker(ctx: typer.Context) -> None:
+    """Run scan workers for the review service (Celery on QINGDAN_BROKER_URL); extra options go to Celery."""
+    if not os.environ.get("QINGDAN_BROKER_URL"):
+        raise fail("QINGDAN_BROKER_URL", "not set (redis://host:6379/0); without it `qingdan serve` scans in-process")
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.ledger.settings import Settings
+    from qingdan.review.settings import ReviewSettings
+
+    migrate(make_engine(Settings.from_env().database_url))
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "qingdan.jobs.celery_app", "worker",
+                               "-Q", ReviewSettings.from_env().queue, *ctx.args])
+
+
+ui_app = typer.Typer(help="Splash screens and popups from UI dumps (uiautomator XML, GKD JSON snapshots).",
+                     no_args_is_help=True)
+app.add_typer(ui_app, name="ui")
+
+
+@ui_app.command("check")
+def ui_check(
+    target: Annotated[Path, typer.Argument(help="A uiautomator .xml dump, a GKD .json snapshot, or a folder of them.")],
+    screenshot: Annotated[Path | None, typer.Option("--screenshot", help="A PNG of the same screen: enables the contrast check (folders: NAME.png beside NAME.xml/.json).")] = None,
+    density: Annotated[float | None, typer.Option("--density", help="Logical density (px per dp), e.g. 3.0; estimated from the screen width when absent.")] = None,
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the screens and findings as JSON here.")] = None,
+    html_out: Annotated[str | None, typer.Option("--html", help="Write a page with each screen drawn and its findings boxed.")] = None,
+    fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on findings at or above: block, warn or info.")] = "block",
+) -> None:
+    """Check splash screens and popups: close control present, ≥ 48 dp, findable, no countdown; no full-screen jump, shake prompts, unlabelled ads."""
+    from qingdan.checks.rules import SEVERITY_RANK
+    from qingdan.report.jsonreport import write_atomic
+    from qingdan.ui import UiError, check_screen, read_dump
+    from qingdan.ui.check import load_screenshot
+    from qingdan.ui.read import dump_files
+    from qingdan.ui.render import render_ui_report
+
+    if fail_on not in SEVERITY_RANK:
+        raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
+    if density is not None and not 0.5 <= density <= 8:
+        raise fail("--density", f"must be between 0.5 and 8, not {density}")
+    if target.is_dir():
+        if screenshot is not None:
+            raise fail("--screenshot", "give screenshots of a folder as NAME.png beside each dump")
+        files = dump_files(target)
+        if not files:
+            raise fail(str(target), "no .xml or .json dumps in the folder")
+    elif target.exists():
+        files = [target]
+    else:
+        raise fail(str(target), "no such file or folder")
+    screens, failed = [], 0
+    for f in files:
+        shot = None
+        shot_path = screenshot if screenshot is not None else (f.with_suffix(".png") if target.is_dir() else None)
+        try:
+            facts = read_dump(f, density)
+        except UiError as exc:
+            typer.echo(f"error: {f}: {exc}", err=True)
+            failed += 1
+            continue
+        if shot_path is not None and (screenshot is not None or shot_path.is_file()):
+            try:
+                shot = load_screenshot(shot_path)
+            except UiError as exc:
+                raise fail(str(shot_path), str(exc)) from None
+        rec, findings = check_screen(facts, shot)
+        findings.sort(key=lambda x: (-SEVERITY_RANK[x.severity], x.rule_id))
+        screens.append((facts, findings, shot, rec))
+        typer.echo(f"{facts.source}: {facts.format} · {facts.width}×{facts.height} px · density {facts.density} "
+                   f"({facts.density_note})" + (f" · {facts.activity}" if facts.activity else ""))
+        for w in facts.warnings:
+            typer.echo(f"  note: {w}")
+        if rec.kind is None:
+            typer.echo("  no splash screen or popup recognised")
+        for x in findings:
+            typer.echo(f"  [{x.severity}] {x.rule_id}: {x.message_en}")
+            if x.evidence.get("source") and x.rule_id != "ui.splash-or-popup":
+                typer.echo(f"          threshold {x.evidence.get('threshold')} — {x.evidence['source']}")
+    allf = [x for s in screens for x in s[1]]
+    counts = {k: sum(1 for x in allf if x.severity == k) for k in ("block", "warn", "info")}
+    typer.echo(f"{len(screens)} screen(s): " + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    try:
+        if json_out:
+            rows = [{**facts.to_dict(), "recognised": rec.kind, "ad": rec.ad, "findings": [
+                {"rule": x.rule_id, "severity": x.severity, "owner": x.owner, "message_zh": x.message_zh,
+                 "message_en": x.message_en, "evidence": x.evidence} for x in fs]} for facts, fs, _, rec in screens]
+            write_atomic(json_out, json.dumps({"schema": "qingdan.ui-check/1", "screens": rows}, ensure_ascii=False,
+                                              indent=2, default=str))
+        if html_out:
+            write_atomic(html_out, render_ui_report([(f, fs, shot) for f, fs, shot, _ in screens]))
+    except OSError as exc:
+        raise fail(json_out or html_out or "output", exc.strerror or str(exc)) from None
+    if failed:
+        raise typer.Exit(2)
+    if any(SEVERITY_RANK[x.severity] >= SEVERITY_RANK[fail_on] for x in allf):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     try:
         app()

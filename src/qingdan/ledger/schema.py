@@ -82,3 +82,6 @@ aggregates = Table(
     Column("flags", String(200), nullable=False, server_default=""),
     UniqueConstraint(*AGG_KEY, name="uq_aggregates_key"),  # also the index of the user page's query
 )
+
+
+import qingdan.review.schema  # noqa: E402, F401 - the review service's tables (migration 0002)

@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception):  # never a traceback to the client
         return _err(500, "internal_error", f"internal error ({type(exc).__name__})")
+    __import__("qingdan.service.review", fromlist=["mount"]).mount(app, engine)  # the review API (issue 9)
 
     def auth(authorization: Annotated[str | None, Header()] = None) -> tuple[str, str]:
         if not authorization or not authorization.lower().startswith("bearer "):

@@ -1,0 +1,65 @@
+"""Celery on Redis: ``celery -A qingdan.jobs.celery_app worker`` (what ``qingdan worker`` runs).
+
+Tasks are acknowledged late and rejected (so redelivered) when their worker dies; the task is
+idempotent (see :mod:`qingdan.review.worker`), so a worker killed mid-scan loses nothing and the
+submission still finishes once.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from celery import Celery
+from celery.signals import worker_ready
+
+from qingdan.review.settings import ReviewSettings
+
+
+def make_celery(settings: ReviewSettings) -> Celery:
+    c = Celery("qingdan", broker=settings.broker_url)
+    c.conf.update(
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=settings.queue,
+        task_ignore_result=True,
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+    )
+    return c
+
+
+@cache
+def _context():
+    from qingdan.ledger.db import make_engine
+    from qingdan.review.store import ReviewStore
+
+    settings = ReviewSettings.from_env()
+    return settings, ReviewStore(make_engine(settings.database_url))
+
+
+_settings = ReviewSettings.from_env()
+app = make_celery(_settings)
+
+
+@app.task(name="qingdan.review.process", bind=True, acks_late=True, reject_on_worker_lost=True,
+          max_retries=None)
+def process_task(self, submission_id: str) -> str | None:
+    from qingdan.review.worker import Busy, process
+
+    settings, store = _context()
+    try:
+        return process(store, submission_id, settings.scan_lease_s)
+    except Busy as b:
+        raise self.retry(countdown=max(1, min(int(b.seconds) + 1, 60))) from None
+
+
+@worker_ready.connect
+def _requeue_unfinished(sender=None, **_kw) -> None:
+    """A starting worker queues every unfinished submission again: a task whose worker died is also
+    redelivered by Redis after the visibility timeout, but this does not wait for it. Duplicates are
+    harmless (the task is idempotent; a live scan's lease makes the copy wait)."""
+    settings, store = _context()
+    for sub_id in store.unfinished():
+        app.send_task("qingdan.review.process", args=[sub_id], queue=settings.queue)

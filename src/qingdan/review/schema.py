@@ -1,0 +1,88 @@
+"""The review service's tables (SQLAlchemy Core), created by migration 0002 of the ledger's chain."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+
+from qingdan.ledger.schema import metadata  # one schema, one migration chain
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+TS = DateTime(timezone=True)
+
+accounts = Table(
+    "review_accounts", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # reviewer | developer
+    Column("key_hash", String(64), nullable=False, unique=True),  # ledger.store.hash_token of the key
+    Column("created_at", TS, nullable=False),
+    Column("disabled_at", TS),
+)
+
+apps = Table(
+    "review_apps", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("package", String(255), nullable=False, unique=True),
+    Column("owner_id", String(40), ForeignKey("review_accounts.id")),  # None: known only from a batch
+    Column("created_at", TS, nullable=False),
+)
+
+# one row per package content: the same sha256 is scanned once, whatever submits it
+scans = Table(
+    "review_scans", metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("path", Text, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("package", String(255)),
+    Column("version_name", String(200)),
+    Column("version_code", BigInteger),
+    Column("report_json", Text),
+    Column("error", Text),
+    Column("lease_until", TS),  # a running scan whose lease ran out was lost with its worker
+    Column("created_at", TS, nullable=False),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+)
+
+submissions = Table(
+    "review_submissions", metadata,
+    Column("id", String(40), primary_key=True),
+    Column("app_id", String(40), ForeignKey("review_apps.id")),  # None until a batch item is scanned
+    Column("submitted_by", String(40), ForeignKey("review_accounts.id"), nullable=False),
+    Column("sha256", String(64), ForeignKey("review_scans.sha256"), nullable=False),
+    Column("version_name", String(200)),
+    Column("version_code", BigInteger),
+    Column("status", String(16), nullable=False),  # queued | running | done | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("error", Text),
+    Column("created_at", TS, nullable=False),
+    Column("started_at", TS),
+    Column("finished_at", TS),
+    Index("ix_review_submissions_app", "app_id", "created_at"),
+    Index("ix_review_submissions_sha", "sha256"),
+    Index("ix_review_submissions_status", "status"),
+)
+
+verdicts = Table(
+    "review_verdicts", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("submission_id", String(40), ForeignKey("review_submissions.id"), nullable=False),
+    Column("reviewer_id", String(40), ForeignKey("review_accounts.id"), nullable=False),
+    Column("decision", String(16), nullable=False),  # approve | reject
+    Column("rules_json", Text, nullable=False, server_default="[]"),  # rule ids among the findings
+    Column("note", Text, nullable=False, server_default=""),
+    Column("at", TS, nullable=False),
+    Index("ix_review_verdicts_submission", "submission_id"),
+)
+
+log = Table(
+    "review_log", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("submission_id", String(40), ForeignKey("review_submissions.id"), nullable=False),
+    Column("event", String(32), nullable=False),  # queued | started | done | failed
+    Column("detail", Text, nullable=False, server_default=""),
+    Column("at", TS, nullable=False),
+    Index("ix_review_log_submission", "submission_id"),
+)

@@ -1,0 +1,304 @@
+"""The app-store review API (issue 9), mounted on the ledger app by ``create_app``.
+
+``POST /v1/review/submissions`` (multipart: ``app`` = package name, ``file`` = the package; developer key)
+· ``GET /v1/review/submissions/{id}`` (+ ``/report.json``, ``/report.html``)
+· ``POST /v1/review/submissions/{id}/verdict`` (reviewer key)
+· ``GET /v1/review/apps/{package}/history`` · ``POST /v1/review/batch`` (reviewer key).
+A developer sees only their own apps (others' are 404) and may not give verdicts (403); a reviewer
+sees everything. Errors are ``{"error": {"code", "message"}}`` like the ledger's.
+"""
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Engine
+
+from qingdan.jobs import make_queue
+from qingdan.review.settings import ReviewSettings
+from qingdan.review.storage import NotAPackage, Storage, TooLarge
+from qingdan.review.store import Forbidden, ReviewStore
+
+PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
+MAX_BATCH = 1000
+
+
+class ReviewError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class VerdictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    decision: Literal["approve", "reject"]
+    rules: list[str] = Field(default_factory=list, max_length=200,
+                             description="rule ids chosen among the submission's findings")
+    note: str = Field(default="", max_length=5000)
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sha256s: list[str] | None = Field(default=None, max_length=MAX_BATCH)
+    folder: str | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; its {', '.join(PACKAGE_SUFFIXES)} files")
+
+
+def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> None:
+    rs = rs or ReviewSettings.from_env()
+    store = ReviewStore(engine)
+    storage = Storage(rs.storage_dir)
+    jobs = make_queue(rs, store)
+    app.state.review = store
+    app.state.review_queue = jobs
+
+    @app.exception_handler(ReviewError)
+    async def _review_error(_req: Request, exc: ReviewError):
+        return JSONResponse({"error": {"code": exc.code, "message": exc.message}}, status_code=exc.status)
+
+    def who(authorization: Annotated[str | None, Header()] = None) -> dict:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise ReviewError(401, "unauthorized", "send the API key as `Authorization: Bearer <token>`")
+        acc = store.authenticate(authorization[7:].strip())
+        if acc is None:
+            raise ReviewError(401, "unauthorized", "unknown or disabled review account key")
+        return acc
+
+    Who = Annotated[dict, Depends(who)]
+
+    def visible(sub_id: str, acc: dict) -> dict:
+        sub = store.submission(sub_id)
+        if sub is None or (acc["role"] != "reviewer" and sub["owner_id"] != acc["id"]):
+            raise ReviewError(404, "not_found", f"no submission {sub_id}")
+        return sub
+
+    def view(sub: dict) -> dict:
+        status = sub["status"]
+        out = {"id": sub["id"], "app": sub["package"], "sha256": sub["sha256"], "size": sub["size"],
+               "version_name": sub["version_name"], "version_code": sub["version_code"], "status": status,
+               "progress": {"queued": 0.0, "running": 0.5}.get(status, 1.0), "attempts": sub["attempts"],
+               "error": sub["error"], "created_at": _iso(sub["created_at"]), "started_at": _iso(sub["started_at"]),
+               "finished_at": _iso(sub["finished_at"]), "summary": None,
+               "verdicts": store.verdicts([sub["id"]])[sub["id"]]}
+        if status == "done" and sub["report_json"]:
+            rep = json.loads(sub["report_json"])
+            counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
+            for f in rep["findings"]:
+                counts["accepted" if f["accepted"] else f["severity"]] += 1
+            out["summary"] = {
+                "label": rep["app"].get("label"), "findings": counts,
+                "rules": sorted({f["rule"] for f in rep["findings"]}),
+                "sdks": sorted(d["id"] for d in rep["sdks"] if d["confidence"] != "low"),
+                "permissions": len(rep["permissions"]),
+            }
+            out["links"] = {"report_json": f"/v1/review/submissions/{sub['id']}/report.json",
+                            "report_html": f"/v1/review/submissions/{sub['id']}/report.html"}
+        return out
+
+    def report_of(sub: dict) -> dict:
+        if sub["status"] != "done" or not sub["report_json"]:
+            raise ReviewError(409, "not_ready", f"submission {sub['id']} is {sub['status']}; no report"
+                              + (f": {sub['error']}" if sub["error"] else ""))
+        return json.loads(sub["report_json"])
+
+    r = APIRouter(prefix="/v1/review", tags=["review"])
+
+    @r.post("/submissions", status_code=202, summary="Upload a package for review (multipart: app, file)")
+    async def upload(request: Request, acc: Who) -> JSONResponse:
+        if acc["role"] != "developer":
+            raise ReviewError(403, "forbidden", "only developer accounts submit packages; reviewers use /v1/review/batch")
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > rs.max_upload_bytes + 64 * 1024:
+            raise ReviewError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
+        fields, sha, size = await _receive(request, storage, rs.max_upload_bytes)
+        package = (fields.get("app") or "").strip()
+        if not package or len(package) > 255:
+            raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
+        try:
+            app_id = store.app_for_upload(package, acc["id"])
+        except Forbidden as exc:
+            raise ReviewError(403, "forbidden", str(exc)) from None
+        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size)
+        if not dup:
+            jobs.submit(sub_id)
+        sub = store.submission(sub_id)
+        return JSONResponse({"id": sub_id, "status": sub["status"], "sha256": sha, "duplicate": dup},
+                            status_code=200 if dup else 202)
+
+    @r.get("/submissions/{sub_id}", summary="Status, progress and summary of a submission")
+    def get_submission(sub_id: str, acc: Who) -> dict:
+        return view(visible(sub_id, acc))
+
+    @r.get("/submissions/{sub_id}/report.json", summary="The full report (qingdan.report/1)")
+    def get_report(sub_id: str, acc: Who) -> Response:
+        rep = report_of(visible(sub_id, acc))
+        return Response(json.dumps(rep, ensure_ascii=False), media_type="application/json")
+
+    @r.get("/submissions/{sub_id}/report.html", response_class=HTMLResponse, summary="The HTML report")
+    def get_report_html(sub_id: str, acc: Who) -> HTMLResponse:
+        from qingdan.report.html import render_html
+
+        rep = report_of(visible(sub_id, acc))
+        return HTMLResponse(render_html(rep), headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+                                                       "X-Content-Type-Options": "nosniff"})
+
+    @r.post("/submissions/{sub_id}/verdict", status_code=201, summary="Approve or reject (reviewers)")
+    def post_verdict(sub_id: str, body: VerdictIn, acc: Who) -> dict:
+        sub = visible(sub_id, acc)
+        if acc["role"] != "reviewer":
+            raise ReviewError(403, "forbidden", "only reviewers give verdicts")
+        rep = report_of(sub)
+        found = {f["rule"] for f in rep["findings"]}
+        unknown = sorted(set(body.rules) - found)
+        if unknown:
+            raise ReviewError(422, "invalid_reason", f"not among this submission's findings: {', '.join(unknown)}")
+        if body.decision == "reject" and not body.rules and not body.note.strip():
+            raise ReviewError(422, "invalid_reason", "a rejection needs a reason: finding rule ids or a note")
+        v = store.add_verdict(sub_id, acc["id"], body.decision, list(dict.fromkeys(body.rules)), body.note.strip())
+        return {"submission": sub_id, **v, "reviewer": acc["name"]}
+
+    @r.get("/apps/{package}/history", summary="Versions, verdicts and the diff between consecutive versions")
+    def history(package: str, acc: Who) -> dict:
+        from qingdan.report.diff import diff_reports
+
+        a = store.app_by_package(package)
+        if a is None or (acc["role"] != "reviewer" and a["owner_id"] != acc["id"]):
+            raise ReviewError(404, "not_found", f"no app {package}")
+        subs = store.app_submissions(a["id"])
+        vs = store.verdicts([s["id"] for s in subs])
+        versions, diffs, prev = [], [], None
+        for s in subs:
+            versions.append({"submission": s["id"], "version_name": s["version_name"], "version_code": s["version_code"],
+                             "sha256": s["sha256"], "status": s["status"], "created_at": _iso(s["created_at"]),
+                             "verdicts": vs[s["id"]]})
+            if s["status"] == "done" and s["report_json"]:
+                rep = json.loads(s["report_json"])
+                if prev is not None:
+                    diffs.append({"from": prev[0], "to": s["id"], "diff": diff_reports(prev[1], rep)})
+                prev = (s["id"], rep)
+        return {"app": package, "owner": a["owner_id"], "versions": versions, "diffs": diffs}
+
+    @r.post("/batch", status_code=202, summary="Many submissions: stored sha256s or a server folder (reviewers)")
+    def batch(body: BatchIn, acc: Who) -> dict:
+        if acc["role"] != "reviewer":
+            raise ReviewError(403, "forbidden", "only reviewers submit batches")
+        if bool(body.sha256s) == bool(body.folder):
+            raise ReviewError(422, "invalid_request", "give either sha256s or folder")
+        items: list[dict] = []
+        if body.sha256s:
+            for sha in body.sha256s:
+                sha = sha.lower()
+                if not storage.has(sha):
+                    items.append({"sha256": sha, "error": "no such stored package"})
+                    continue
+                items.append({"sha256": sha, "source": None,
+                              "size": storage.path(sha).stat().st_size})
+        else:
+            if rs.batch_root is None:
+                raise ReviewError(403, "forbidden", "folder batches are off (set QINGDAN_BATCH_ROOT)")
+            folder = Path(body.folder).resolve()
+            if not folder.is_relative_to(rs.batch_root) or not folder.is_dir():
+                raise ReviewError(400, "bad_request", f"{body.folder}: not a folder below the batch root")
+            files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PACKAGE_SUFFIXES)
+            if len(files) > MAX_BATCH:
+                raise ReviewError(413, "batch_too_large", f"at most {MAX_BATCH} packages per batch")
+            for p in files:
+                try:
+                    sha, size = storage.put_file(p, rs.max_upload_bytes)
+                except TooLarge as exc:
+                    items.append({"source": str(p.relative_to(folder)), "error": str(exc)})
+                    continue
+                except OSError as exc:
+                    items.append({"source": str(p.relative_to(folder)), "error": exc.strerror or str(exc)})
+                    continue
+                items.append({"sha256": sha, "source": str(p.relative_to(folder)), "size": size})
+        for it in items:
+            if "error" in it:
+                continue
+            size = it.pop("size")
+            it["id"], _ = store.create_submission(None, acc["id"], it["sha256"], str(storage.path(it["sha256"])), size)
+            jobs.submit(it["id"])
+        return {"submitted": sum(1 for it in items if "id" in it), "items": items}
+
+    app.include_router(r)
+
+
+async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict[str, str], str, int]:
+    """Stream a multipart body: the ``file`` part goes straight to the storage folder (hashed, counted,
+    its first bytes checked for the zip signature); small text fields are kept. Nothing is parsed
+    as a package here."""
+    from python_multipart.multipart import MultipartParser, parse_options_header
+
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
+    if ctype != b"multipart/form-data" or b"boundary" not in params:
+        raise ReviewError(415, "unsupported_media_type", "send multipart/form-data with the fields app and file")
+    fields: dict[str, str] = {}
+    state: dict = {"name": None, "hdr": b"", "val": b"", "headers": {}, "buf": b"", "writer": None, "done": None}
+
+    def on_part_begin():
+        state.update(name=None, headers={}, buf=b"")
+
+    def on_header_field(data, start, end):
+        state["hdr"] += data[start:end]
+
+    def on_header_value(data, start, end):
+        state["val"] += data[start:end]
+
+    def on_header_end():
+        state["headers"][state["hdr"].lower()] = state["val"]
+        state["hdr"], state["val"] = b"", b""
+
+    def on_headers_finished():
+        _, p = parse_options_header(state["headers"].get(b"content-disposition", b""))
+        state["name"] = p.get(b"name", b"").decode("utf-8", "replace")
+        if state["name"] == "file":
+            if state["writer"] is not None or state["done"] is not None:
+                raise ReviewError(422, "invalid_request", "one file per submission")
+            state["writer"] = storage.writer(limit)
+
+    def on_part_data(data, start, end):
+        if state["name"] == "file":
+            state["writer"].write(bytes(data[start:end]))
+        else:
+            state["buf"] += data[start:end]
+            if len(state["buf"]) > 4096:
+                raise ReviewError(413, "too_large", f"form field {state['name']!r} is too long")
+
+    def on_part_end():
+        if state["name"] == "file":
+            state["done"] = state["writer"].commit()
+            state["writer"] = None
+        elif state["name"]:
+            fields[state["name"]] = state["buf"].decode("utf-8", "replace")
+
+    parser = MultipartParser(params[b"boundary"], {
+        "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
+        "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_headers_finished": on_headers_finished})
+    try:
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+    except TooLarge as exc:
+        raise ReviewError(413, "too_large", f"the package is {exc}") from None
+    except NotAPackage as exc:
+        raise ReviewError(415, "not_a_package", f"the upload is {exc}") from None
+    except ReviewError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a malformed body
+        raise ReviewError(400, "bad_request", f"malformed multipart body ({type(exc).__name__})") from None
+    finally:
+        if state["writer"] is not None:
+            state["writer"].discard()
+    if state["done"] is None:
+        raise ReviewError(422, "invalid_request", "the form field `file` (the package) is required")
+    sha, size = state["done"]
+    return fields, sha, size
+
+
+def _iso(v) -> str | None:
+    from qingdan.ledger.store import as_utc
+
+    return as_utc(v).isoformat() if v is not None else None

@@ -1,0 +1,329 @@
+"""The app-store review service (issue 9, foundation): upload → queue → scan → report, dedup by
+sha256, refusals before parsing, hostile packages, verdicts, role separation, history with diffs,
+the in-process queue on SQLite and a real Celery worker on the real Redis (killed mid-scan)."""
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from qingdan.ledger.settings import Settings  # noqa: E402
+from qingdan.service.app import create_app  # noqa: E402
+from tests.conftest import CORPUS, ROOT, cli  # noqa: E402
+from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
+
+PKG = "com.example.shop"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+LFS_POINTER = CORPUS / "edge" / "git-lfs-pointer-olacabs.apk"
+
+
+def make_apk(path, version_code=1, version_name="1.0", perms=(), package=PKG, cls="Lcom/example/shop/Main;",
+             cleartext=False):
+    attrs = {"android:allowBackup": False, **({"android:usesCleartextTraffic": True} if cleartext else {})}
+    man = build_manifest(package, version_code=version_code, version_name=version_name, label="Shop",
+                         permissions=list(perms), app_attrs=attrs)
+    return build_apk(path, man, [build_dex([ClassDef(cls)])])
+
+
+class Svc:
+    def __init__(self, tmp_path, monkeypatch, broker=None, max_mb="1"):
+        self.tmp = tmp_path
+        self.db = f"sqlite:///{tmp_path / 'review.db'}"
+        self.storage = tmp_path / "storage"
+        self.batch = tmp_path / "batch"
+        self.batch.mkdir()
+        for k, v in {"QINGDAN_STORAGE_DIR": str(self.storage), "QINGDAN_MAX_UPLOAD_MB": max_mb,
+                     "QINGDAN_BATCH_ROOT": str(self.batch), "QINGDAN_DATABASE_URL": self.db}.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.delenv("QINGDAN_TEST_SCAN_DELAY", raising=False)
+        if broker:
+            monkeypatch.setenv("QINGDAN_BROKER_URL", broker)
+        else:
+            monkeypatch.delenv("QINGDAN_BROKER_URL", raising=False)
+        self.app = create_app(Settings(database_url=self.db, secret="s" * 32))
+        self.client = TestClient(self.app)
+        store = self.app.state.review
+        self.dev = store.create_account("dev-a", "developer")[1]
+        self.dev2 = store.create_account("dev-b", "developer")[1]
+        self.rev = store.create_account("rev", "reviewer")[1]
+
+    @staticmethod
+    def h(key):
+        return {"Authorization": f"Bearer {key}"}
+
+    def upload(self, path, key=None, app=PKG):
+        with open(path, "rb") as fh:
+            return self.client.post("/v1/review/submissions", headers=self.h(key or self.dev),
+                                    data={"app": app}, files={"file": (os.path.basename(path), fh, "application/octet-stream")})
+
+    def get(self, sub_id, key=None, suffix=""):
+        return self.client.get(f"/v1/review/submissions/{sub_id}{suffix}", headers=self.h(key or self.rev))
+
+    def wait(self, sub_id, timeout=60.0, key=None):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            body = self.get(sub_id, key).json()
+            if body["status"] in ("done", "failed"):
+                return body
+            time.sleep(0.1)
+        raise AssertionError(f"submission {sub_id} not finished after {timeout} s: {body}")
+
+
+@pytest.fixture
+def svc(tmp_path, monkeypatch):
+    return Svc(tmp_path, monkeypatch)
+
+
+def test_upload_queued_done_report(svc, tmp_path):
+    apk = make_apk(tmp_path / "v1.apk", perms=["android.permission.READ_PHONE_STATE"])
+    r = svc.upload(apk)
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["status"] in ("queued", "running", "done") and not body["duplicate"]
+    done = svc.wait(body["id"])
+    assert done["status"] == "done" and done["app"] == PKG and done["version_code"] == 1
+    assert done["attempts"] == 1 and done["progress"] == 1.0 and done["summary"]["permissions"] == 1
+    rep = svc.get(body["id"], suffix="/report.json").json()
+    assert rep["schema"] == "qingdan.report/1" and rep["input"]["sha256"] == body["sha256"]
+    html = svc.get(body["id"], suffix="/report.html")
+    assert html.status_code == 200 and "<html" in html.text.lower()
+    # stored once, under its sha256, and nothing half-written left behind
+    assert sorted(p.name for p in svc.storage.iterdir()) == [body["sha256"]]
+    assert svc.app.state.review.events(body["id"])[-1]["event"] == "done"
+
+
+def test_same_sha256_is_scanned_once(svc, tmp_path):
+    apk = make_apk(tmp_path / "v1.apk")
+    a = svc.upload(apk).json()
+    svc.wait(a["id"])
+    again = svc.upload(apk)
+    assert again.status_code == 200 and again.json() == {**a, "status": "done", "duplicate": True}
+    # a reviewer's batch of the stored sha256: a new submission reusing the scan, not a new scan
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"sha256s": [a["sha256"], "0" * 64]}).json()
+    assert b["submitted"] == 1 and b["items"][1]["error"] == "no such stored package"
+    done = svc.wait(b["items"][0]["id"])
+    assert done["status"] == "done" and done["app"] == PKG
+    from sqlalchemy import select
+
+    from qingdan.review.schema import scans
+
+    with svc.app.state.review.engine.connect() as c:
+        rows = c.execute(select(scans.c.attempts)).all()
+    assert [r.attempts for r in rows] == [1]
+
+
+def test_refused_before_parsing(svc, tmp_path, monkeypatch):
+    import qingdan.checks.pipeline as pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("a refused upload must not be parsed")
+
+    monkeypatch.setattr(pipeline, "analyze", boom)
+    big = tmp_path / "big.apk"
+    big.write_bytes(b"PK\x03\x04" + os.urandom(1024 * 1024 + 10))
+    r = svc.upload(big)
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    text = tmp_path / "notes.apk"
+    text.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
+    r = svc.upload(text)
+    assert r.status_code == 415 and r.json()["error"]["code"] == "not_a_package"
+    r = svc.client.post("/v1/review/submissions", headers=svc.h(svc.dev), content=b"x",
+                        headers_extra=None) if False else svc.client.post(
+        "/v1/review/submissions", headers={**svc.h(svc.dev), "Content-Type": "application/json"}, content=b"{}")
+    assert r.status_code == 415 and "error" in r.json()
+    assert [p.name for p in svc.storage.iterdir()] == []  # no temp files left
+    r = svc.client.post("/v1/review/submissions", headers=svc.h("nope"), files={"file": ("a", b"PK\x03\x04")})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+def test_hostile_packages_fail_with_one_line(svc, tmp_path):
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("hello.txt", "not an app")
+    notapp = tmp_path / "notapp.apk"
+    notapp.write_bytes(zbuf.getvalue())
+    sub = svc.upload(notapp).json()
+    done = svc.wait(sub["id"])
+    assert done["status"] == "failed" and done["error"] == "no AndroidManifest.xml (not an Android package)"
+    r = svc.get(sub["id"], suffix="/report.json")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_ready"
+    if not LFS_POINTER.is_file():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    (svc.batch / "in").mkdir()
+    (svc.batch / "in" / LFS_POINTER.name).write_bytes(LFS_POINTER.read_bytes())
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"folder": str(svc.batch / "in")}).json()
+    assert b["submitted"] == 1
+    done = svc.wait(b["items"][0]["id"])
+    assert done["status"] == "failed" and done["error"].startswith("not a zip archive")
+    assert "\n" not in done["error"]
+    # the service is still fine
+    ok = svc.upload(make_apk(tmp_path / "ok.apk")).json()
+    assert svc.wait(ok["id"])["status"] == "done"
+    r = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"folder": "/etc"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+
+
+def test_verdict_and_roles(svc, tmp_path):
+    apk = make_apk(tmp_path / "v1.apk", cleartext=True)
+    apk2 = make_apk(tmp_path / "v1b.apk", cleartext=True, version_code=3)
+    sub = svc.upload(apk).json()
+    done = svc.wait(sub["id"])
+    rules = done["summary"]["rules"]
+    # another developer: neither the submission nor the app exist for them; they cannot take the app
+    assert svc.get(sub["id"], key=svc.dev2).status_code == 404
+    assert svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(svc.dev2)).status_code == 404
+    r = svc.upload(apk2, key=svc.dev2)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    # the owner sees it but cannot judge it; reviewers cannot upload
+    assert svc.get(sub["id"], key=svc.dev).status_code == 200
+    url = f"/v1/review/submissions/{sub['id']}/verdict"
+    r = svc.client.post(url, headers=svc.h(svc.dev), json={"decision": "approve"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert svc.upload(apk, key=svc.rev).status_code == 403
+    # reviewer: reasons must be among the findings; a rejection needs one
+    r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "reject"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_reason"
+    r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "reject", "rules": ["no.such-rule"]})
+    assert r.status_code == 422 and "no.such-rule" in r.json()["error"]["message"]
+    r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "maybe"})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
+    assert rules, "the test app should give findings"
+    r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "reject", "rules": rules[:1], "note": "请整改"})
+    assert r.status_code == 201, r.text
+    v = svc.get(sub["id"], key=svc.dev).json()["verdicts"]
+    assert [(x["decision"], x["rules"], x["note"], x["reviewer"]) for x in v] == [("reject", rules[:1], "请整改", "rev")]
+
+
+def test_history_and_diff(svc, tmp_path):
+    v1 = svc.upload(make_apk(tmp_path / "v1.apk", 1, "1.0")).json()
+    svc.wait(v1["id"])
+    v2 = svc.upload(make_apk(tmp_path / "v2.apk", 2, "2.0", perms=["android.permission.READ_CONTACTS"])).json()
+    svc.wait(v2["id"])
+    svc.client.post(f"/v1/review/submissions/{v1['id']}/verdict", headers=svc.h(svc.rev), json={"decision": "approve"})
+    for key in (svc.dev, svc.rev):
+        h = svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(key)).json()
+        assert [v["version_code"] for v in h["versions"]] == [1, 2]
+        assert h["versions"][0]["verdicts"][0]["decision"] == "approve" and h["versions"][1]["verdicts"] == []
+        (d,) = h["diffs"]
+        assert (d["from"], d["to"]) == (v1["id"], v2["id"])
+        assert d["diff"]["schema"] == "qingdan.diff/1"
+        assert d["diff"]["permissions"] == {"added": ["android.permission.READ_CONTACTS"], "removed": []}
+
+
+def test_wrong_package_for_app_fails(svc, tmp_path):
+    sub = svc.upload(make_apk(tmp_path / "o.apk", package="com.other.app", cls="Lcom/other/app/Main;")).json()
+    done = svc.wait(sub["id"])
+    assert done["status"] == "failed" and "com.other.app" in done["error"]
+
+
+def test_in_process_queue_recovers_unfinished(tmp_path, monkeypatch):
+    """A server stopped with work queued picks it up when it starts again (SQLite, in-process pool)."""
+    from qingdan.jobs import InProcessQueue
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.review.storage import Storage
+    from qingdan.review.store import ReviewStore
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    migrate(engine)
+    store = ReviewStore(engine)
+    acc, _ = store.create_account("d", "developer")
+    app_id = store.app_for_upload(PKG, acc)
+    st = Storage(tmp_path / "st")
+    sha, size = st.put_file(make_apk(tmp_path / "a.apk"), 1 << 20)
+    sub_id, _ = store.create_submission(app_id, acc, sha, str(st.path(sha)), size)
+    InProcessQueue(store, workers=2)  # nothing submitted: found at start
+    end = time.monotonic() + 60
+    while store.submission(sub_id)["status"] not in ("done", "failed") and time.monotonic() < end:
+        time.sleep(0.1)
+    assert store.submission(sub_id)["status"] == "done"
+
+
+def test_cli_account_create(tmp_path):
+    rc, out, err = cli("review", "account", "create", "--name", "r", "--role", "reviewer",
+                       env={"QINGDAN_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})
+    assert rc == 0 and "key:     qdr_" in out and "shown once" in err
+    rc, _, err = cli("review", "account", "create", "--name", "x", "--role", "boss",
+                     env={"QINGDAN_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})
+    assert rc == 2 and err.startswith("error: --role")
+
+
+# ---------------------------------------------------------------- Celery on the real Redis
+
+
+def _redis_or_skip():
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        msg = f"Redis not reachable at {REDIS_URL} ({type(exc).__name__}: {exc})"
+        if os.environ.get("CI"):
+            pytest.fail(msg + "; CI must start it")
+        pytest.skip(msg)
+
+
+def _worker(env, log):
+    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "qingdan.jobs.celery_app", "worker",
+                             "--pool=solo", "-Q", env["QINGDAN_QUEUE"], "--loglevel=INFO", "--without-mingle",
+                             "--without-gossip", "-n", f"w{uuid.uuid4().hex[:6]}@%h"],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def test_celery_worker_killed_mid_scan_loses_nothing(tmp_path, monkeypatch):
+    pytest.importorskip("celery")
+    _redis_or_skip()
+    queue = f"qingdan-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("QINGDAN_QUEUE", queue)
+    monkeypatch.setenv("QINGDAN_VISIBILITY_TIMEOUT", "3")
+    monkeypatch.setenv("QINGDAN_SCAN_LEASE_S", "2")
+    svc = Svc(tmp_path, monkeypatch, broker=REDIS_URL)
+    env = {**os.environ, "QINGDAN_BROKER_URL": REDIS_URL}
+    env.pop("QINGDAN_DEBUG", None)
+    procs = []
+    log = open(tmp_path / "worker.log", "wb")
+    try:
+        slow = _worker({**env, "QINGDAN_TEST_SCAN_DELAY": "120"}, log)
+        procs.append(slow)
+        sub = svc.upload(make_apk(tmp_path / "v1.apk")).json()
+        end = time.monotonic() + 60
+        while svc.get(sub["id"]).json()["status"] != "running":
+            assert time.monotonic() < end, (tmp_path / "worker.log").read_text()
+            time.sleep(0.1)
+        time.sleep(0.5)
+        os.kill(slow.pid, signal.SIGKILL)  # mid-scan: the task is neither acked nor finished
+        slow.wait(10)
+        assert svc.get(sub["id"]).json()["status"] == "running"
+        procs.append(_worker(env, log))
+        done = svc.wait(sub["id"], timeout=90)
+        assert done["status"] == "done", (tmp_path / "worker.log").read_text()
+        assert done["attempts"] == 2
+        events = [e["event"] for e in svc.app.state.review.events(sub["id"])]
+        assert events.count("done") == 1 and events.count("started") == 2
+        # and a second submission goes straight through the live worker
+        sub2 = svc.upload(make_apk(tmp_path / "v2.apk", 2, "2.0")).json()
+        d2 = svc.wait(sub2["id"], timeout=60)
+        assert d2["status"] == "done" and d2["attempts"] == 1
+        time.sleep(1)  # a late redelivery of the first task would find it done and do nothing
+        assert [e["event"] for e in svc.app.state.review.events(sub["id"])].count("done") == 1
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        log.close()
+        import redis
+
+        r = redis.Redis.from_url(REDIS_URL)
+        r.delete(queue)
