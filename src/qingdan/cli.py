@@ -75,6 +75,16 @@ def _open_findings(rep: dict[str, Any], level: str | None) -> int:
     return sum(1 for f in rep["findings"] if not f["accepted"] and rank[f["severity"]] >= rank[level])
 
 
+def _scan_or_fail(package: Path):
+    """Scan a package for a command that compares against it; bad input ends the command (exit 2)."""
+    from qingdan.checks.scan import scan_path
+
+    try:
+        return scan_path(package)
+    except Exception as exc:  # noqa: BLE001 - one line, exit 2
+        raise fail(str(package), _reason(exc)) from None
+
+
 def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type):
     stem = Path(path).name
     try:
@@ -350,16 +360,12 @@ def lists_draft(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Draft privacy-lists.yaml from a scan: rows for every SDK and every PI type found, purposes left TODO."""
-    from qingdan.checks.scan import scan_path
     from qingdan.lists.draft import draft_yaml
     from qingdan.report.jsonreport import write_atomic
 
     if Path(out).exists() and not force:
         raise fail(out, "exists; use --force to overwrite it")
-    try:
-        res = scan_path(package)
-    except Exception as exc:  # noqa: BLE001
-        raise fail(str(package), _reason(exc)) from None
+    res = _scan_or_fail(package)
     text = draft_yaml(res)
     write_atomic(out, text)
     n_c = text.count("\n  - pi_type:")
@@ -382,14 +388,7 @@ def lists_check(
     if fail_on not in SEVERITY_RANK:
         raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
     dl = _load_lists(lists)
-    res = None
-    if package is not None:
-        from qingdan.checks.scan import scan_path
-
-        try:
-            res = scan_path(package)
-        except Exception as exc:  # noqa: BLE001
-            raise fail(str(package), _reason(exc)) from None
+    res = _scan_or_fail(package) if package is not None else None
     findings = check_lists(dl, res)
     rank = {"block": 0, "warn": 1, "info": 2}
     findings.sort(key=lambda f: (rank[f.severity], f.rule_id, f.owner))
@@ -602,14 +601,7 @@ def policy_check(
         raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
     if policy is None and package is None:
         raise fail("policy", "give a policy file, or --app with a package that bundles one")
-    res = None
-    if package is not None:
-        from qingdan.checks.scan import scan_path
-
-        try:
-            res = scan_path(package)
-        except Exception as exc:  # noqa: BLE001
-            raise fail(str(package), _reason(exc)) from None
+    res = _scan_or_fail(package) if package is not None else None
     try:
         if policy is not None:
             doc = read_policy(policy)
