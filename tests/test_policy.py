@@ -391,3 +391,22 @@ def test_cli_observed_view_from_the_ledger(tmp_path):
     code, _, err = cli("policy", "check", str(good), "--ledger-app", "app_nope", env=env)
     assert code == 2 and "no app 'app_nope'" in err
     assert os.path.exists(tmp_path / "ledger.db")
+
+
+def test_policy_bundled_in_the_package_is_used(tmp_path):
+    """No policy file given: the one the app ships in assets/ is read (GBK here, as old apps do)."""
+    from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+
+    man = build_manifest("com.example.app", label="T")
+    apk = build_apk(tmp_path / "a.apk", man, [build_dex([ClassDef("Lcom/example/app/Main;")])],
+                    files={"assets/privacy_policy.html": GOOD.encode("gbk", "replace"),
+                           "assets/config.json": b"{}"})
+    code, out, err = cli("policy", "check", "--app", str(apk), "--json", str(tmp_path / "p.json"))
+    assert code in (0, 1), err
+    assert "assets/privacy_policy.html" in out.splitlines()[0]
+    data = json.loads((tmp_path / "p.json").read_text("utf-8"))
+    assert data["facts"]["summary"]["present"] is True
+    # an app that ships no policy: a clear one-line error
+    bare = build_apk(tmp_path / "b.apk", man, [build_dex([ClassDef("Lcom/example/app/Main;")])])
+    code, _, err = cli("policy", "check", "--app", str(bare))
+    assert code == 2 and "no privacy policy bundled" in err
