@@ -224,6 +224,10 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
 
     app.include_router(r)
 
+    from qingdan.service.console import mount as mount_console  # the web console under /console/
+
+    mount_console(app, store, storage, jobs, rs)
+
 
 async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict[str, str], str, int]:
     """Stream a multipart body: the ``file`` part goes straight to the storage folder (hashed, counted,

@@ -1,0 +1,333 @@
+"""The web console of the app-store review service (issue 9): server-rendered pages under ``/console/``.
+
+The same accounts and roles as ``/v1/review``: one logs in by pasting the account's API key, and gets a
+signed (``QINGDAN_SECRET``), HttpOnly, SameSite=Strict session cookie. Every form carries a CSRF token
+derived from the session; a POST from another origin is refused. Developers see their own apps only
+(others' are 404) and cannot give verdicts (403); reviewers see the queue and give verdicts.
+No scripts (a meta refresh while a scan runs), no external assets, everything escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+from sqlalchemy import insert, select
+from starlette.datastructures import FormData
+
+from qingdan.jobs import Queue
+from qingdan.ledger.store import as_utc, utcnow
+from qingdan.review.schema import accounts, apps, log, submissions
+from qingdan.review.settings import ReviewSettings
+from qingdan.review.storage import NotAPackage, Storage, TooLarge
+from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.service.pages import fmt_time
+
+COOKIE = "qingdan_console"
+SESSION_S = 8 * 3600
+POLICY_MAX = 2 * 1024 * 1024
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+CSS = (TEMPLATES / "console.css").read_text("utf-8")
+CSS_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
+CSP = (f"default-src 'none'; style-src {CSS_HASH}; img-src 'none'; frame-src 'self'; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
+           "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "X-Robots-Tag": "noindex"}
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+STATUS = {"queued": "排队中 Queued", "running": "扫描中 Running", "done": "已完成 Done", "failed": "失败 Failed"}
+DECISION = {"approve": "通过 Approved", "reject": "驳回 Rejected"}
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
+                   trim_blocks=True, lstrip_blocks=True)
+_env.filters["t"] = lambda v: fmt_time(as_utc(v)) if v is not None else ""
+_env.globals.update(STATUS=STATUS, DECISION=DECISION)
+
+
+class ConsoleError(Exception):
+    def __init__(self, status: int, title: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.title, self.message = status, title, message
+
+
+def _b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: ReviewSettings) -> None:
+    secret = app.state.settings.secret.encode()
+
+    def mac(msg: str) -> str:
+        return _b64(hmac.new(secret, msg.encode(), hashlib.sha256).digest())
+
+    def make_session(acc_id: str) -> str:
+        body = f"{acc_id}.{int(time.time()) + SESSION_S}.{secrets.token_urlsafe(16)}"
+        return f"{body}.{mac('console-session|' + body)}"
+
+    def session(request: Request) -> tuple[dict, str] | None:
+        """(account, csrf token) of a valid session cookie, else None."""
+        raw = request.cookies.get(COOKIE, "")
+        parts = raw.split(".")
+        if len(parts) != 4:
+            return None
+        body = ".".join(parts[:3])
+        if not hmac.compare_digest(parts[3], mac("console-session|" + body)):
+            return None
+        acc_id, exp, nonce = parts[:3]
+        if not exp.isdigit() or int(exp) < time.time():
+            return None
+        with store.engine.connect() as c:
+            row = c.execute(select(accounts.c.id, accounts.c.name, accounts.c.role).where(
+                accounts.c.id == acc_id, accounts.c.disabled_at.is_(None))).first()
+        return (dict(row._mapping), mac("console-csrf|" + nonce)) if row else None
+
+    def page(request: Request, template: str, status: int = 200, **kw) -> HTMLResponse:
+        s = session(request)
+        html = _env.get_template(template).render(css=Markup(CSS), me=s[0] if s else None,
+                                                  csrf=s[1] if s else "", **kw)
+        return HTMLResponse(html, status_code=status, headers=HEADERS)
+
+    @app.exception_handler(ConsoleError)
+    async def _console_error(request: Request, exc: ConsoleError):
+        return page(request, "error.html.j2", exc.status, title=exc.title, message=exc.message)
+
+    def need(request: Request, role: str | None = None) -> tuple[dict, str]:
+        s = session(request)
+        if s is None:
+            raise ConsoleError(401, "请先登录 Please log in", "此页面需要登录。This page needs a console session.")
+        if role and s[0]["role"] != role:
+            raise ConsoleError(403, "无权限 Forbidden", f"仅限{'审核员 reviewers' if role == 'reviewer' else '开发者 developers'}。")
+        return s
+
+    def same_origin(request: Request) -> None:
+        origin = request.headers.get("origin")
+        if origin and origin != f"{request.url.scheme}://{request.headers.get('host', '')}":
+            raise ConsoleError(403, "请求被拒绝 Refused", "跨站请求被拒绝。Cross-origin form posts are refused.")
+
+    async def form_checked(request: Request, role: str | None = None) -> tuple[dict, FormData]:
+        same_origin(request)
+        acc, token = need(request, role)
+        form = await request.form(max_files=0, max_fields=300, max_part_size=16 * 1024)
+        if not hmac.compare_digest(str(form.get("csrf", "")), token):
+            raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+        return acc, form
+
+    def visible(sub_id: str, acc: dict) -> dict:
+        sub = store.submission(sub_id)
+        if sub is None or (acc["role"] != "reviewer" and sub["owner_id"] != acc["id"]):
+            raise ConsoleError(404, "未找到 Not found", f"没有提交 {sub_id}。No such submission.")
+        return sub
+
+    def app_visible(package: str, acc: dict) -> dict:
+        a = store.app_by_package(package)
+        if a is None or (acc["role"] != "reviewer" and a["owner_id"] != acc["id"]):
+            raise ConsoleError(404, "未找到 Not found", f"没有应用 {package}。No such app.")
+        return a
+
+    def redirect(url: str) -> RedirectResponse:
+        return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+    # ---------------------------------------------------------------- login and logout
+    @app.get("/console", include_in_schema=False)
+    @app.get("/console/", include_in_schema=False)
+    def home(request: Request):
+        s = session(request)
+        if s is None:
+            return redirect("/console/login")
+        return redirect("/console/queue" if s[0]["role"] == "reviewer" else "/console/apps")
+
+    @app.get("/console/login", include_in_schema=False)
+    def login_form(request: Request):
+        return page(request, "login.html.j2", error=None)
+
+    @app.post("/console/login", include_in_schema=False)
+    async def login(request: Request):
+        same_origin(request)
+        form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        acc = store.authenticate(str(form.get("api_key", "")).strip())
+        if acc is None:
+            return page(request, "login.html.j2", 401, error="API 密钥无效或账号已停用。Unknown or disabled API key.")
+        resp = redirect("/console/")
+        resp.set_cookie(COOKIE, make_session(acc["id"]), max_age=SESSION_S, path="/console", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+        return resp
+
+    @app.post("/console/logout", include_in_schema=False)
+    async def logout(request: Request):
+        await form_checked(request)
+        resp = redirect("/console/login")
+        resp.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict",
+                           secure=request.url.scheme == "https")
+        return resp
+
+    # ---------------------------------------------------------------- apps, history, upload
+    def versions_of(app_id: str) -> list[dict]:
+        subs = store.app_submissions(app_id)
+        vs = store.verdicts([s["id"] for s in subs])
+        return [{**s, "verdicts": vs[s["id"]]} for s in subs]
+
+    @app.get("/console/apps", include_in_schema=False)
+    def my_apps(request: Request):
+        acc, _ = need(request)
+        q = select(apps).order_by(apps.c.package)
+        if acc["role"] != "reviewer":
+            q = q.where(apps.c.owner_id == acc["id"])
+        with store.engine.connect() as c:
+            rows = [dict(r._mapping) for r in c.execute(q)]
+        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows])
+
+    @app.get("/console/apps/{package}", include_in_schema=False)
+    def history(package: str, request: Request):
+        from qingdan.report.diff import diff_reports
+
+        acc, _ = need(request)
+        a = app_visible(package, acc)
+        versions = versions_of(a["id"])
+        diffs, prev = [], None
+        for s in versions:
+            if s["status"] == "done" and s["report_json"]:
+                rep = json.loads(s["report_json"])
+                if prev is not None:
+                    titles = {f["rule"]: f["title_zh"] for f in prev[1]["findings"] + rep["findings"]}
+                    diffs.append({"from": prev[0], "to": s, "d": diff_reports(prev[1], rep), "titles": titles})
+                prev = (s, rep)
+        return page(request, "history.html.j2", app=a, versions=versions, diffs=diffs)
+
+    @app.get("/console/upload", include_in_schema=False)
+    def upload_form(request: Request, app: str = ""):  # noqa: A002 - the query parameter's name
+        need(request, "developer")
+        return page(request, "upload.html.j2", package=app, max_mb=rs.max_upload_bytes // (1024 * 1024), error=None)
+
+    @app.post("/console/upload", include_in_schema=False)
+    async def upload(request: Request):
+        same_origin(request)
+        acc, token = need(request, "developer")
+        length = request.headers.get("content-length", "")
+        if not length.isdigit():
+            raise ConsoleError(411, "需要长度 Length required", "上传需要 Content-Length。")
+        if int(length) > rs.max_upload_bytes + POLICY_MAX + 64 * 1024:
+            raise ConsoleError(413, "文件过大 Too large",
+                               f"安装包超过 {rs.max_upload_bytes // (1024 * 1024)} MiB 的上限。The package is too large.")
+        form = await request.form(max_files=2, max_fields=10, max_part_size=4096)
+        try:
+            if not hmac.compare_digest(str(form.get("csrf", "")), token):
+                raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+            package = str(form.get("app", "")).strip()
+            file = form.get("file")
+            if not package or len(package) > 255 or isinstance(file, str) or file is None or not file.filename:
+                raise ConsoleError(422, "表单不完整 Incomplete form", "请填写包名并选择安装包。Give the package name and the package file.")
+            sha, size = _store_upload(storage, file.file, rs.max_upload_bytes, check_magic=True)
+            policy = form.get("policy")
+            pol = None
+            if policy is not None and not isinstance(policy, str) and policy.filename:
+                pol = _store_upload(storage, policy.file, POLICY_MAX, check_magic=False) + (policy.filename,)
+        finally:
+            await form.close()
+        try:
+            app_id = store.app_for_upload(package, acc["id"])
+        except Forbidden:
+            raise ConsoleError(403, "无权限 Forbidden", f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
+        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size)
+        if pol is not None and not dup:
+            with store.w.begin() as c:  # the privacy policy is kept beside the package, recorded in the log
+                c.execute(insert(log).values(submission_id=sub_id, event="privacy_policy",
+                                             detail=f"{pol[0]} {pol[1]} {pol[2][:200]}", at=utcnow()))
+        if not dup:
+            jobs.submit(sub_id)
+        return redirect(f"/console/submissions/{sub_id}")
+
+    # ---------------------------------------------------------------- submissions and verdicts
+    @app.get("/console/queue", include_in_schema=False)
+    def queue(request: Request):
+        need(request, "reviewer")
+        q = (select(submissions, apps.c.package, accounts.c.name.label("submitter"))
+             .outerjoin(apps, apps.c.id == submissions.c.app_id)
+             .join(accounts, accounts.c.id == submissions.c.submitted_by)
+             .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(500))
+        with store.engine.connect() as c:
+            rows = [dict(r._mapping) for r in c.execute(q)]
+        vs = store.verdicts([r["id"] for r in rows])
+        return page(request, "queue.html.j2", subs=[{**r, "verdicts": vs[r["id"]]} for r in rows])
+
+    @app.get("/console/submissions/{sub_id}", include_in_schema=False)
+    def submission(sub_id: str, request: Request, error: str | None = None):
+        acc, _ = need(request)
+        sub = visible(sub_id, acc)
+        rep = json.loads(sub["report_json"]) if sub["status"] == "done" and sub["report_json"] else None
+        findings, counts = [], {"block": 0, "warn": 0, "info": 0, "accepted": 0}
+        if rep is not None:
+            for f in rep["findings"]:
+                counts["accepted" if f["accepted"] else f["severity"]] += 1
+            seen: dict[str, dict] = {}
+            for f in rep["findings"]:
+                seen.setdefault(f["rule"], f)
+            findings = list(seen.values())
+        titles = {f["rule"]: f["title_zh"] for f in findings}
+        return page(request, "submission.html.j2", sub=sub, rep=rep, findings=findings, counts=counts, titles=titles,
+                    verdicts=store.verdicts([sub_id])[sub_id], events=store.events(sub_id),
+                    progress={"queued": 0, "running": 50}.get(sub["status"], 100), error=error)
+
+    @app.get("/console/submissions/{sub_id}/report.html", include_in_schema=False)
+    def report_html(sub_id: str, request: Request):
+        from qingdan.report.html import render_html
+
+        acc, _ = need(request)
+        sub = visible(sub_id, acc)
+        if sub["status"] != "done" or not sub["report_json"]:
+            raise ConsoleError(409, "报告未就绪 Not ready", f"提交 {sub_id} 的状态是 {STATUS.get(sub['status'], sub['status'])}。")
+        return HTMLResponse(render_html(json.loads(sub["report_json"])),
+                            headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff",
+                                     "Cache-Control": "no-store", "X-Frame-Options": "SAMEORIGIN"})
+
+    @app.post("/console/submissions/{sub_id}/verdict", include_in_schema=False)
+    async def verdict(sub_id: str, request: Request) -> Response:
+        same_origin(request)
+        acc, _ = need(request)
+        visible(sub_id, acc)
+        if acc["role"] != "reviewer":
+            raise ConsoleError(403, "无权限 Forbidden", "只有审核员可以给出审核结论。Only reviewers give verdicts.")
+        acc, form = await form_checked(request, "reviewer")
+        sub = visible(sub_id, acc)
+        if sub["status"] != "done" or not sub["report_json"]:
+            raise ConsoleError(409, "报告未就绪 Not ready", "扫描完成后才能给出审核结论。")
+        decision = str(form.get("decision", ""))
+        rules = list(dict.fromkeys(str(r) for r in form.getlist("rules")))
+        note = str(form.get("note", "")).strip()[:5000]
+        found = {x["rule"] for x in json.loads(sub["report_json"])["findings"]}
+
+        def again(msg: str) -> Response:
+            resp = submission(sub_id, request, error=msg)
+            resp.status_code = 422
+            return resp
+
+        if decision not in DECISION:
+            return again("请选择通过或驳回。Choose approve or reject.")
+        if set(rules) - found:
+            return again("驳回理由须来自本次提交的检测结果。Reasons must be findings of this submission.")
+        if decision == "reject" and not rules and not note:
+            return again("驳回需要理由：勾选检测结果或填写说明。A rejection needs a reason.")
+        store.add_verdict(sub_id, acc["id"], decision, rules if decision == "reject" else [], note)
+        return redirect(f"/console/submissions/{sub_id}")
+
+
+def _store_upload(storage: Storage, fh, limit: int, check_magic: bool) -> tuple[str, int]:
+    w = storage.writer(limit, check_magic=check_magic)
+    try:
+        fh.seek(0)
+        while chunk := fh.read(1 << 20):
+            w.write(chunk)
+        return w.commit()
+    except TooLarge as exc:
+        raise ConsoleError(413, "文件过大 Too large", f"The file is {exc}.") from None
+    except NotAPackage as exc:
+        raise ConsoleError(415, "不是安装包 Not a package", f"The upload is {exc}.") from None
+    finally:
+        w.discard()
