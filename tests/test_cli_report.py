@@ -91,9 +91,10 @@ def test_folder_scan_counts_bad_files_and_goes_on(tmp_path):
     assert "error: " in stdout and "git-lfs-pointer-olacabs.apk" in stdout
     assert sorted(p.name for p in jdir.iterdir()) == ["fdroid-com.politedroid_4.apk.json", "ipin-android-2015.apk.json"]
     rows = summary.read_text("utf-8").splitlines()
-    assert rows[0].startswith("file,ok,error,package")
+    assert rows[0].startswith("file,ok,error,package,version,suggestion")
     assert len(rows) == 4
-    assert any(r.startswith("ipin-android-2015.apk,True,,com.mishow.ipin_android") for r in rows)
+    ipin = next(r for r in rows if r.startswith("ipin-android-2015.apk,True,,com.mishow.ipin_android"))
+    assert ipin.split(",")[5] in ("approve", "review", "reject")
 
 
 def test_version_and_usage_errors():

@@ -211,6 +211,8 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
                         "classes": rep["dex_totals"]["classes"], "sdks": " ".join(d["id"] for d in rep["sdks"]
                                                                                    if d["confidence"] != "low"),
                         "block": fc["block"], "warn": fc["warn"], "info": fc["info"],
+                        # what a reviewer would likely decide: open block → reject; open warn → review
+                        "suggestion": "reject" if fc["block"] else "review" if fc["warn"] else "approve",
                         "warnings": len(rep["warnings"]),
                     })
                 progress.advance(task)
@@ -222,8 +224,8 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
 
         if summary.lower().endswith(".csv"):
             buf = io.StringIO()
-            cols = ["file", "ok", "error", "package", "version", "permissions", "dangerous", "components",
-                    "classes", "sdks", "block", "warn", "info", "warnings"]
+            cols = ["file", "ok", "error", "package", "version", "suggestion", "permissions", "dangerous",
+                    "components", "classes", "sdks", "block", "warn", "info", "warnings"]
             w = csv.DictWriter(buf, fieldnames=cols)
             w.writeheader()
             for r in rows:
