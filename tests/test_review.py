@@ -20,6 +20,7 @@ from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.conftest import CORPUS, ROOT, cli  # noqa: E402
 from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
+from tests.test_ui import AD_LABEL, SPLASH, node  # noqa: E402
 
 PKG = "com.example.shop"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -60,10 +61,11 @@ class Svc:
     def h(key):
         return {"Authorization": f"Bearer {key}"}
 
-    def upload(self, path, key=None, app=PKG):
+    def upload(self, path, key=None, app=PKG, extra=()):
         with open(path, "rb") as fh:
+            files = [("file", (os.path.basename(path), fh, "application/octet-stream")), *extra]
             return self.client.post("/v1/review/submissions", headers=self.h(key or self.dev),
-                                    data={"app": app}, files={"file": (os.path.basename(path), fh, "application/octet-stream")})
+                                    data={"app": app}, files=files)
 
     def get(self, sub_id, key=None, suffix=""):
         return self.client.get(f"/v1/review/submissions/{sub_id}{suffix}", headers=self.h(key or self.rev))
@@ -245,6 +247,95 @@ def test_in_process_queue_recovers_unfinished(tmp_path, monkeypatch):
     while store.submission(sub_id)["status"] not in ("done", "failed") and time.monotonic() < end:
         time.sleep(0.1)
     assert store.submission(sub_id)["status"] == "done"
+
+
+# ---------------------------------------------------------------------------------------------- attachments
+
+LISTS_NO_JPUSH = """\
+schema: qingdan.lists/1
+app:
+  name: 商店
+  package: com.example.shop
+  operator: 示例科技有限公司
+  contact: privacy@example.com
+  policy_url: https://example.com/privacy
+  updated: 2026-11-01
+collected:
+  - pi_type: imei
+    purpose: 识别设备，防范账号被盗
+    scenario: 登录时
+    method: permission
+    permission: android.permission.READ_PHONE_STATE
+shared: []
+"""
+POLICY_NO_SUMMARY = "本应用会收集您的位置信息和通讯录。\n如有问题请与我们联系。\n"
+SMALL_CLOSE = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭", clickable=True)
+UI_DUMP = ("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\">"
+           + node((0, 0, 1080, 2340), kids=(SPLASH, SMALL_CLOSE, AD_LABEL)) + "</hierarchy>")
+
+
+def jpush_apk(path):
+    classes = [ClassDef(f"Lcn/jpush/android/api/C{i};") for i in range(6)] + [ClassDef("Lcom/example/shop/Main;")]
+    man = build_manifest(PKG, version_code=1, version_name="1.0", label="Shop",
+                         permissions=["android.permission.READ_PHONE_STATE"], app_attrs={"android:allowBackup": False})
+    return build_apk(path, man, [build_dex(classes)])
+
+
+def test_attachments_are_checked_and_merged(svc, tmp_path):
+    apk = jpush_apk(tmp_path / "v1.apk")
+    r = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain")),
+                               ("lists", ("privacy-lists.yaml", LISTS_NO_JPUSH.encode(), "application/yaml")),
+                               ("ui", ("splash.xml", UI_DUMP.encode(), "text/xml")),
+                               ("ui", ("other.json", b'{"not": "a gkd snapshot"}', "application/json"))])
+    assert r.status_code == 202, r.text
+    done = svc.wait(r.json()["id"])
+    assert done["status"] == "done", done
+    rep = svc.get(done["id"], suffix="/report.json").json()
+    by = {f["rule"]: f for f in rep["findings"]}
+    assert {"policy.no-summary", "lists.sdk-undeclared", "ui.close-too-small"} <= set(by)
+    assert by["lists.sdk-undeclared"]["owner"] == "jpush" and by["lists.sdk-undeclared"]["severity"] == "block"
+    assert by["lists.sdk-undeclared"]["owner_name"] != "jpush"  # serialised like the scan's findings
+    assert by["policy.no-summary"]["evidence"]["file"] == "privacy.txt"
+    assert by["ui.close-too-small"]["evidence"]["file"] == "splash.xml" and by["ui.close-too-small"]["title_zh"]
+    counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
+    for f in rep["findings"]:
+        counts["accepted" if f["accepted"] else f["severity"]] += 1
+    assert rep["finding_counts"] == counts
+    assert any("other.json" in w for w in rep["warnings"])
+    assert {"policy.no-summary", "lists.sdk-undeclared", "ui.close-too-small"} <= set(done["summary"]["rules"])
+    # the reviewer may reject for them
+    v = svc.client.post(f"/v1/review/submissions/{done['id']}/verdict", headers=svc.h(svc.rev),
+                        json={"decision": "reject", "rules": ["lists.sdk-undeclared", "ui.close-too-small"]})
+    assert v.status_code == 201, v.text
+    # the attachments belong to this submission: a batch of the same package gets the bare scan report
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"sha256s": [done["sha256"]]}).json()
+    other = svc.wait(b["items"][0]["id"])
+    rules = set(other["summary"]["rules"])
+    assert "lists.sdk-undeclared" not in rules and "policy.no-summary" not in rules
+
+
+def test_bad_lists_is_a_warning_not_a_failure(svc, tmp_path):
+    apk = make_apk(tmp_path / "v1.apk")
+    r = svc.upload(apk, extra=[("lists", ("privacy-lists.yaml", b"schema: [unclosed\n  - x: {", "text/yaml"))])
+    assert r.status_code == 202, r.text
+    done = svc.wait(r.json()["id"])
+    assert done["status"] == "done", done
+    rep = svc.get(done["id"], suffix="/report.json").json()
+    assert any(w.startswith("attachment lists privacy-lists.yaml: not checked") for w in rep["warnings"])
+    assert not any(f["rule"].startswith("lists.") for f in rep["findings"])
+
+
+def test_attachments_refused_at_upload(svc, tmp_path):
+    apk = make_apk(tmp_path / "v1.apk")
+    big = svc.upload(apk, extra=[("policy", ("p.txt", b"a" * (2 * 1024 * 1024 + 1), "text/plain"))])
+    assert big.status_code == 413, big.text
+    for extra, why in ((("policy", ("p.pdf", b"%PDF-1.4", "application/pdf")), "must end with"),
+                       (("ui", ("d.xml", b"<x/>", "image/png")), "content type"),
+                       (("lists", ("l.yaml", "清单".encode("gbk"), "text/yaml")), "not UTF-8"),
+                       (("policy", ("p.txt", b"ab\x00cd", "text/plain")), "binary")):
+        r = svc.upload(apk, extra=[extra])
+        assert r.status_code == 415 and why in r.json()["error"]["message"], r.text
+    assert len(list(svc.storage.iterdir())) <= 1  # at most the package (sent first): no attachment stored
 
 
 def test_cli_account_create(tmp_path):

@@ -172,10 +172,18 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
     assert r.status_code == 303, r.text
     sub = r.headers["location"].rsplit("/", 1)[1]
     events = svc.app.state.review.events(sub)
-    assert [e["event"] for e in events][:2] == ["queued", "privacy_policy"] and "privacy.txt" in events[1]["detail"]
+    assert [e["event"] for e in events][:2] == ["queued", "attachments"] and "policy privacy.txt" in events[1]["detail"]
     svc.wait(sub, key=svc.dev)
     page = dev.get(f"/console/submissions/{sub}").text
     assert "已完成 Done" in page and 'http-equiv="refresh"' not in page
+    # the policy was checked: its findings are in the report and among the reviewer's reasons
+    assert "policy.no-summary" in page
+    # an attachment of the wrong kind or encoding is refused before anything is stored
+    with open(p, "rb") as fh:
+        bad = dev.post("/console/upload", data={"csrf": token, "app": PKG},
+                       files={"file": ("v1.apk", fh, "application/octet-stream"),
+                              "lists": ("privacy-lists.yaml", "清单".encode("gbk"), "application/yaml")})
+    assert bad.status_code == 415 and "not UTF-8" in bad.text
     notzip = dev.post("/console/upload", data={"csrf": token, "app": PKG},
                       files={"file": ("x.apk", b"hello, not a zip", "application/octet-stream")})
     assert notzip.status_code == 415 and "不是安装包" in notzip.text

@@ -84,4 +84,4 @@ aggregates = Table(
 )
 
 
-import qingdan.review.schema  # noqa: E402, F401 - the review service's tables (migration 0002)
+import qingdan.review.schema  # noqa: E402, F401 - the review service's tables (migrations 0002, 0003)

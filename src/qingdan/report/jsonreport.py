@@ -125,11 +125,11 @@ def _sdk(d) -> dict[str, Any]:
 MAX_SITES = 5
 
 
-def _finding(r: ScanResult, f) -> dict[str, Any]:
+def _finding(r: ScanResult | None, f) -> dict[str, Any]:
     from qingdan.knowledge.rules import load_documents
 
     docs = load_documents()
-    d = r.sdk(f.owner)
+    d = r.sdk(f.owner) if r is not None else None
     return {
         "rule": f.rule_id, "severity": f.severity, "title_zh": f.rule.title_zh, "title_en": f.rule.title_en,
         "owner": f.owner, "owner_name": d.sdk.name if d else ("App" if f.owner == "app" else f.owner),
@@ -140,6 +140,9 @@ def _finding(r: ScanResult, f) -> dict[str, Any]:
         "fix_zh": f.rule.fix_zh, "fix_en": f.rule.fix_en,
         "accepted": f.accepted, "accepted_reason": f.accepted_reason,
     }
+
+
+finding_dict = _finding  # public: findings of other stages (policy, lists, UI) serialised the same way
 
 
 def _finding_counts(findings) -> dict[str, int]:

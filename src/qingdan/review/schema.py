@@ -60,6 +60,10 @@ submissions = Table(
     Column("created_at", TS, nullable=False),
     Column("started_at", TS),
     Column("finished_at", TS),
+    # migration 0003: the policy, lists and UI dumps sent with the package (JSON list of
+    # {kind, name, sha256, size, path}), and the scan's report with their findings merged in
+    Column("attachments_json", Text),
+    Column("merged_report_json", Text),
     Index("ix_review_submissions_app", "app_id", "created_at"),
     Index("ix_review_submissions_sha", "sha256"),
     Index("ix_review_submissions_status", "status"),

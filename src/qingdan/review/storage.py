@@ -48,6 +48,15 @@ class Storage:
         finally:
             w.discard()
 
+    def put_bytes(self, data: bytes, limit: int) -> tuple[str, int]:
+        """Store a small file held in memory (an attachment checked by the caller)."""
+        w = self.writer(limit, check_magic=False)
+        try:
+            w.write(data)
+            return w.commit()
+        finally:
+            w.discard()
+
 
 class Writer:
     """Streams bytes to a temporary file beside the store, hashing and counting as they come."""

@@ -19,6 +19,10 @@ FINAL = ("done", "failed")
 DECISIONS = ("approve", "reject")
 
 
+# a submission's report: its own (with the attachments' findings) when it has one, else its scan's
+_REPORT = func.coalesce(submissions.c.merged_report_json, scans.c.report_json).label("report_json")
+
+
 class Forbidden(Exception):
     pass
 
@@ -74,9 +78,10 @@ class ReviewStore:
 
     # ---------------------------------------------------------------- submissions
     def create_submission(self, app_id: str | None, account_id: str, sha256: str, path: str,
-                          size: int) -> tuple[str, bool]:
+                          size: int, attachments: list[dict] | None = None) -> tuple[str, bool]:
         """(submission id, duplicate). The same package for the same app is one submission; the same
-        package anywhere is one scan."""
+        package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
+        qingdan.review.attachments), kept with a new submission only."""
         now = utcnow()
         with self.w.begin() as c:
             if app_id is not None:
@@ -89,12 +94,18 @@ class ReviewStore:
                                                created_at=now))
             sub_id = _new_id("sub")
             c.execute(insert(submissions).values(id=sub_id, app_id=app_id, submitted_by=account_id, sha256=sha256,
-                                                 status="queued", attempts=0, created_at=now))
+                                                 status="queued", attempts=0, created_at=now,
+                                                 attachments_json=json.dumps(attachments, ensure_ascii=False)
+                                                 if attachments else None))
             c.execute(insert(log).values(submission_id=sub_id, event="queued", detail="", at=now))
+            if attachments:
+                c.execute(insert(log).values(submission_id=sub_id, event="attachments", at=now, detail="; ".join(
+                    f"{a['kind']} {a['name']} {a['sha256'][:12]}" for a in attachments)[:2000]))
         return sub_id, False
 
     def submission(self, sub_id: str) -> dict | None:
-        q = (select(submissions, apps.c.package, apps.c.owner_id, scans.c.report_json, scans.c.size,
+        q = (select(submissions, apps.c.package, apps.c.owner_id, _REPORT, scans.c.report_json.label("scan_report_json"),
+                    scans.c.size,
                     scans.c.path, scans.c.status.label("scan_status"), scans.c.attempts.label("scan_attempts"))
              .select_from(submissions.join(scans, scans.c.sha256 == submissions.c.sha256)
                           .outerjoin(apps, apps.c.id == submissions.c.app_id))
@@ -102,6 +113,12 @@ class ReviewStore:
         with self.engine.connect() as c:
             row = c.execute(q).first()
         return dict(row._mapping) if row else None
+
+    def set_report(self, sub_id: str, report: dict) -> None:
+        """The submission's own report (the scan's plus its attachments' findings), until it is final."""
+        with self.w.begin() as c:
+            c.execute(update(submissions).where(submissions.c.id == sub_id, submissions.c.status.not_in(FINAL))
+                      .values(merged_report_json=json.dumps(report, ensure_ascii=False)))
 
     def unfinished(self) -> list[str]:
         with self.engine.connect() as c:
@@ -212,7 +229,7 @@ class ReviewStore:
         return out
 
     def app_submissions(self, app_id: str) -> list[dict]:
-        q = (select(submissions, scans.c.report_json)
+        q = (select(submissions, _REPORT)
              .join(scans, scans.c.sha256 == submissions.c.sha256)
              .where(submissions.c.app_id == app_id)
              .order_by(func.coalesce(submissions.c.version_code, 0), submissions.c.created_at))

@@ -21,12 +21,21 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from qingdan.jobs import Queue
-from qingdan.ledger.store import as_utc, utcnow
-from qingdan.review.schema import accounts, apps, log, submissions
+from qingdan.ledger.store import as_utc
+from qingdan.review.attachments import (
+    ATTACH_MAX,
+    ATTACH_TOTAL,
+    MAX_UI,
+    BadAttachment,
+    count_check,
+    store_all,
+    validate,
+)
+from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
@@ -34,7 +43,6 @@ from qingdan.service.pages import fmt_time
 
 COOKIE = "qingdan_console"
 SESSION_S = 8 * 3600
-POLICY_MAX = 2 * 1024 * 1024
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 CSS = (TEMPLATES / "console.css").read_text("utf-8")
 CSS_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
@@ -204,7 +212,8 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
     @app.get("/console/upload", include_in_schema=False)
     def upload_form(request: Request, app: str = ""):  # noqa: A002 - the query parameter's name
         need(request, "developer")
-        return page(request, "upload.html.j2", package=app, max_mb=rs.max_upload_bytes // (1024 * 1024), error=None)
+        return page(request, "upload.html.j2", package=app, max_mb=rs.max_upload_bytes // (1024 * 1024), error=None,
+                    attach_mb=ATTACH_MAX // (1024 * 1024), max_ui=MAX_UI)
 
     @app.post("/console/upload", include_in_schema=False)
     async def upload(request: Request):
@@ -213,10 +222,10 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         length = request.headers.get("content-length", "")
         if not length.isdigit():
             raise ConsoleError(411, "需要长度 Length required", "上传需要 Content-Length。")
-        if int(length) > rs.max_upload_bytes + POLICY_MAX + 64 * 1024:
+        if int(length) > rs.max_upload_bytes + ATTACH_TOTAL + 64 * 1024:
             raise ConsoleError(413, "文件过大 Too large",
                                f"安装包超过 {rs.max_upload_bytes // (1024 * 1024)} MiB 的上限。The package is too large.")
-        form = await request.form(max_files=2, max_fields=10, max_part_size=4096)
+        form = await request.form(max_files=3 + MAX_UI, max_fields=10, max_part_size=4096)
         try:
             if not hmac.compare_digest(str(form.get("csrf", "")), token):
                 raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
@@ -224,22 +233,27 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
             file = form.get("file")
             if not package or len(package) > 255 or isinstance(file, str) or file is None or not file.filename:
                 raise ConsoleError(422, "表单不完整 Incomplete form", "请填写包名并选择安装包。Give the package name and the package file.")
+            attached: list[tuple[str, str, bytes]] = []
+            try:
+                for kind in ("policy", "lists", "ui"):
+                    for up in form.getlist(kind):
+                        if isinstance(up, str) or not up.filename:  # an empty optional file input
+                            continue
+                        up.file.seek(0)
+                        data = up.file.read(ATTACH_MAX + 1)
+                        attached.append((kind, validate(kind, up.filename, up.content_type, data), data))
+                        count_check(attached)
+            except BadAttachment as exc:
+                raise ConsoleError(415, "附件无效 Bad attachment", f"{exc}.") from None
             sha, size = _store_upload(storage, file.file, rs.max_upload_bytes, check_magic=True)
-            policy = form.get("policy")
-            pol = None
-            if policy is not None and not isinstance(policy, str) and policy.filename:
-                pol = _store_upload(storage, policy.file, POLICY_MAX, check_magic=False) + (policy.filename,)
         finally:
             await form.close()
         try:
             app_id = store.app_for_upload(package, acc["id"])
         except Forbidden:
             raise ConsoleError(403, "无权限 Forbidden", f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
-        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size)
-        if pol is not None and not dup:
-            with store.w.begin() as c:  # the privacy policy is kept beside the package, recorded in the log
-                c.execute(insert(log).values(submission_id=sub_id, event="privacy_policy",
-                                             detail=f"{pol[0]} {pol[1]} {pol[2][:200]}", at=utcnow()))
+        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size,
+                                              store_all(storage, attached))
         if not dup:
             jobs.submit(sub_id)
         return redirect(f"/console/submissions/{sub_id}")

@@ -1,6 +1,8 @@
 """The app-store review API (issue 9), mounted on the ledger app by ``create_app``.
 
-``POST /v1/review/submissions`` (multipart: ``app`` = package name, ``file`` = the package; developer key)
+``POST /v1/review/submissions`` (multipart: ``app`` = package name, ``file`` = the package; optional
+``policy`` (.html/.txt), ``lists`` (privacy-lists.yaml), ``ui`` (uiautomator .xml / GKD .json, repeatable),
+checked by the worker after the scan; developer key)
 · ``GET /v1/review/submissions/{id}`` (+ ``/report.json``, ``/report.html``)
 · ``POST /v1/review/submissions/{id}/verdict`` (reviewer key)
 · ``GET /v1/review/apps/{package}/history`` · ``POST /v1/review/batch`` (reviewer key).
@@ -18,6 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 
 from qingdan.jobs import make_queue
+from qingdan.review.attachments import (
+    ATTACH_MAX,
+    ATTACH_TOTAL,
+    KINDS,
+    BadAttachment,
+    count_check,
+    store_all,
+    validate,
+)
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
@@ -105,14 +116,15 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
 
     r = APIRouter(prefix="/v1/review", tags=["review"])
 
-    @r.post("/submissions", status_code=202, summary="Upload a package for review (multipart: app, file)")
+    @r.post("/submissions", status_code=202,
+            summary="Upload a package for review (multipart: app, file; optional policy, lists, ui (repeatable))")
     async def upload(request: Request, acc: Who) -> JSONResponse:
         if acc["role"] != "developer":
             raise ReviewError(403, "forbidden", "only developer accounts submit packages; reviewers use /v1/review/batch")
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > rs.max_upload_bytes + 64 * 1024:
+        if length and length.isdigit() and int(length) > rs.max_upload_bytes + ATTACH_TOTAL + 64 * 1024:
             raise ReviewError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
-        fields, sha, size = await _receive(request, storage, rs.max_upload_bytes)
+        fields, sha, size, attached = await _receive(request, storage, rs.max_upload_bytes)
         package = (fields.get("app") or "").strip()
         if not package or len(package) > 255:
             raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
@@ -120,7 +132,8 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
             app_id = store.app_for_upload(package, acc["id"])
         except Forbidden as exc:
             raise ReviewError(403, "forbidden", str(exc)) from None
-        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size)
+        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size,
+                                              store_all(storage, attached))
         if not dup:
             jobs.submit(sub_id)
         sub = store.submission(sub_id)
@@ -229,16 +242,19 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
     mount_console(app, store, storage, jobs, rs)
 
 
-async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict[str, str], str, int]:
+async def _receive(request: Request, storage: Storage,
+                   limit: int) -> tuple[dict[str, str], str, int, list[tuple[str, str, bytes]]]:
     """Stream a multipart body: the ``file`` part goes straight to the storage folder (hashed, counted,
-    its first bytes checked for the zip signature); small text fields are kept. Nothing is parsed
-    as a package here."""
+    its first bytes checked for the zip signature); small text fields are kept; attachments (``policy``,
+    ``lists``, ``ui``) are held in memory up to their limit and checked for name, type and encoding.
+    Nothing is parsed as a package here."""
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise ReviewError(415, "unsupported_media_type", "send multipart/form-data with the fields app and file")
     fields: dict[str, str] = {}
+    attached: list[tuple[str, str, bytes]] = []
     state: dict = {"name": None, "hdr": b"", "val": b"", "headers": {}, "buf": b"", "writer": None, "done": None}
 
     def on_part_begin():
@@ -265,6 +281,11 @@ async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict
     def on_part_data(data, start, end):
         if state["name"] == "file":
             state["writer"].write(bytes(data[start:end]))
+        elif state["name"] in KINDS:
+            state["buf"] += data[start:end]
+            if len(state["buf"]) > ATTACH_MAX:
+                raise ReviewError(413, "too_large", f"the attached {state['name']} file is larger than the limit of "
+                                                    f"{ATTACH_MAX // (1024 * 1024)} MiB")
         else:
             state["buf"] += data[start:end]
             if len(state["buf"]) > 4096:
@@ -274,6 +295,14 @@ async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict
         if state["name"] == "file":
             state["done"] = state["writer"].commit()
             state["writer"] = None
+        elif state["name"] in KINDS:
+            _, p = parse_options_header(state["headers"].get(b"content-disposition", b""))
+            fname = p.get(b"filename", b"").decode("utf-8", "replace")
+            ctype = state["headers"].get(b"content-type", b"").decode("latin-1")
+            if fname or state["buf"]:  # an empty optional file input is no attachment
+                name = validate(state["name"], fname, ctype, bytes(state["buf"]))
+                attached.append((state["name"], name, bytes(state["buf"])))
+                count_check(attached)
         elif state["name"]:
             fields[state["name"]] = state["buf"].decode("utf-8", "replace")
 
@@ -289,6 +318,8 @@ async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict
         raise ReviewError(413, "too_large", f"the package is {exc}") from None
     except NotAPackage as exc:
         raise ReviewError(415, "not_a_package", f"the upload is {exc}") from None
+    except BadAttachment as exc:
+        raise ReviewError(415, "bad_attachment", str(exc)) from None
     except ReviewError:
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed body
@@ -299,7 +330,7 @@ async def _receive(request: Request, storage: Storage, limit: int) -> tuple[dict
     if state["done"] is None:
         raise ReviewError(422, "invalid_request", "the form field `file` (the package) is required")
     sha, size = state["done"]
-    return fields, sha, size
+    return fields, sha, size, attached
 
 
 def _iso(v) -> str | None:
