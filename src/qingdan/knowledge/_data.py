@@ -113,8 +113,10 @@ class DataChecker:
             raise self.fail("top level must be a mapping")
         return doc
 
-    def header(self, doc: dict[str, Any], schema: str, sources_key: str = "sources") -> dict[str, Any]:
-        """Check ``meta.schema`` and return the ``sources`` table (each source a mapping with a title)."""
+    def header(self, doc: dict[str, Any], schema: str, sources_key: str = "sources",
+               source_fields: tuple[str, ...] = ("title",)) -> dict[str, Any]:
+        """Check ``meta.schema`` and return the ``sources`` table (each source a mapping whose
+        ``source_fields`` are strings)."""
         meta = doc.get("meta")
         if not isinstance(meta, dict) or meta.get("schema") != schema:
             raise self.fail(f"meta.schema must be {schema!r}")
@@ -122,8 +124,8 @@ class DataChecker:
         if not isinstance(sources, dict) or not sources:
             raise self.fail(f"{sources_key} must be a non-empty mapping")
         for key, value in sources.items():
-            if not isinstance(value, dict) or not isinstance(value.get("title"), str):
-                raise self.fail(f"{sources_key}.{key}: must be a mapping with a title")
+            if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in source_fields):
+                raise self.fail(f"{sources_key}.{key}: must be a mapping with {' and '.join(source_fields)}")
         return sources
 
     def text(self, value: Any, field: str, where: str) -> str:

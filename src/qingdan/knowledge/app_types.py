@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
 
 __all__ = [
     "DATA_FILE",
@@ -78,40 +78,24 @@ def _name(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-class _Checker:
-    def __init__(self, name: str) -> None:
-        self.path = f"qingdan/knowledge/{name}"
+class _Checker(DataChecker):
+    """Values of this file are stripped of surrounding blanks."""
 
-    def fail(self, what: str) -> ValueError:
-        return ValueError(f"{self.path}: {what}")
-
-    def load(self, raw: bytes, name: str) -> dict[str, Any]:
-        try:
-            doc = load_yaml_data(_name(name), raw)
-        except ValueError as exc:
-            raise ValueError(f"qingdan/knowledge/{name}: {str(exc).split(': ', 1)[-1]}") from exc
-        if not isinstance(doc, dict):
-            raise ValueError(f"qingdan/knowledge/{name}: top level must be a mapping")
-        return doc
+    def __init__(self, path: str) -> None:
+        super().__init__(_name(path))
 
     def text(self, value: Any, field: str, where: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{where}: {field} must be a non-empty string, got {value!r}")
-        return value.strip()
+        return super().text(value, field, where).strip()
 
     def opt_text(self, value: Any, field: str, where: str) -> str | None:
         return None if value is None else self.text(value, field, where)
 
     def str_list(self, value: Any, field: str, where: str) -> tuple[str, ...]:
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.fail(f"{where}: {field} must be a list of non-empty strings, got {value!r}")
-        if len(set(value)) != len(value):
-            raise self.fail(f"{where}: {field} has duplicates: {value!r}")
-        return tuple(v.strip() for v in value)
+        return tuple(v.strip() for v in super().str_list(value, field, where))
 
 
 def _pi_keys(raw: bytes) -> frozenset[str]:
-    doc = _Checker(PI_FILE).load(raw, PI_FILE)
+    doc = _Checker(PI_FILE).load(raw)
     entries = doc.get("pi_types")
     if not isinstance(entries, list):
         raise ValueError(f"qingdan/knowledge/{PI_FILE}: pi_types must be a list")
@@ -120,16 +104,8 @@ def _pi_keys(raw: bytes) -> frozenset[str]:
 
 def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
     ck = _Checker(DATA_FILE)
-    doc = ck.load(raw, DATA_FILE)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-        raise ck.fail(f"meta.schema must be {SCHEMA!r}")
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise ck.fail("sources must be a non-empty mapping")
-    for key, value in sources.items():
-        if not isinstance(value, dict) or not isinstance(value.get("title"), str) or not isinstance(value.get("use"), str):
-            raise ck.fail(f"sources.{key}: must be a mapping with a title and a use")
+    doc = ck.load(raw)
+    sources = ck.header(doc, SCHEMA, source_fields=("title", "use"))
     raw_types = doc.get("types")
     if not isinstance(raw_types, list) or not raw_types:
         raise ck.fail("types must be a non-empty list")

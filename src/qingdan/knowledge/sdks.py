@@ -187,15 +187,7 @@ def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
 def _parse_catalogue(text: str) -> _Catalogue:
     ck = _Checker(DATA_FILE)
     doc = ck.load(text)
-    meta = doc.get("meta")
-    if not isinstance(meta, dict) or meta.get("schema") != SCHEMA:
-        raise ck.fail(f"meta.schema must be {SCHEMA!r}")
-    sources = doc.get("sources")
-    if not isinstance(sources, dict) or not sources:
-        raise ck.fail("sources must be a non-empty mapping")
-    for key, value in sources.items():
-        if not isinstance(value, dict) or not isinstance(value.get("title"), str) or not isinstance(value.get("licence"), str):
-            raise ck.fail(f"sources.{key}: must be a mapping with a title and a licence")
+    sources = ck.header(doc, SCHEMA, source_fields=("title", "licence"))
     raw = doc.get("sdks")
     if not isinstance(raw, list) or not raw:
         raise ck.fail("sdks must be a non-empty list")
