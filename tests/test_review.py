@@ -123,6 +123,46 @@ def test_same_sha256_is_scanned_once(svc, tmp_path):
     assert [r.attempts for r in rows] == [1]
 
 
+def raw_upload(svc, data, app=PKG, ctype="application/vnd.android.package-archive", key=None):
+    return svc.client.post("/v1/review/submissions", params={"app": app} if app is not None else None,
+                           headers={**svc.h(key or svc.dev), "Content-Type": ctype}, content=data)
+
+
+def test_raw_body_upload(svc, tmp_path, monkeypatch):
+    """The package as the request body (curl --data-binary): the same submission, dedup and refusals as
+    the multipart form."""
+    data = make_apk(tmp_path / "v1.apk", perms=["android.permission.CAMERA"]).read_bytes()
+    r = raw_upload(svc, data)
+    assert r.status_code == 202, r.text
+    sub = r.json()
+    import hashlib
+
+    assert sub["sha256"] == hashlib.sha256(data).hexdigest() and not sub["duplicate"]
+    done = svc.wait(sub["id"])
+    assert done["status"] == "done" and done["app"] == PKG and done["summary"]["permissions"] == 1
+    # the same bytes again, raw or as a form: the same submission
+    again = raw_upload(svc, data, ctype="application/octet-stream")
+    assert again.status_code == 200 and again.json() == {**sub, "status": "done", "duplicate": True}
+    assert svc.upload(tmp_path / "v1.apk").json()["id"] == sub["id"]
+    # another developer's app: refused, and the owner's app untouched
+    r = raw_upload(svc, data, key=svc.dev2)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+
+    import qingdan.checks.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    before = sorted(p.name for p in svc.storage.iterdir())
+    cases = [(raw_upload(svc, data, app=None), 422, "invalid_request"),
+             (raw_upload(svc, data, app="  "), 422, "invalid_request"),
+             (raw_upload(svc, b""), 422, "invalid_request"),
+             (raw_upload(svc, b"version https://git-lfs.github.com/spec/v1\n"), 415, "not_a_package"),
+             (raw_upload(svc, b"PK\x03\x04" + os.urandom(1024 * 1024 + 10), ctype="application/zip"), 413, "too_large"),
+             (raw_upload(svc, data, key=svc.rev), 403, "forbidden")]
+    for resp, status, code in cases:
+        assert resp.status_code == status and resp.json()["error"]["code"] == code, resp.text
+    assert sorted(p.name for p in svc.storage.iterdir()) == before  # no temp or partial files
+
+
 def test_refused_before_parsing(svc, tmp_path, monkeypatch):
     import qingdan.checks.pipeline as pipeline
 
@@ -138,9 +178,8 @@ def test_refused_before_parsing(svc, tmp_path, monkeypatch):
     text.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
     r = svc.upload(text)
     assert r.status_code == 415 and r.json()["error"]["code"] == "not_a_package"
-    r = svc.client.post("/v1/review/submissions", headers=svc.h(svc.dev), content=b"x",
-                        headers_extra=None) if False else svc.client.post(
-        "/v1/review/submissions", headers={**svc.h(svc.dev), "Content-Type": "application/json"}, content=b"{}")
+    r = svc.client.post("/v1/review/submissions", headers={**svc.h(svc.dev), "Content-Type": "application/json"},
+                        content=b"{}")
     assert r.status_code == 415 and "error" in r.json()
     assert [p.name for p in svc.storage.iterdir()] == []  # no temp files left
     r = svc.client.post("/v1/review/submissions", headers=svc.h("nope"), files={"file": ("a", b"PK\x03\x04")})

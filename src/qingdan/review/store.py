@@ -67,14 +67,17 @@ class ReviewStore:
     def app_for_upload(self, package: str, owner_id: str) -> str:
         """The app's id, registering it to ``owner_id`` on first upload; Forbidden if another owns it."""
         with self.w.begin() as c:
-            row = c.execute(select(apps).where(apps.c.package == package)).first()
-            if row is None:
-                app_id = _new_id("app")
-                c.execute(insert(apps).values(id=app_id, package=package, owner_id=owner_id, created_at=utcnow()))
-                return app_id
-            if row.owner_id != owner_id:
-                raise Forbidden(f"app {package} is registered to another account")
-            return row.id
+            return self._app_for_upload(c, package, owner_id)
+
+    def _app_for_upload(self, c, package: str, owner_id: str) -> str:
+        row = c.execute(select(apps.c.id, apps.c.owner_id).where(apps.c.package == package)).first()
+        if row is None:
+            app_id = _new_id("app")
+            c.execute(insert(apps).values(id=app_id, package=package, owner_id=owner_id, created_at=utcnow()))
+            return app_id
+        if row.owner_id != owner_id:
+            raise Forbidden(f"app {package} is registered to another account")
+        return row.id
 
     # ---------------------------------------------------------------- submissions
     def create_submission(self, app_id: str | None, account_id: str, sha256: str, path: str,
@@ -82,26 +85,40 @@ class ReviewStore:
         """(submission id, duplicate). The same package for the same app is one submission; the same
         package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
         qingdan.review.attachments), kept with a new submission only."""
-        now = utcnow()
         with self.w.begin() as c:
-            if app_id is not None:
-                dup = c.execute(select(submissions.c.id).where(
-                    submissions.c.app_id == app_id, submissions.c.sha256 == sha256)).first()
-                if dup:
-                    return dup.id, True
-            if c.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first() is None:
-                c.execute(insert(scans).values(sha256=sha256, path=path, size=size, status="queued", attempts=0,
-                                               created_at=now))
-            sub_id = _new_id("sub")
-            c.execute(insert(submissions).values(id=sub_id, app_id=app_id, submitted_by=account_id, sha256=sha256,
-                                                 status="queued", attempts=0, created_at=now,
-                                                 attachments_json=json.dumps(attachments, ensure_ascii=False)
-                                                 if attachments else None))
-            c.execute(insert(log).values(submission_id=sub_id, event="queued", detail="", at=now))
-            if attachments:
-                c.execute(insert(log).values(submission_id=sub_id, event="attachments", at=now, detail="; ".join(
-                    f"{a['kind']} {a['name']} {a['sha256'][:12]}" for a in attachments)[:2000]))
-        return sub_id, False
+            sub_id, dup, _ = self._create(c, app_id, account_id, sha256, path, size, attachments)
+        return sub_id, dup
+
+    def submit(self, package: str, owner_id: str, sha256: str, path: str, size: int,
+               attachments: list[dict] | None = None) -> tuple[str, bool, str]:
+        """A developer's upload in one transaction: the app registered to ``owner_id`` on its first
+        upload (Forbidden if another account owns it), then the submission. Returns (submission id,
+        duplicate, status)."""
+        with self.w.begin() as c:
+            return self._create(c, self._app_for_upload(c, package, owner_id), owner_id, sha256, path, size,
+                                attachments)
+
+    def _create(self, c, app_id: str | None, account_id: str, sha256: str, path: str, size: int,
+                attachments: list[dict] | None) -> tuple[str, bool, str]:
+        now = utcnow()
+        if app_id is not None:
+            dup = c.execute(select(submissions.c.id, submissions.c.status).where(
+                submissions.c.app_id == app_id, submissions.c.sha256 == sha256)).first()
+            if dup:
+                return dup.id, True, dup.status
+        if c.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first() is None:
+            c.execute(insert(scans).values(sha256=sha256, path=path, size=size, status="queued", attempts=0,
+                                           created_at=now))
+        sub_id = _new_id("sub")
+        c.execute(insert(submissions).values(id=sub_id, app_id=app_id, submitted_by=account_id, sha256=sha256,
+                                             status="queued", attempts=0, created_at=now,
+                                             attachments_json=json.dumps(attachments, ensure_ascii=False)
+                                             if attachments else None))
+        c.execute(insert(log).values(submission_id=sub_id, event="queued", detail="", at=now))
+        if attachments:
+            c.execute(insert(log).values(submission_id=sub_id, event="attachments", at=now, detail="; ".join(
+                f"{a['kind']} {a['name']} {a['sha256'][:12]}" for a in attachments)[:2000]))
+        return sub_id, False, "queued"
 
     def submission(self, sub_id: str) -> dict | None:
         q = (select(submissions, apps.c.package, apps.c.owner_id, _REPORT, scans.c.report_json.label("scan_report_json"),
@@ -114,78 +131,90 @@ class ReviewStore:
             row = c.execute(q).first()
         return dict(row._mapping) if row else None
 
-    def set_report(self, sub_id: str, report: dict) -> None:
-        """The submission's own report (the scan's plus its attachments' findings), until it is final."""
-        with self.w.begin() as c:
-            c.execute(update(submissions).where(submissions.c.id == sub_id, submissions.c.status.not_in(FINAL))
-                      .values(merged_report_json=json.dumps(report, ensure_ascii=False)))
-
     def unfinished(self) -> list[str]:
         with self.engine.connect() as c:
             return [r.id for r in c.execute(select(submissions.c.id).where(
                 submissions.c.status.not_in(FINAL)).order_by(submissions.c.created_at))]
 
-    def start(self, sub_id: str) -> bool:
-        """Count an attempt; False when there is nothing to do (unknown or already finished)."""
+    def begin(self, sub_id: str, lease_s: float) -> tuple[str, float, dict | None]:
+        """A worker takes a submission, in one transaction (rows locked, so two deliveries of the same
+        task cannot both start it). Returns (state, seconds, job):
+
+        - ``("gone", 0, None)``: unknown or already final, nothing to do;
+        - ``("busy", s, None)``: another worker's lease on the same package runs ``s`` seconds more
+          (not counted as an attempt: come back later);
+        - ``("scan", 0, job)``: this caller holds the scan's lease and must scan now;
+        - ``("reuse", 0, job)``: the package was scanned already (for another submission).
+
+        ``job``: ``sha256``, ``path`` and ``attachments`` (the decoded list, or None). The submission is
+        ``running`` with one more attempt and a ``started`` event."""
         now = utcnow()
         with self.w.begin() as c:
-            row = c.execute(select(submissions.c.status, submissions.c.attempts)
-                            .where(submissions.c.id == sub_id)).first()
-            if row is None or row.status in FINAL:
-                return False
+            sub = c.execute(select(submissions.c.status, submissions.c.attempts, submissions.c.sha256,
+                                   submissions.c.attachments_json)
+                            .where(submissions.c.id == sub_id).with_for_update()).first()
+            if sub is None or sub.status in FINAL:
+                return "gone", 0.0, None
+            sc = c.execute(select(scans.c.status, scans.c.attempts, scans.c.lease_until, scans.c.path)
+                           .where(scans.c.sha256 == sub.sha256).with_for_update()).first()
+            if sc is None:
+                raise LookupError(f"no scan for {sub.sha256}")
+            if sc.status in FINAL:
+                state = "reuse"
+            elif sc.status == "running" and sc.lease_until is not None and as_utc(sc.lease_until) > now:
+                return "busy", (as_utc(sc.lease_until) - now).total_seconds(), None
+            else:
+                state = "scan"
+                c.execute(update(scans).where(scans.c.sha256 == sub.sha256).values(
+                    status="running", attempts=sc.attempts + 1, started_at=now,
+                    lease_until=now + timedelta(seconds=lease_s)))
             c.execute(update(submissions).where(submissions.c.id == sub_id).values(
-                status="running", attempts=row.attempts + 1, started_at=now))
-            c.execute(insert(log).values(submission_id=sub_id, event="started", detail=f"attempt {row.attempts + 1}",
+                status="running", attempts=sub.attempts + 1, started_at=now))
+            c.execute(insert(log).values(submission_id=sub_id, event="started", detail=f"attempt {sub.attempts + 1}",
                                          at=now))
-        return True
+        attachments = json.loads(sub.attachments_json) if sub.attachments_json else None
+        return state, 0.0, {"sha256": sub.sha256, "path": sc.path, "attachments": attachments}
 
-    def claim_scan(self, sha256: str, lease_s: float) -> tuple[str, float]:
-        """('done'|'failed', 0) when scanned; ('claimed', 0) when this caller must scan it now;
-        ('busy', seconds) while another worker's lease runs."""
+    def scan_report(self, sha256: str) -> dict | None:
+        """The stored report of a finished scan (None when it failed or is not finished)."""
+        with self.engine.connect() as c:
+            raw = c.execute(select(scans.c.report_json).where(scans.c.sha256 == sha256,
+                                                              scans.c.status == "done")).scalar()
+        return json.loads(raw) if raw else None
+
+    def complete(self, sub_id: str, sha256: str, scanned: bool, report: dict | None, error: str | None,
+                 merged: dict | None = None) -> str | None:
+        """In one transaction: the scan's outcome stored (when ``scanned``: this caller scanned it, and
+        a scan already final is left alone), then carried to the submission, once, with ``merged`` (the
+        scan's report plus the attachments' findings) as its own report. Returns the submission's final
+        status, or None if it was already final (a redelivered task) or the scan is not finished."""
         now = utcnow()
         with self.w.begin() as c:
-            row = c.execute(select(scans.c.status, scans.c.attempts, scans.c.lease_until)
-                            .where(scans.c.sha256 == sha256)).first()
-            if row is None:
-                raise LookupError(f"no scan for {sha256}")
-            if row.status in FINAL:
-                return row.status, 0.0
-            if row.status == "running" and row.lease_until is not None and as_utc(row.lease_until) > now:
-                return "busy", (as_utc(row.lease_until) - now).total_seconds()
-            c.execute(update(scans).where(scans.c.sha256 == sha256).values(
-                status="running", attempts=row.attempts + 1, started_at=now,
-                lease_until=now + timedelta(seconds=lease_s)))
-        return "claimed", 0.0
-
-    def finish_scan(self, sha256: str, report: dict | None, error: str | None) -> None:
-        vals: dict[str, Any] = {"finished_at": utcnow(), "lease_until": None}
-        if report is not None:
-            app = report["app"]
-            vals.update(status="done", report_json=json.dumps(report, ensure_ascii=False), error=None,
-                        package=app["package"], version_name=app.get("version_name"),
-                        version_code=app.get("version_code"))
-        else:
-            vals.update(status="failed", error=error or "scan failed")
-        with self.w.begin() as c:
-            c.execute(update(scans).where(scans.c.sha256 == sha256, scans.c.status.not_in(FINAL)).values(**vals))
-
-    def finish(self, sub_id: str) -> str | None:
-        """Carry the scan's outcome to the submission, once: returns the final status, or None if the
-        submission was already final (a redelivered task)."""
-        now = utcnow()
-        with self.w.begin() as c:
-            sub = c.execute(select(submissions).where(submissions.c.id == sub_id)).first()
+            if scanned:
+                vals: dict[str, Any] = {"finished_at": now, "lease_until": None}
+                if report is not None:
+                    app = report["app"]
+                    vals.update(status="done", report_json=json.dumps(report, ensure_ascii=False), error=None,
+                                package=app["package"], version_name=app.get("version_name"),
+                                version_code=app.get("version_code"))
+                else:
+                    vals.update(status="failed", error=error or "scan failed")
+                c.execute(update(scans).where(scans.c.sha256 == sha256, scans.c.status.not_in(FINAL)).values(**vals))
+            sub = c.execute(select(submissions.c.status, submissions.c.app_id, submissions.c.sha256,
+                                   apps.c.package.label("declared"))
+                            .select_from(submissions.outerjoin(apps, apps.c.id == submissions.c.app_id))
+                            .where(submissions.c.id == sub_id).with_for_update(of=submissions)).first()
             if sub is None or sub.status in FINAL:
                 return None
-            sc = c.execute(select(scans).where(scans.c.sha256 == sub.sha256)).first()
+            sc = c.execute(select(scans.c.status, scans.c.error, scans.c.package, scans.c.version_name,
+                                  scans.c.version_code).where(scans.c.sha256 == sub.sha256)).first()
             if sc.status not in FINAL:
                 return None
-            vals: dict[str, Any] = {"finished_at": now}
+            vals = {"finished_at": now}
             status, error = sc.status, sc.error
             if status == "done":
                 vals.update(version_name=sc.version_name, version_code=sc.version_code)
-                app_id = sub.app_id
-                if app_id is None:  # a batch item: the app is known only now
+                if sub.app_id is None:  # a batch item: the app is known only now
                     row = c.execute(select(apps.c.id).where(apps.c.package == sc.package)).first()
                     if row is None:
                         app_id = _new_id("app")
@@ -193,10 +222,10 @@ class ReviewStore:
                     else:
                         app_id = row.id
                     vals["app_id"] = app_id
-                else:
-                    declared = c.execute(select(apps.c.package).where(apps.c.id == app_id)).scalar_one()
-                    if declared != sc.package:
-                        status, error = "failed", f"the package is {sc.package}, not the app {declared} it was submitted for"
+                elif sub.declared != sc.package:
+                    status, error = "failed", f"the package is {sc.package}, not the app {sub.declared} it was submitted for"
+                if status == "done" and merged is not None:
+                    vals["merged_report_json"] = json.dumps(merged, ensure_ascii=False)
             vals.update(status=status, error=error)
             c.execute(update(submissions).where(submissions.c.id == sub_id).values(**vals))
             c.execute(insert(log).values(submission_id=sub_id, event=status, detail=error or "", at=now))

@@ -4,7 +4,6 @@ taken over."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -45,39 +44,34 @@ def scan_package(path: str):
 
 def process(store: ReviewStore, sub_id: str, lease_s: float) -> str | None:
     """Bring one submission to done or failed. Returns its final status (None: nothing to do).
-    Raises Busy when another worker is scanning the same package right now."""
-    sub = store.submission(sub_id)
-    if sub is None or sub["status"] in ("done", "failed"):
-        return None
-    state, wait = store.claim_scan(sub["sha256"], lease_s)
+    Raises Busy when another worker is scanning the same package right now. Two transactions: one to
+    take the submission (and the scan's lease), one to store the outcome."""
+    state, wait, job = store.begin(sub_id, lease_s)
     if state == "busy":  # not an attempt: the caller comes back later
         raise Busy(wait)
-    if not store.start(sub_id):
+    if job is None:
         return None
-    res = None
-    if state == "claimed":
-        report, error, res = scan_package(sub["path"])
-        store.finish_scan(sub["sha256"], report, error)
-    if sub.get("attachments_json"):
-        check_attached(store, sub_id, res)
-    return store.finish(sub_id)
+    report = error = res = None
+    if state == "scan":
+        report, error, res = scan_package(job["path"])
+    merged = None
+    if job["attachments"]:
+        merged = merge_attached(store, job, report if state == "scan" else store.scan_report(job["sha256"]), res)
+    return store.complete(sub_id, job["sha256"], state == "scan", report, error, merged)
 
 
-def check_attached(store: ReviewStore, sub_id: str, res) -> None:
+def merge_attached(store: ReviewStore, job: dict, report: dict | None, res) -> dict | None:
     """After a successful scan: the attached policy, lists and UI dumps checked, their findings merged
-    into the submission's own report. The package is scanned again when another submission's worker
-    scanned it (the stored report is not enough to compare with)."""
+    into a copy of the scan's report (None when the scan failed). The package is scanned again when
+    another submission's worker scanned it (the stored report is not enough to compare with)."""
     from qingdan.review.attachments import check_attachments
 
-    sub = store.submission(sub_id)
-    if sub is None or sub["scan_status"] != "done" or not sub["scan_report_json"]:
-        return
-    report = json.loads(sub["scan_report_json"])
+    if report is None:
+        return None
     if res is None:
-        _, _, res = scan_package(sub["path"])
+        _, _, res = scan_package(job["path"])
     try:
-        merged = check_attachments(report, res, json.loads(sub["attachments_json"]))
+        return check_attachments(report, res, job["attachments"])
     except Exception as exc:  # noqa: BLE001 - the scan's report stands, with a note
-        merged = {**report, "warnings": [*report.get("warnings", []),
-                                         f"attachments not checked: internal error ({type(exc).__name__})"]}
-    store.set_report(sub_id, merged)
+        return {**report, "warnings": [*report.get("warnings", []),
+                                       f"attachments not checked: internal error ({type(exc).__name__})"]}

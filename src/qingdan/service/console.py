@@ -249,11 +249,10 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         finally:
             await form.close()
         try:
-            app_id = store.app_for_upload(package, acc["id"])
+            sub_id, dup, _ = store.submit(package, acc["id"], sha, str(storage.path(sha)), size,
+                                          store_all(storage, attached))
         except Forbidden:
             raise ConsoleError(403, "无权限 Forbidden", f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
-        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size,
-                                              store_all(storage, attached))
         if not dup:
             jobs.submit(sub_id)
         return redirect(f"/console/submissions/{sub_id}")

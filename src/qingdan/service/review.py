@@ -1,8 +1,10 @@
 """The app-store review API (issue 9), mounted on the ledger app by ``create_app``.
 
-``POST /v1/review/submissions`` (multipart: ``app`` = package name, ``file`` = the package; optional
-``policy`` (.html/.txt), ``lists`` (privacy-lists.yaml), ``ui`` (uiautomator .xml / GKD .json, repeatable),
-checked by the worker after the scan; developer key)
+``POST /v1/review/submissions`` (developer key): either the raw package as the body
+(``Content-Type: application/vnd.android.package-archive``, ``?app=`` the package name), or multipart
+(``app`` = package name, ``file`` = the package; optional ``policy`` (.html/.txt), ``lists``
+(privacy-lists.yaml), ``ui`` (uiautomator .xml / GKD .json, repeatable), checked by the worker after
+the scan)
 · ``GET /v1/review/submissions/{id}`` (+ ``/report.json``, ``/report.html``)
 · ``POST /v1/review/submissions/{id}/verdict`` (reviewer key)
 · ``GET /v1/review/apps/{package}/history`` · ``POST /v1/review/batch`` (reviewer key).
@@ -14,10 +16,11 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from qingdan.jobs import make_queue
 from qingdan.review.attachments import (
@@ -35,6 +38,17 @@ from qingdan.review.store import Forbidden, ReviewStore
 
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
+# a raw-body upload: the package bytes as they are (``curl --data-binary @app.apk``), no form encoding
+RAW_TYPES = ("application/vnd.android.package-archive", "application/octet-stream", "application/zip")
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {
+    **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
+    "multipart/form-data": {"schema": {"type": "object", "required": ["app", "file"], "properties": {
+        "app": {"type": "string", "description": "the package name"},
+        "file": {"type": "string", "format": "binary", "description": "the package (.apk)"},
+        "policy": {"type": "string", "format": "binary", "description": "privacy policy (.html, .htm, .txt)"},
+        "lists": {"type": "string", "format": "binary", "description": "the double lists (privacy-lists.yaml)"},
+        "ui": {"type": "array", "items": {"type": "string", "format": "binary"},
+               "description": "UI dumps (uiautomator .xml, GKD .json)"}}}}}}}
 
 
 class ReviewError(Exception):
@@ -116,28 +130,37 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
 
     r = APIRouter(prefix="/v1/review", tags=["review"])
 
-    @r.post("/submissions", status_code=202,
-            summary="Upload a package for review (multipart: app, file; optional policy, lists, ui (repeatable))")
-    async def upload(request: Request, acc: Who) -> JSONResponse:
+    @r.post("/submissions", status_code=202, openapi_extra=UPLOAD_BODY,
+            summary="Upload a package for review: the raw package as the body (?app=PACKAGE), or multipart"
+                    " (fields app, file; optional policy, lists, ui (repeatable))")
+    async def upload(request: Request, acc: Who,
+                     app_q: Annotated[str | None, Query(alias="app", description="the package name (raw-body"
+                                                         " uploads; a multipart form gives it as the field app)")] = None
+                     ) -> JSONResponse:
         if acc["role"] != "developer":
             raise ReviewError(403, "forbidden", "only developer accounts submit packages; reviewers use /v1/review/batch")
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > rs.max_upload_bytes + ATTACH_TOTAL + 64 * 1024:
             raise ReviewError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
-        fields, sha, size, attached = await _receive(request, storage, rs.max_upload_bytes)
-        package = (fields.get("app") or "").strip()
+        ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if ctype in RAW_TYPES:
+            if not (app_q or "").strip():
+                raise ReviewError(422, "invalid_request", "give the package name as the query parameter `app`")
+            fields, attached = {"app": app_q or ""}, []
+            sha, size = await _receive_raw(request, storage, rs.max_upload_bytes)
+        else:
+            fields, sha, size, attached = await _receive(request, storage, rs.max_upload_bytes)
+        package = (fields.get("app") or app_q or "").strip()
         if not package or len(package) > 255:
             raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
         try:
-            app_id = store.app_for_upload(package, acc["id"])
+            sub_id, dup, status = store.submit(package, acc["id"], sha, str(storage.path(sha)), size,
+                                               store_all(storage, attached))
         except Forbidden as exc:
             raise ReviewError(403, "forbidden", str(exc)) from None
-        sub_id, dup = store.create_submission(app_id, acc["id"], sha, str(storage.path(sha)), size,
-                                              store_all(storage, attached))
         if not dup:
             jobs.submit(sub_id)
-        sub = store.submission(sub_id)
-        return JSONResponse({"id": sub_id, "status": sub["status"], "sha256": sha, "duplicate": dup},
+        return JSONResponse({"id": sub_id, "status": status, "sha256": sha, "duplicate": dup},
                             status_code=200 if dup else 202)
 
     @r.get("/submissions/{sub_id}", summary="Status, progress and summary of a submission")
@@ -274,7 +297,7 @@ async def _receive(request: Request, storage: Storage,
         _, p = parse_options_header(state["headers"].get(b"content-disposition", b""))
         state["name"] = p.get(b"name", b"").decode("utf-8", "replace")
         if state["name"] == "file":
-            if state["writer"] is not None or state["done"] is not None:
+            if state["writer"] is not None:
                 raise ReviewError(422, "invalid_request", "one file per submission")
             state["writer"] = storage.writer(limit)
 
@@ -293,8 +316,7 @@ async def _receive(request: Request, storage: Storage,
 
     def on_part_end():
         if state["name"] == "file":
-            state["done"] = state["writer"].commit()
-            state["writer"] = None
+            state["done"] = True  # committed (fsync, rename) after the body, off the event loop
         elif state["name"] in KINDS:
             _, p = parse_options_header(state["headers"].get(b"content-disposition", b""))
             fname = p.get(b"filename", b"").decode("utf-8", "replace")
@@ -314,6 +336,9 @@ async def _receive(request: Request, storage: Storage,
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if state["done"]:
+            state["done"] = await run_in_threadpool(state["writer"].commit)
+            state["writer"] = None
     except TooLarge as exc:
         raise ReviewError(413, "too_large", f"the package is {exc}") from None
     except NotAPackage as exc:
@@ -331,6 +356,25 @@ async def _receive(request: Request, storage: Storage,
         raise ReviewError(422, "invalid_request", "the form field `file` (the package) is required")
     sha, size = state["done"]
     return fields, sha, size, attached
+
+
+async def _receive_raw(request: Request, storage: Storage, limit: int) -> tuple[str, int]:
+    """Stream a raw package body to the storage folder (hashed, counted, its first bytes checked for
+    the zip signature); (sha256, size). Nothing is parsed as a package here."""
+    w = storage.writer(limit)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                w.write(chunk)
+        if w.size == 0:
+            raise ReviewError(422, "invalid_request", "the body is empty: send the package's bytes")
+        return await run_in_threadpool(w.commit)
+    except TooLarge as exc:
+        raise ReviewError(413, "too_large", f"the package is {exc}") from None
+    except NotAPackage as exc:
+        raise ReviewError(415, "not_a_package", f"the upload is {exc}") from None
+    finally:
+        w.discard()
 
 
 def _iso(v) -> str | None:
