@@ -20,6 +20,7 @@ from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.conftest import CORPUS, ROOT, cli  # noqa: E402
 from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
+from tests.support.ledger import postgres_database  # noqa: E402
 from tests.test_ui import AD_LABEL, SPLASH, node  # noqa: E402
 
 PKG = "com.example.shop"
@@ -36,9 +37,9 @@ def make_apk(path, version_code=1, version_name="1.0", perms=(), package=PKG, cl
 
 
 class Svc:
-    def __init__(self, tmp_path, monkeypatch, broker=None, max_mb="1"):
+    def __init__(self, tmp_path, monkeypatch, broker=None, max_mb="1", db=None):
         self.tmp = tmp_path
-        self.db = f"sqlite:///{tmp_path / 'review.db'}"
+        self.db = db or f"sqlite:///{tmp_path / 'review.db'}"
         self.storage = tmp_path / "storage"
         self.batch = tmp_path / "batch"
         self.batch.mkdir()
@@ -80,9 +81,18 @@ class Svc:
         raise AssertionError(f"submission {sub_id} not finished after {timeout} s: {body}")
 
 
-@pytest.fixture
-def svc(tmp_path, monkeypatch):
-    return Svc(tmp_path, monkeypatch)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def svc(request, tmp_path, monkeypatch):
+    """The service with the in-process queue, on SQLite and on a fresh PostgreSQL database each."""
+    if request.param == "sqlite":
+        yield Svc(tmp_path, monkeypatch)
+        return
+    gen = postgres_database()
+    s = Svc(tmp_path, monkeypatch, db=next(gen))
+    yield s
+    s.client.close()
+    s.app.state.review.engine.dispose()
+    next(gen, None)
 
 
 def test_upload_queued_done_report(svc, tmp_path):
@@ -384,6 +394,110 @@ def test_cli_account_create(tmp_path):
     rc, _, err = cli("review", "account", "create", "--name", "x", "--role", "boss",
                      env={"QINGDAN_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})
     assert rc == 2 and err.startswith("error: --role")
+
+
+def test_cli_account_disable_enable_rotate(tmp_path, monkeypatch):
+    env = {"QINGDAN_DATABASE_URL": f"sqlite:///{tmp_path / 'review.db'}"}
+    rc, out, _ = cli("review", "account", "create", "--name", "dev-z", "--role", "developer", env=env)
+    assert rc == 0
+    old_key = out.split("key:", 1)[1].split()[0]
+    svc = Svc(tmp_path, monkeypatch)  # the same database
+    apk = make_apk(tmp_path / "v1.apk")
+    assert svc.upload(apk, key=old_key).status_code == 202
+
+    rc, out, _ = cli("review", "account", "disable", "dev-z", env=env)
+    assert rc == 0 and out.startswith("disabled: dev-z (developer")
+    r = svc.upload(apk, key=old_key)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    rc, out, _ = cli("review", "account", "list", env=env)
+    line = next(x for x in out.splitlines() if x.startswith("dev-z\t"))
+    assert "\tdeveloper\t" in line and "disabled " in line
+    rc, _, _ = cli("review", "account", "enable", "dev-z", env=env)
+    assert rc == 0 and svc.client.get("/v1/review/submissions", headers=svc.h(old_key)).status_code == 200
+
+    rc, out, err = cli("review", "account", "rotate-key", "dev-z", env=env)
+    new_key = out.split("key:", 1)[1].split()[0]
+    assert rc == 0 and new_key != old_key and new_key.startswith("qdr_") and "shown once" in err
+    assert svc.client.get("/v1/review/submissions", headers=svc.h(old_key)).status_code == 401
+    mine = svc.client.get("/v1/review/submissions", headers=svc.h(new_key)).json()["items"]
+    assert [m["app"] for m in mine] == [PKG]  # the account's apps stay with it
+    for cmd in ("disable", "enable", "rotate-key"):
+        rc, _, err = cli("review", "account", cmd, "nobody", env=env)
+        assert rc == 2 and err.strip() == "error: nobody: no account named 'nobody'"
+
+
+def test_purge_package_store(svc, tmp_path):
+    env = {"QINGDAN_DATABASE_URL": svc.db, "QINGDAN_STORAGE_DIR": str(svc.storage)}
+    sub = svc.upload(make_apk(tmp_path / "v1.apk")).json()
+    svc.wait(sub["id"])
+    old = time.time() - 2 * 3600
+    files = {"orphan": "ab" * 32, "young": "cd" * 32, "temp": ".upload-x1y2", "foreign": "NOTES.txt"}
+    for name in files.values():
+        (svc.storage / name).write_bytes(b"PK\x03\x04 leftover")
+    for k in ("orphan", "temp", "foreign"):
+        os.utime(svc.storage / files[k], (old, old))
+    names = lambda: sorted(p.name for p in svc.storage.iterdir())  # noqa: E731
+    before = names()
+
+    rc, out, _ = cli("review", "purge", "--dry-run", env=env)
+    assert rc == 0 and out.startswith("would remove 2 files") and "1 unfinished uploads, 1 unreferenced" in out
+    assert names() == before
+    rc, out, _ = cli("review", "purge", env=env)
+    assert rc == 0 and out.startswith("removed 2 files")
+    assert names() == sorted([sub["sha256"], files["young"], files["foreign"]])
+
+    # packages of old scans, on request: the report and history stay, a batch can no longer name it
+    rc, out, _ = cli("review", "purge", "--keep-days", "30", env=env)
+    assert rc == 0 and out.startswith("removed 0 files") and "0 packages of scans" in out
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from qingdan.ledger.store import utcnow
+    from qingdan.review.schema import scans
+
+    with svc.app.state.review.engine.begin() as c:
+        c.execute(update(scans).values(finished_at=utcnow() - timedelta(days=31)))
+    rc, out, _ = cli("review", "purge", "--keep-days", "30", env=env)
+    assert rc == 0 and out.startswith("removed 1 files") and "1 packages of scans" in out
+    assert sub["sha256"] not in names()
+    assert svc.get(sub["id"], suffix="/report.json").status_code == 200
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"sha256s": [sub["sha256"]]}).json()
+    assert b["submitted"] == 0 and b["items"][0]["error"] == "no such stored package"
+
+
+def test_list_submissions(svc, tmp_path):
+    ids = []
+    for v in (1, 2, 3):
+        r = svc.upload(make_apk(tmp_path / f"v{v}.apk", version_code=v))
+        assert r.status_code == 202
+        ids.append(r.json()["id"])
+        svc.wait(ids[-1])
+    other = svc.upload(make_apk(tmp_path / "b.apk", package="com.other.app", cls="Lcom/other/app/A;"),
+                       key=svc.dev2, app="com.other.app").json()["id"]
+    svc.wait(other)
+
+    def ls(key, **params):
+        r = svc.client.get("/v1/review/submissions", headers=svc.h(key), params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    mine = ls(svc.dev)
+    assert [i["id"] for i in mine["items"]] == ids[::-1] and mine["next"] is None
+    assert [i["version_code"] for i in mine["items"]] == [3, 2, 1] and {i["app"] for i in mine["items"]} == {PKG}
+    assert [i["id"] for i in ls(svc.dev2)["items"]] == [other]  # never another developer's
+    assert [i["id"] for i in ls(svc.rev)["items"]] == [other, *ids[::-1]]
+    assert [i["id"] for i in ls(svc.rev, app="com.other.app")["items"]] == [other]
+    assert ls(svc.rev, status="failed")["items"] == []
+    # keyset pages of 2: the whole list once, in order
+    page1 = ls(svc.rev, limit=2)
+    page2 = ls(svc.rev, limit=2, before=page1["next"])
+    assert [i["id"] for i in page1["items"] + page2["items"]] == [other, *ids[::-1]]
+    assert ls(svc.rev, limit=2, before=page2["next"])["items"] == []
+    bad = svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev), params={"before": "sub_nope"})
+    assert bad.status_code == 404 and bad.json()["error"]["code"] == "not_found"
+    assert svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev), params={"limit": 0}).status_code == 422
+    assert svc.client.get("/v1/review/submissions").status_code == 401
 
 
 # ---------------------------------------------------------------- Celery on the real Redis

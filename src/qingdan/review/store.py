@@ -59,6 +59,32 @@ class ReviewStore:
                 accounts.c.key_hash == hash_token(key), accounts.c.disabled_at.is_(None))).first()
         return dict(row._mapping) if row else None
 
+    def accounts(self) -> list[dict]:
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(
+                select(accounts.c.id, accounts.c.name, accounts.c.role, accounts.c.created_at, accounts.c.disabled_at)
+                .order_by(accounts.c.created_at, accounts.c.name))]
+
+    def set_disabled(self, name: str, disabled: bool) -> dict:
+        """Disable (its key stops working at once) or enable an account; LookupError if unknown."""
+        with self.w.begin() as c:
+            n = c.execute(update(accounts).where(accounts.c.name == name)
+                          .values(disabled_at=utcnow() if disabled else None)).rowcount
+            if n != 1:
+                raise LookupError(f"no account named {name!r}")
+            row = c.execute(select(accounts.c.id, accounts.c.role).where(accounts.c.name == name)).one()
+        return dict(row._mapping)
+
+    def rotate_key(self, name: str) -> tuple[str, str]:
+        """A new API key for the account (the old one stops working at once); returns (id, key)."""
+        key = "qdr_" + secrets.token_urlsafe(32)
+        with self.w.begin() as c:
+            row = c.execute(select(accounts.c.id).where(accounts.c.name == name)).first()
+            if row is None:
+                raise LookupError(f"no account named {name!r}")
+            c.execute(update(accounts).where(accounts.c.id == row.id).values(key_hash=hash_token(key)))
+        return row.id, key
+
     def app_by_package(self, package: str) -> dict | None:
         with self.engine.connect() as c:
             row = c.execute(select(apps).where(apps.c.package == package)).first()
@@ -130,6 +156,30 @@ class ReviewStore:
         with self.engine.connect() as c:
             row = c.execute(q).first()
         return dict(row._mapping) if row else None
+
+    def list_submissions(self, viewer: dict, status: str | None = None, package: str | None = None,
+                         limit: int = 50, before: str | None = None) -> list[dict]:
+        """Submissions, newest first, that ``viewer`` may see (a developer: those of their own apps; a
+        reviewer: all). ``before``: a submission id; only older ones (keyset paging)."""
+        q = (select(submissions.c.id, submissions.c.sha256, submissions.c.status, submissions.c.version_name,
+                    submissions.c.version_code, submissions.c.error, submissions.c.created_at,
+                    submissions.c.finished_at, apps.c.package)
+             .select_from(submissions.outerjoin(apps, apps.c.id == submissions.c.app_id))
+             .order_by(submissions.c.created_at.desc(), submissions.c.id.desc()).limit(limit))
+        if viewer["role"] != "reviewer":
+            q = q.where(apps.c.owner_id == viewer["id"])
+        if status:
+            q = q.where(submissions.c.status == status)
+        if package:
+            q = q.where(apps.c.package == package)
+        with self.engine.connect() as c:
+            if before:
+                at = c.execute(select(submissions.c.created_at).where(submissions.c.id == before)).scalar()
+                if at is None:
+                    raise LookupError(f"no submission {before}")
+                q = q.where((submissions.c.created_at < at)
+                            | ((submissions.c.created_at == at) & (submissions.c.id < before)))
+            return [dict(r._mapping) for r in c.execute(q)]
 
     def unfinished(self) -> list[str]:
         with self.engine.connect() as c:

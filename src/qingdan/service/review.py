@@ -5,6 +5,7 @@
 (``app`` = package name, ``file`` = the package; optional ``policy`` (.html/.txt), ``lists``
 (privacy-lists.yaml), ``ui`` (uiautomator .xml / GKD .json, repeatable), checked by the worker after
 the scan)
+· ``GET /v1/review/submissions`` (newest first; ``status``, ``app``, ``limit``, ``before``)
 · ``GET /v1/review/submissions/{id}`` (+ ``/report.json``, ``/report.html``)
 · ``POST /v1/review/submissions/{id}/verdict`` (reviewer key)
 · ``GET /v1/review/apps/{package}/history`` · ``POST /v1/review/batch`` (reviewer key).
@@ -162,6 +163,22 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
             jobs.submit(sub_id)
         return JSONResponse({"id": sub_id, "status": status, "sha256": sha, "duplicate": dup},
                             status_code=200 if dup else 202)
+
+    @r.get("/submissions", summary="Submissions, newest first: a developer's own apps, or all for a reviewer")
+    def list_submissions(acc: Who,
+                         status: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
+                         app_q: Annotated[str | None, Query(alias="app", description="a package name")] = None,
+                         limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                         before: Annotated[str | None, Query(description="a submission id: the page after it"
+                                                             " (the previous page's `next`)")] = None) -> dict:
+        try:
+            rows = store.list_submissions(acc, status, app_q, limit, before)
+        except LookupError as exc:
+            raise ReviewError(404, "not_found", str(exc)) from None
+        items = [{"id": r["id"], "app": r["package"], "sha256": r["sha256"], "status": r["status"],
+                  "version_name": r["version_name"], "version_code": r["version_code"], "error": r["error"],
+                  "created_at": _iso(r["created_at"]), "finished_at": _iso(r["finished_at"])} for r in rows]
+        return {"items": items, "next": items[-1]["id"] if len(items) == limit else None}
 
     @r.get("/submissions/{sub_id}", summary="Status, progress and summary of a submission")
     def get_submission(sub_id: str, acc: Who) -> dict:
