@@ -404,7 +404,16 @@ def test_migrations_match_the_models(svc):
     with svc.ledger.engine.connect() as c:
         diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
     assert diffs == []
-    assert current_revision(svc.ledger.engine) == "0003"
+    assert current_revision(svc.ledger.engine) == "0004"
+    if svc.ledger.engine.dialect.name == "postgresql":  # the reports are TOASTed with lz4 where the server has it
+        from sqlalchemy import text
+
+        with svc.ledger.engine.connect() as c:
+            lz4 = c.execute(text("SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression'"
+                                 " AND 'lz4' = ANY(enumvals)")).scalar()
+            got = c.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'review_scans'::regclass"
+                                 " AND attname = 'report_json'")).scalar()
+        assert got == ("l" if lz4 else "")
 
 
 def test_openapi_is_valid(svc):
@@ -427,7 +436,7 @@ def test_admin_cli(tmp_path, db_url):
     assert export is not None
     rc, out, err = cli("ledger", "migrate", env=env)
     assert rc == 0, err
-    assert "0003" in out
+    assert "0004" in out
     rc, out, err = cli("ledger", "app", "create", "--name", "鲜到家", "--lists", str(lists_file),
                        "--retention", "imei=30", "--retention", "phone_number=90", env=env)
     assert rc == 0, err
@@ -483,3 +492,37 @@ shared:
     scenario: App 启动后
     method: sdk_local
 """, encoding="utf-8")
+
+
+def test_pooled_connection_killed_while_idle_is_replaced(pg_url, monkeypatch):
+    """PostgreSQL restarted (here: every backend of the database terminated) while the pool was idle:
+    the next request gets a fresh connection instead of an error; a connection in steady use is not
+    pinged, and then the error shows (what the idle ping is for)."""
+    import psycopg
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    import qingdan.ledger.db as db
+
+    dbname = pg_url.rsplit("/", 1)[1]
+
+    def kill_backends():
+        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as a:
+            a.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                      (dbname,))
+
+    engine = db.make_engine(pg_url)
+    try:
+        monkeypatch.setattr(db, "IDLE_PING_S", 0.0)
+        with engine.connect() as c:
+            pid = c.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        kill_backends()
+        with engine.connect() as c:
+            assert c.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+        monkeypatch.setattr(db, "IDLE_PING_S", 3600.0)
+        kill_backends()
+        with pytest.raises(OperationalError):
+            with engine.connect() as c:
+                c.execute(text("SELECT 1"))
+    finally:
+        engine.dispose()

@@ -522,6 +522,33 @@ def _worker(env, log):
                             env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
+def test_requeue_window_one_worker_of_many(tmp_path, monkeypatch):
+    """N workers starting together: one queues the whole unfinished queue again, the others only the
+    running submissions (whose worker may have died)."""
+    pytest.importorskip("celery")
+    _redis_or_skip()
+    from qingdan.jobs.celery_app import _take_window
+    from qingdan.review.settings import ReviewSettings
+
+    monkeypatch.setenv("QINGDAN_BROKER_URL", REDIS_URL)
+    monkeypatch.setenv("QINGDAN_QUEUE", f"qingdan-test-{uuid.uuid4().hex[:8]}")
+    rs = ReviewSettings.from_env()
+    assert [_take_window(rs), _take_window(rs), _take_window(rs)] == [True, False, False]
+    monkeypatch.setenv("QINGDAN_BROKER_URL", "redis://127.0.0.1:1/0")  # unreachable: queue everything
+    assert _take_window(ReviewSettings.from_env()) is True
+
+    svc = Svc(tmp_path, monkeypatch, broker=REDIS_URL)  # Celery queue, no worker: all stay queued
+    a = svc.upload(make_apk(tmp_path / "v1.apk")).json()["id"]
+    b = svc.upload(make_apk(tmp_path / "v2.apk", 2)).json()["id"]
+    store = svc.app.state.review
+    assert store.unfinished() == [a, b] and store.unfinished(running_only=True) == []
+    assert store.begin(b, 60)[0] == "scan"
+    assert store.unfinished(running_only=True) == [b]
+    import redis
+
+    redis.Redis.from_url(REDIS_URL).delete(rs.queue)
+
+
 def test_celery_worker_killed_mid_scan_loses_nothing(tmp_path, monkeypatch):
     pytest.importorskip("celery")
     _redis_or_skip()

@@ -81,11 +81,49 @@ def test_login_cookie_and_logout(svc):
     # a tampered or forged cookie is no session
     login(c, svc.rev)
     val = c.cookies.get("qingdan_console")
-    acc, exp, nonce, sig = val.split(".")
+    acc, exp, issued, nonce, sig = val.split(".")
     c.cookies.clear()
-    c.cookies.set("qingdan_console", f"{acc}.{int(exp) + 999}.{nonce}.{sig}", path="/console")
+    c.cookies.set("qingdan_console", f"{acc}.{int(exp) + 999}.{issued}.{nonce}.{sig}", path="/console")
     assert c.get("/console/queue").status_code == 401
     assert c.get("/console/login").status_code == 200
+
+
+def test_logout_and_new_key_end_sessions_server_side(svc):
+    """A copy of the cookie taken before logout (or before a key rotation or disabling) no longer works."""
+    store = svc.app.state.review
+    c = svc.client
+    login(c, svc.dev)
+    stolen = c.cookies.get("qingdan_console")
+    apps = c.get("/console/apps")
+    assert apps.status_code == 200
+    c.post("/console/logout", data={"csrf": csrf(apps.text)}, follow_redirects=False)
+    c.cookies.set("qingdan_console", stolen, path="/console")
+    assert c.get("/console/apps").status_code == 401
+    c.cookies.clear()
+    assert login(c, svc.dev).status_code == 303 and c.get("/console/apps").status_code == 200  # a new login works
+    held = c.cookies.get("qingdan_console")
+    _, new_key = store.rotate_key("dev-a")
+    assert c.get("/console/apps").status_code == 401
+    c.cookies.clear()
+    assert login(c, svc.dev).status_code == 401  # the old key is refused
+    assert login(c, new_key).status_code == 303 and c.get("/console/apps").status_code == 200
+    store.set_disabled("dev-a", True)
+    assert c.get("/console/apps").status_code == 401
+    store.set_disabled("dev-a", False)
+    assert c.get("/console/apps").status_code == 401  # enabling again does not revive old sessions
+    c.cookies.set("qingdan_console", held, path="/console")
+    assert c.get("/console/apps").status_code == 401
+
+
+def test_failed_logins_are_rate_limited(svc):
+    from qingdan.service.console import LOGIN_FAILS
+
+    c = svc.client
+    for _ in range(LOGIN_FAILS):
+        assert login(c, "qdr_guess").status_code == 401
+    r = login(c, svc.dev)  # even the right key waits: the address is blocked for the window
+    assert r.status_code == 429 and int(r.headers["retry-after"]) > 0 and "Too many failed logins" in r.text
+    assert "set-cookie" not in r.headers
 
 
 def test_roles(svc, tmp_path):

@@ -46,6 +46,8 @@ app = make_celery(_settings)
 @app.task(name="qingdan.review.process", bind=True, acks_late=True, reject_on_worker_lost=True,
           max_retries=None)
 def process_task(self, submission_id: str) -> str | None:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     from qingdan.review.worker import Busy, process
 
     settings, store = _context()
@@ -53,13 +55,38 @@ def process_task(self, submission_id: str) -> str | None:
         return process(store, submission_id, settings.scan_lease_s)
     except Busy as b:
         raise self.retry(countdown=max(1, min(int(b.seconds) + 1, 60))) from None
+    except (OperationalError, InterfaceError):  # the database went away mid-task: it is idempotent, try again
+        raise self.retry(countdown=min(60, 2 ** min(self.request.retries, 6))) from None
+
+
+REQUEUE_WINDOW_S = 30
 
 
 @worker_ready.connect
 def _requeue_unfinished(sender=None, **_kw) -> None:
-    """A starting worker queues every unfinished submission again: a task whose worker died is also
-    redelivered by Redis after the visibility timeout, but this does not wait for it. Duplicates are
-    harmless (the task is idempotent; a live scan's lease makes the copy wait)."""
+    """A starting worker queues unfinished submissions again. A task whose worker died is also
+    redelivered by Redis after the visibility timeout, but this does not wait for it, and queued
+    tasks lost with a restarted Redis come back. Running submissions (at most one per worker) are
+    queued by every starting worker; the queued ones by one worker per ``REQUEUE_WINDOW_S`` (a Redis
+    key taken with SET NX), so that N workers starting together do not add N copies of the whole
+    queue. Duplicates are harmless: the task is idempotent, a live scan's lease makes a copy wait."""
     settings, store = _context()
-    for sub_id in store.unfinished():
+    taken = _take_window(settings)
+    for sub_id in store.unfinished(running_only=not taken):
         app.send_task("qingdan.review.process", args=[sub_id], queue=settings.queue)
+
+
+def _take_window(settings: ReviewSettings) -> bool:
+    """True for the first starting worker in a window (and whenever Redis cannot say: queue it all)."""
+    if not settings.broker_url.startswith(("redis://", "rediss://")):
+        return True
+    try:
+        import redis
+
+        r = redis.Redis.from_url(settings.broker_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            return bool(r.set(f"qingdan:requeue:{settings.queue}", "1", nx=True, ex=REQUEUE_WINDOW_S))
+        finally:
+            r.close()
+    except Exception:  # noqa: BLE001 - duplicates are harmless, a lost submission is not
+        return True

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+IDLE_PING_S = 2.0
 
 
 def make_engine(url: str) -> Engine:
@@ -31,7 +34,25 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=10, max_overflow=20)
+
+    # A pooled connection idle for a while is pinged when taken (a server restarted meanwhile: the pool
+    # opens a new one); one in steady use is not (a ping per checkout costs every request a round trip).
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_conn, record):  # noqa: ANN001
+        record.info["qd_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_conn, record, _proxy):  # noqa: ANN001
+        since = record.info.get("qd_idle_since")
+        if since is not None and time.monotonic() - since > IDLE_PING_S:
+            try:
+                dbapi_conn.execute("SELECT 1")
+                dbapi_conn.rollback()
+            except Exception as exc:  # noqa: BLE001 - any failure: this connection is gone
+                raise DisconnectionError(f"stale pooled connection: {exc}") from exc
+
+    return engine
 
 
 def writer(engine: Engine) -> Engine:

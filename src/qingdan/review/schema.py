@@ -17,6 +17,7 @@ accounts = Table(
     Column("key_hash", String(64), nullable=False, unique=True),  # ledger.store.hash_token of the key
     Column("created_at", TS, nullable=False),
     Column("disabled_at", TS),
+    Column("sessions_after", TS),  # console sessions issued before this are void (logout, new key, disable)
 )
 
 apps = Table(

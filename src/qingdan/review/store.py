@@ -68,22 +68,30 @@ class ReviewStore:
     def set_disabled(self, name: str, disabled: bool) -> dict:
         """Disable (its key stops working at once) or enable an account; LookupError if unknown."""
         with self.w.begin() as c:
-            n = c.execute(update(accounts).where(accounts.c.name == name)
-                          .values(disabled_at=utcnow() if disabled else None)).rowcount
+            now = utcnow()
+            vals = {"disabled_at": now, "sessions_after": now} if disabled else {"disabled_at": None}
+            n = c.execute(update(accounts).where(accounts.c.name == name).values(**vals)).rowcount
             if n != 1:
                 raise LookupError(f"no account named {name!r}")
             row = c.execute(select(accounts.c.id, accounts.c.role).where(accounts.c.name == name)).one()
         return dict(row._mapping)
 
     def rotate_key(self, name: str) -> tuple[str, str]:
-        """A new API key for the account (the old one stops working at once); returns (id, key)."""
+        """A new API key for the account (the old one, and console sessions opened with it, stop working
+        at once); returns (id, key)."""
         key = "qdr_" + secrets.token_urlsafe(32)
         with self.w.begin() as c:
             row = c.execute(select(accounts.c.id).where(accounts.c.name == name)).first()
             if row is None:
                 raise LookupError(f"no account named {name!r}")
-            c.execute(update(accounts).where(accounts.c.id == row.id).values(key_hash=hash_token(key)))
+            c.execute(update(accounts).where(accounts.c.id == row.id).values(key_hash=hash_token(key),
+                                                                             sessions_after=utcnow()))
         return row.id, key
+
+    def end_sessions(self, acc_id: str) -> None:
+        """Void every console session of the account issued until now (logout ends them all)."""
+        with self.w.begin() as c:
+            c.execute(update(accounts).where(accounts.c.id == acc_id).values(sessions_after=utcnow()))
 
     def app_by_package(self, package: str) -> dict | None:
         with self.engine.connect() as c:
@@ -181,10 +189,11 @@ class ReviewStore:
                             | ((submissions.c.created_at == at) & (submissions.c.id < before)))
             return [dict(r._mapping) for r in c.execute(q)]
 
-    def unfinished(self) -> list[str]:
+    def unfinished(self, running_only: bool = False) -> list[str]:
+        """Submissions not final, oldest first (``running_only``: those a worker had started)."""
+        cond = submissions.c.status == "running" if running_only else submissions.c.status.not_in(FINAL)
         with self.engine.connect() as c:
-            return [r.id for r in c.execute(select(submissions.c.id).where(
-                submissions.c.status.not_in(FINAL)).order_by(submissions.c.created_at))]
+            return [r.id for r in c.execute(select(submissions.c.id).where(cond).order_by(submissions.c.created_at))]
 
     def begin(self, sub_id: str, lease_s: float) -> tuple[str, float, dict | None]:
         """A worker takes a submission, in one transaction (rows locked, so two deliveries of the same

@@ -60,6 +60,9 @@ _env.filters["t"] = lambda v: fmt_time(as_utc(v)) if v is not None else ""
 _env.globals.update(STATUS=STATUS, DECISION=DECISION)
 
 
+LOGIN_FAILS, LOGIN_WINDOW_S = 10, 300  # failed logins per client address per window, then 429
+
+
 class ConsoleError(Exception):
     def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(message)
@@ -77,25 +80,30 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         return _b64(hmac.new(secret, msg.encode(), hashlib.sha256).digest())
 
     def make_session(acc_id: str) -> str:
-        body = f"{acc_id}.{int(time.time()) + SESSION_S}.{secrets.token_urlsafe(16)}"
+        now_ms = time.time_ns() // 1_000_000
+        body = f"{acc_id}.{now_ms // 1000 + SESSION_S}.{now_ms}.{secrets.token_urlsafe(16)}"
         return f"{body}.{mac('console-session|' + body)}"
 
     def session(request: Request) -> tuple[dict, str] | None:
-        """(account, csrf token) of a valid session cookie, else None."""
+        """(account, csrf token) of a valid session cookie, else None: signed, not expired, its account
+        enabled, and issued after the account's last logout, key rotation or disabling."""
         raw = request.cookies.get(COOKIE, "")
         parts = raw.split(".")
-        if len(parts) != 4:
+        if len(parts) != 5:
             return None
-        body = ".".join(parts[:3])
-        if not hmac.compare_digest(parts[3], mac("console-session|" + body)):
+        body = ".".join(parts[:4])
+        if not hmac.compare_digest(parts[4], mac("console-session|" + body)):
             return None
-        acc_id, exp, nonce = parts[:3]
-        if not exp.isdigit() or int(exp) < time.time():
+        acc_id, exp, issued_ms, nonce = parts[:4]
+        if not exp.isdigit() or int(exp) < time.time() or not issued_ms.isdigit():
             return None
         with store.engine.connect() as c:
-            row = c.execute(select(accounts.c.id, accounts.c.name, accounts.c.role).where(
+            row = c.execute(select(accounts.c.id, accounts.c.name, accounts.c.role, accounts.c.sessions_after).where(
                 accounts.c.id == acc_id, accounts.c.disabled_at.is_(None))).first()
-        return (dict(row._mapping), mac("console-csrf|" + nonce)) if row else None
+        if row is None or (row.sessions_after is not None
+                           and int(issued_ms) <= as_utc(row.sessions_after).timestamp() * 1000):
+            return None
+        return {"id": row.id, "name": row.name, "role": row.role}, mac("console-csrf|" + nonce)
 
     def page(request: Request, template: str, status: int = 200, **kw) -> HTMLResponse:
         s = session(request)
@@ -156,13 +164,34 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
     def login_form(request: Request):
         return page(request, "login.html.j2", error=None)
 
+    failures: dict[str, list[float]] = {}  # client address -> times of its recent failed logins
+
+    def recent_failures(ip: str) -> list[float]:
+        now = time.monotonic()
+        if len(failures) > 10_000:  # many addresses: forget those with nothing recent
+            for k in [k for k, v in failures.items() if not v or now - v[-1] > LOGIN_WINDOW_S]:
+                del failures[k]
+        recent = [t for t in failures.get(ip, ()) if now - t < LOGIN_WINDOW_S]
+        failures[ip] = recent
+        return recent
+
     @app.post("/console/login", include_in_schema=False)
     async def login(request: Request):
         same_origin(request)
+        ip = request.client.host if request.client else "-"
+        recent = recent_failures(ip)
+        if len(recent) >= LOGIN_FAILS:
+            wait = int(LOGIN_WINDOW_S - (time.monotonic() - recent[0])) + 1
+            resp = page(request, "login.html.j2", 429, error=f"登录失败次数过多，请 {wait} 秒后再试。"
+                                                             f"Too many failed logins; try again in {wait} s.")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
         form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
         acc = store.authenticate(str(form.get("api_key", "")).strip())
         if acc is None:
+            recent.append(time.monotonic())
             return page(request, "login.html.j2", 401, error="API 密钥无效或账号已停用。Unknown or disabled API key.")
+        failures.pop(ip, None)
         resp = redirect("/console/")
         resp.set_cookie(COOKIE, make_session(acc["id"]), max_age=SESSION_S, path="/console", httponly=True,
                         samesite="strict", secure=request.url.scheme == "https")
@@ -170,7 +199,8 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
 
     @app.post("/console/logout", include_in_schema=False)
     async def logout(request: Request):
-        await form_checked(request)
+        acc, _ = await form_checked(request)
+        store.end_sessions(acc["id"])  # server side: a copied cookie stops working too
         resp = redirect("/console/login")
         resp.delete_cookie(COOKIE, path="/console", httponly=True, samesite="strict",
                            secure=request.url.scheme == "https")
