@@ -701,22 +701,22 @@ def review_account_list() -> None:
 
 @review_accounts.command("disable")
 def review_account_disable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
-    """Disable an account: its key is refused from now on (its apps and history stay)."""
-    try:
-        acc = _review_store().set_disabled(name, True)
-    except LookupError as exc:
-        raise fail(name, str(exc)) from None
-    typer.echo(f"disabled: {name} ({acc['role']}, {acc['id']})")
+    """Disable an account: its key and console sessions are refused from now on (its apps and history stay)."""
+    _set_disabled(name, True)
 
 
 @review_accounts.command("enable")
 def review_account_enable(name: Annotated[str, typer.Argument(help="The account's name.")]) -> None:
-    """Enable a disabled account again (with the key it had)."""
+    """Enable a disabled account again (with the key it had; console sessions from before stay void)."""
+    _set_disabled(name, False)
+
+
+def _set_disabled(name: str, disabled: bool) -> None:
     try:
-        acc = _review_store().set_disabled(name, False)
+        acc = _review_store().set_disabled(name, disabled)
     except LookupError as exc:
         raise fail(name, str(exc)) from None
-    typer.echo(f"enabled: {name} ({acc['role']}, {acc['id']})")
+    typer.echo(f"{'disabled' if disabled else 'enabled'}: {name} ({acc['role']}, {acc['id']})")
 
 
 @review_accounts.command("rotate-key")
