@@ -363,6 +363,34 @@ def test_attachments_are_checked_and_merged(svc, tmp_path):
     assert "lists.sdk-undeclared" not in rules and "policy.no-summary" not in rules
 
 
+def test_same_package_with_new_attachments_is_a_new_submission(svc, tmp_path):
+    """A corrected privacy policy for an unchanged package: a new submission with its own report, the
+    package still scanned once; the same files again are the same submission."""
+    from sqlalchemy import select
+
+    from qingdan.review.schema import scans
+
+    apk = jpush_apk(tmp_path / "v1.apk")
+    first = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))]).json()
+    svc.wait(first["id"])
+    same = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))])
+    assert same.status_code == 200 and same.json()["id"] == first["id"] and same.json()["duplicate"]
+    v2 = POLICY_NO_SUMMARY + "\n第十条 联系我们：privacy@example.com\n"
+    second = svc.upload(apk, extra=[("policy", ("privacy-v2.txt", v2.encode(), "text/plain"))])
+    assert second.status_code == 202 and second.json()["id"] != first["id"] and not second.json()["duplicate"]
+    done = svc.wait(second.json()["id"])
+    assert done["status"] == "done" and done["sha256"] == first["sha256"]
+    rep = svc.get(done["id"], suffix="/report.json").json()
+    files = {f["evidence"].get("file") for f in rep["findings"] if f["rule"].startswith("policy.")}
+    assert "privacy-v2.txt" in files and "privacy.txt" not in files
+    bare = svc.upload(apk)  # no attachments at all: a third submission, the bare scan report
+    assert bare.status_code == 202 and bare.json()["id"] not in (first["id"], done["id"])
+    assert not any(f["evidence"].get("file") for f in
+                   svc.get(svc.wait(bare.json()["id"])["id"], suffix="/report.json").json()["findings"])
+    with svc.app.state.review.engine.connect() as c:
+        assert [r.attempts for r in c.execute(select(scans.c.attempts))] == [1]
+
+
 def test_bad_lists_is_a_warning_not_a_failure(svc, tmp_path):
     apk = make_apk(tmp_path / "v1.apk")
     r = svc.upload(apk, extra=[("lists", ("privacy-lists.yaml", b"schema: [unclosed\n  - x: {", "text/yaml"))])

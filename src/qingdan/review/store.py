@@ -31,6 +31,11 @@ def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
 
+def _files(attachments: list[dict] | None) -> list[tuple[str, str]]:
+    """What identifies a submission's attachments: (kind, sha256) of each, in order."""
+    return sorted((a["kind"], a["sha256"]) for a in attachments or ())
+
+
 def _ts(v: datetime | None) -> str | None:
     return as_utc(v).isoformat() if v is not None else None
 
@@ -116,8 +121,9 @@ class ReviewStore:
     # ---------------------------------------------------------------- submissions
     def create_submission(self, app_id: str | None, account_id: str, sha256: str, path: str,
                           size: int, attachments: list[dict] | None = None) -> tuple[str, bool]:
-        """(submission id, duplicate). The same package for the same app is one submission; the same
-        package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
+        """(submission id, duplicate). The same package for the same app with the same attachments is
+        one submission (new attachments, e.g. a corrected privacy policy for an unchanged package, make
+        a new one); the same package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
         qingdan.review.attachments), kept with a new submission only."""
         with self.w.begin() as c:
             sub_id, dup, _ = self._create(c, app_id, account_id, sha256, path, size, attachments)
@@ -136,10 +142,12 @@ class ReviewStore:
                 attachments: list[dict] | None) -> tuple[str, bool, str]:
         now = utcnow()
         if app_id is not None:
-            dup = c.execute(select(submissions.c.id, submissions.c.status).where(
-                submissions.c.app_id == app_id, submissions.c.sha256 == sha256)).first()
-            if dup:
-                return dup.id, True, dup.status
+            mine = _files(attachments)
+            for dup in c.execute(select(submissions.c.id, submissions.c.status, submissions.c.attachments_json)
+                                 .where(submissions.c.app_id == app_id, submissions.c.sha256 == sha256)
+                                 .order_by(submissions.c.created_at)):
+                if _files(json.loads(dup.attachments_json) if dup.attachments_json else None) == mine:
+                    return dup.id, True, dup.status
         if c.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first() is None:
             c.execute(insert(scans).values(sha256=sha256, path=path, size=size, status="queued", attempts=0,
                                            created_at=now))
