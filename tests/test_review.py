@@ -36,8 +36,19 @@ def make_apk(path, version_code=1, version_name="1.0", perms=(), package=PKG, cl
     return build_apk(path, man, [build_dex([ClassDef(cls)])])
 
 
+_OPEN: list = []  # services made by a test, closed after it (their scanner processes end)
+
+
+@pytest.fixture(autouse=True)
+def _close_services():
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 class Svc:
     def __init__(self, tmp_path, monkeypatch, broker=None, max_mb="1", db=None):
+        _OPEN.append(self)
         self.tmp = tmp_path
         self.db = db or f"sqlite:///{tmp_path / 'review.db'}"
         self.storage = tmp_path / "storage"
@@ -61,6 +72,13 @@ class Svc:
     @staticmethod
     def h(key):
         return {"Authorization": f"Bearer {key}"}
+
+    def close(self):
+        jobs = self.app.state.review_queue
+        if hasattr(jobs, "close"):
+            jobs.close()
+        self.client.close()
+        self.app.state.review.engine.dispose()
 
     def upload(self, path, key=None, app=PKG, extra=()):
         with open(path, "rb") as fh:
@@ -90,8 +108,7 @@ def svc(request, tmp_path, monkeypatch):
     gen = postgres_database()
     s = Svc(tmp_path, monkeypatch, db=next(gen))
     yield s
-    s.client.close()
-    s.app.state.review.engine.dispose()
+    s.close()
     next(gen, None)
 
 
@@ -291,11 +308,14 @@ def test_in_process_queue_recovers_unfinished(tmp_path, monkeypatch):
     st = Storage(tmp_path / "st")
     sha, size = st.put_file(make_apk(tmp_path / "a.apk"), 1 << 20)
     sub_id, _ = store.create_submission(app_id, acc, sha, str(st.path(sha)), size)
-    InProcessQueue(store, workers=2)  # nothing submitted: found at start
-    end = time.monotonic() + 60
-    while store.submission(sub_id)["status"] not in ("done", "failed") and time.monotonic() < end:
-        time.sleep(0.1)
-    assert store.submission(sub_id)["status"] == "done"
+    q = InProcessQueue(store, workers=2)  # nothing submitted: found at start
+    try:
+        end = time.monotonic() + 60
+        while store.submission(sub_id)["status"] not in ("done", "failed") and time.monotonic() < end:
+            time.sleep(0.1)
+        assert store.submission(sub_id)["status"] == "done"
+    finally:
+        q.close()
 
 
 # ---------------------------------------------------------------------------------------------- attachments
@@ -413,6 +433,43 @@ def test_attachments_refused_at_upload(svc, tmp_path):
         r = svc.upload(apk, extra=[extra])
         assert r.status_code == 415 and why in r.json()["error"]["message"], r.text
     assert len(list(svc.storage.iterdir())) <= 1  # at most the package (sent first): no attachment stored
+
+
+def test_scanner_process_killed_mid_scan_fails_one_submission_only(tmp_path, monkeypatch):
+    """The in-process queue scans in child processes: one killed mid-scan (as a crash on a hostile
+    package would) fails that submission with one line; the server and the next submissions go on,
+    and a child that died while idle is replaced without failing anything."""
+    from tests.support.apkbuilder import build_large_app
+
+    svc = Svc(tmp_path, monkeypatch, max_mb="64")
+    jobs = svc.app.state.review_queue
+    big = build_large_app(tmp_path / "big.apk", dex_mib=16)
+    sub = svc.client.post("/v1/review/submissions", params={"app": big["package"]}, content=(tmp_path / "big.apk").read_bytes(),
+                          headers={**svc.h(svc.dev), "Content-Type": "application/vnd.android.package-archive"}).json()
+    end = time.monotonic() + 30
+    while svc.get(sub["id"]).json()["status"] != "running":
+        assert time.monotonic() < end
+        time.sleep(0.005)
+    end = time.monotonic() + 10
+    while not any(p._processes for p in list(jobs._pools.values())):
+        assert time.monotonic() < end
+        time.sleep(0.005)
+    children = [pid for p in list(jobs._pools.values()) for pid in p._processes]
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+    failed = svc.wait(sub["id"])
+    assert failed["status"] == "failed" and failed["error"] == "the scanner process died while reading this package"
+    assert os.getpid() not in children
+    ok = svc.wait(svc.upload(make_apk(tmp_path / "v1.apk")).json()["id"])
+    assert ok["status"] == "done"
+    # an idle child killed: the next job gets a new one and succeeds
+    idle = [pid for p in list(jobs._pools.values()) for pid in p._processes]
+    assert idle and not set(idle) & set(children)
+    for pid in idle:
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.3)
+    again = svc.wait(svc.upload(make_apk(tmp_path / "v2.apk", 2)).json()["id"])
+    assert again["status"] == "done" and again["attempts"] == 1
 
 
 def test_cli_account_create(tmp_path):

@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
-from tests.test_review import PKG, Svc  # noqa: E402
+from tests.test_review import PKG, Svc, _close_services  # noqa: E402, F401 - the fixture closes services
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

@@ -22,11 +22,18 @@ class Queue(Protocol):
 
 class InProcessQueue:
     """Daemon threads taking submission ids from a queue; unfinished submissions found at start are
-    queued again (a restarted server loses nothing)."""
+    queued again (a restarted server loses nothing). The threads do the database work; the scans run
+    in a child process per thread (``processes=True``, the default): the server's own process holds
+    Python's GIL, and a package that crashes the scanner takes its child with it, not the server nor
+    another job (the submission then fails with that reason). ``processes=False`` scans in the threads."""
 
-    def __init__(self, store: ReviewStore, workers: int = 2, lease_s: float = 900.0) -> None:
-        self.store, self.lease_s = store, lease_s
-        self.q: queue.Queue[str] = queue.Queue()
+    def __init__(self, store: ReviewStore, workers: int = 2, lease_s: float = 900.0, processes: bool = True) -> None:
+        self.store, self.lease_s, self.workers = store, lease_s, workers
+        self.q: queue.Queue[str | None] = queue.Queue()
+        self._pools: dict[int, object] = {}
+        self._pool_lock = threading.Lock()
+        self._closed = False
+        self.processes = processes
         self.threads = [threading.Thread(target=self._run, name=f"qingdan-review-{i}", daemon=True)
                         for i in range(workers)]
         for t in self.threads:
@@ -35,18 +42,74 @@ class InProcessQueue:
             self.submit(sub_id)
 
     def submit(self, submission_id: str) -> None:
-        self.q.put(submission_id)
+        if not self._closed:
+            self.q.put(submission_id)
+
+    def close(self) -> None:
+        """Stop taking jobs and end the child processes (a scan in flight is lost to this process and
+        taken over after its lease, like a killed worker's)."""
+        self._closed = True
+        for _ in self.threads:
+            self.q.put(None)
+        with self._pool_lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _executor(self):
+        """This thread's own child process (one each: a crash fails only the job that caused it)."""
+        me = threading.get_ident()
+        with self._pool_lock:
+            pool = self._pools.get(me)
+            if pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded server
+                ctx.set_forkserver_preload(["qingdan.review.worker", "qingdan.checks.pipeline"])
+                pool = self._pools[me] = ProcessPoolExecutor(1, mp_context=ctx)
+            return pool
+
+    def _drop(self, pool) -> None:
+        with self._pool_lock:  # this thread's next job gets a new child
+            if self._pools.get(threading.get_ident()) is pool:
+                del self._pools[threading.get_ident()]
+
+    def _scan(self, *args):
+        from concurrent.futures.process import BrokenProcessPool
+
+        from qingdan.review.worker import scan_job
+
+        for _ in range(2):
+            pool = self._executor()
+            try:
+                fut = pool.submit(scan_job, *args)
+            except BrokenProcessPool:  # the child died while idle (killed, out of memory): a new one
+                self._drop(pool)
+                continue
+            try:
+                return fut.result()
+            except BrokenProcessPool:
+                self._drop(pool)
+                if self._closed:
+                    raise
+                return None, "the scanner process died while reading this package", None
+        raise RuntimeError("no scanner process could be started")
 
     def _run(self) -> None:
         from qingdan.review.worker import Busy, process
 
         while True:
             sub_id = self.q.get()
+            if sub_id is None:
+                return
             try:
-                process(self.store, sub_id, self.lease_s)
+                process(self.store, sub_id, self.lease_s, self._scan if self.processes else None)
             except Busy as b:  # the same package is being scanned by another thread: come back later
                 threading.Timer(min(max(b.seconds, 0.2), 2.0), self.submit, args=(sub_id,)).start()
             except Exception:  # noqa: BLE001 - a database hiccup: try again shortly
+                if self._closed:
+                    return
                 log.exception("review job %s", sub_id)
                 time.sleep(1.0)
                 self.submit(sub_id)

@@ -16,11 +16,6 @@ class Busy(Exception):  # noqa: N818 - a state, not a failure: another worker ho
         self.seconds = seconds
 
 
-def run_scan(path: str) -> tuple[dict | None, str | None]:
-    report, error, _ = scan_package(path)
-    return report, error
-
-
 def scan_package(path: str):
     """(report, None, ScanResult) or (None, one-line reason, None). The package is read by qingdan.apk.package.read_package
     (inside analyze), which refuses hostile input with an ApkError before anything else is parsed."""
@@ -42,25 +37,35 @@ def scan_package(path: str):
         return None, f"internal error while scanning ({type(exc).__name__})", None
 
 
-def process(store: ReviewStore, sub_id: str, lease_s: float) -> str | None:
+def process(store: ReviewStore, sub_id: str, lease_s: float, run=None) -> str | None:
     """Bring one submission to done or failed. Returns its final status (None: nothing to do).
     Raises Busy when another worker is scanning the same package right now. Two transactions: one to
-    take the submission (and the scan's lease), one to store the outcome."""
+    take the submission (and the scan's lease), one to store the outcome. ``run``: how to call
+    :func:`scan_job` (default: here; the in-process queue runs it in a child process)."""
     state, wait, job = store.begin(sub_id, lease_s)
     if state == "busy":  # not an attempt: the caller comes back later
         raise Busy(wait)
     if job is None:
         return None
+    scanned = state == "scan"
+    prior = None if scanned or not job["attachments"] else store.scan_report(job["sha256"])
+    report, error, merged = (run or scan_job)(job["path"], scanned, job["attachments"], prior)
+    return store.complete(sub_id, job["sha256"], scanned, report, error, merged)
+
+
+def scan_job(path: str, scan: bool, attachments: list[dict] | None, prior: dict | None
+             ) -> tuple[dict | None, str | None, dict | None]:
+    """The part of a job that reads the package, with plain data in and out (it may run in another
+    process): (the scan's report or None, its one-line error, the report merged with the attachments'
+    findings or None). ``scan``: scan now; else ``prior`` is the stored report of an earlier scan."""
     report = error = res = None
-    if state == "scan":
-        report, error, res = scan_package(job["path"])
-    merged = None
-    if job["attachments"]:
-        merged = merge_attached(store, job, report if state == "scan" else store.scan_report(job["sha256"]), res)
-    return store.complete(sub_id, job["sha256"], state == "scan", report, error, merged)
+    if scan:
+        report, error, res = scan_package(path)
+    merged = merge_attached(path, attachments, report if scan else prior, res) if attachments else None
+    return report, error, merged
 
 
-def merge_attached(store: ReviewStore, job: dict, report: dict | None, res) -> dict | None:
+def merge_attached(path: str, attachments: list[dict], report: dict | None, res) -> dict | None:
     """After a successful scan: the attached policy, lists and UI dumps checked, their findings merged
     into a copy of the scan's report (None when the scan failed). The package is scanned again when
     another submission's worker scanned it (the stored report is not enough to compare with)."""
@@ -69,9 +74,9 @@ def merge_attached(store: ReviewStore, job: dict, report: dict | None, res) -> d
     if report is None:
         return None
     if res is None:
-        _, _, res = scan_package(job["path"])
+        _, _, res = scan_package(path)
     try:
-        return check_attachments(report, res, job["attachments"])
+        return check_attachments(report, res, attachments)
     except Exception as exc:  # noqa: BLE001 - the scan's report stands, with a note
         return {**report, "warnings": [*report.get("warnings", []),
                                        f"attachments not checked: internal error ({type(exc).__name__})"]}

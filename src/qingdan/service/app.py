@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import time
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
@@ -103,7 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ledger = Ledger(engine, KeyRing(settings.ledger_keys))
     pi_types, pi_idx = _pi_index()
 
-    app = FastAPI(title="qingdan ledger", version=__version__,
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        jobs = getattr(app.state, "review_queue", None)
+        if jobs is not None and hasattr(jobs, "close"):  # the in-process queue's scanner processes
+            jobs.close()
+
+    app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan,
                   description="Per-user personal-information ledger: what an app collected and shared, per user.")
     app.state.ledger = ledger
     app.state.settings = settings
