@@ -42,6 +42,7 @@ and the corpus's mean package size, for sizing.
 
     python benchmarks/review_throughput.py                 # the corpus × 2 per run (128 apps)
     python benchmarks/review_throughput.py --repeat 4 --concurrency 4
+    python benchmarks/review_throughput.py --in-process    # `qingdan serve` alone: SQLite, in-process queue
 
 Target: scaling ratio 2 workers / 1 worker ≥ 1.8× on this 2-core machine.
 """
@@ -383,6 +384,58 @@ def sizes(engine) -> dict:
     return out
 
 
+def in_process(args, apks) -> None:
+    """``qingdan serve`` alone (the default on one machine): SQLite, the in-process queue with
+    QINGDAN_REVIEW_WORKERS=1 or 2 (each a thread with its own scanner process), uploads while it
+    scans; apps/minute from the first upload to the last report stored, per round, alternating."""
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.review.store import ReviewStore
+
+    n_run = len(apks) * args.repeat
+    counter = iter(range(10**9))
+    warm_s = warm(args.warm)
+    rounds = []
+    for k in range(args.trials):
+        res = {}
+        for n in ((1, 2) if k % 2 == 0 else (2, 1)):
+            tmp = Path(tempfile.mkdtemp(prefix="qingdan-review-bench-"))
+            url = f"sqlite:///{tmp / 'review.db'}"
+            env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(tmp / "storage"),
+                   "PYTHONPATH": str(ROOT / "src"), "QINGDAN_REVIEW_WORKERS": str(n),
+                   "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+                   "QINGDAN_SECRET": secrets.token_urlsafe(24)}
+            for var in ("QINGDAN_BROKER_URL", "QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
+                env.pop(var, None)
+            engine = make_engine(url)
+            migrate(engine)
+            _, key = ReviewStore(engine).create_account("bench-dev", "developer")
+            with socket.socket() as sk:
+                sk.bind(("127.0.0.1", 0))
+                port = sk.getsockname()[1]
+            server = start_server(env, port, tmp / "server.log")
+            try:
+                items = [(pkg, variant(data, f"{next(counter)}")) for _ in range(args.repeat) for _, pkg, data in apks]
+                ids, u0, _ = upload_all(f"http://127.0.0.1:{port}", key, items, args.concurrency, args.multipart)
+                wait_done(engine, ids, args.timeout, [server])
+                _, e1 = span(engine, ids)
+                ok, detail = check(engine, f"http://127.0.0.1:{port}", key, ids)
+                if not ok:
+                    raise SystemExit(f"in-process run with {n} workers: {detail}")
+                res[n] = e1 - u0
+            finally:
+                server.stop()
+                engine.dispose()
+                shutil.rmtree(tmp, ignore_errors=True)
+        rounds.append(res)
+    print(f"review throughput, qingdan serve alone (in-process queue, SQLite) · {len(apks)} corpus APKs × {args.repeat}"
+          f" = {n_run} submissions per run · {os.cpu_count()} cores · {args.warm:,} MiB of RAM warmed first ({warm_s:.1f} s)")
+    for k, r in enumerate(rounds, 1):
+        print(f" round {k}: 1 worker {n_run / r[1] * 60:,.0f} apps/min ({r[1]:.1f} s) · 2 workers"
+              f" {n_run / r[2] * 60:,.0f} apps/min ({r[2]:.1f} s) · {r[1] / r[2]:.2f}×")
+    print(f"  median of {len(rounds)} rounds: {statistics.median(r[1] / r[2] for r in rounds):.2f}×;"
+          f" every submission done once, its report served")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=2, help="copies of the corpus per run (each copy a new sha256)")
@@ -391,7 +444,12 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=2048, help="MiB of fresh RAM touched once before measuring (0: none)")
     ap.add_argument("--multipart", action="store_true", help="upload with the multipart form instead of the raw body")
     ap.add_argument("--timeout", type=float, default=600, help="seconds each run may take to finish")
+    ap.add_argument("--in-process", action="store_true",
+                    help="measure `qingdan serve` alone (in-process queue, SQLite) instead of Celery workers")
     args = ap.parse_args()
+    if args.in_process:
+        in_process(args, corpus())
+        return
 
     import psycopg
     import redis
