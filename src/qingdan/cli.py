@@ -743,10 +743,11 @@ def review_purge(
 
     storage = Storage(ReviewSettings.from_env().storage_dir)
     p = purge(_review_store(), storage, keep_days, dry_run)
-    line = (f"{'would remove' if dry_run else 'removed'} {p.files} files, {p.bytes / 2**20:,.1f} MiB from {storage.root}:"
-            f" {len(p.temp)} unfinished uploads, {len(p.orphans)} unreferenced")
+    line = (f"{'would remove' if dry_run else 'removed'} {p.files} file{'' if p.files == 1 else 's'}"
+            f" ({p.bytes / 2**20:,.1f} MiB) from {storage.root}: unfinished uploads {len(p.temp)},"
+            f" unreferenced {len(p.orphans)}")
     if keep_days is not None:
-        line += f", {len(p.expired)} packages of scans finished over {keep_days:g} days ago"
+        line += f", packages of scans finished over {keep_days:g} days ago {len(p.expired)}"
     typer.echo(line)
 
 

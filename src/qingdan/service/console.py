@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from qingdan.jobs import Queue
@@ -275,7 +276,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
                         count_check(attached)
             except BadAttachment as exc:
                 raise ConsoleError(415, "附件无效 Bad attachment", f"{exc}.") from None
-            sha, size = _store_upload(storage, file.file, rs.max_upload_bytes, check_magic=True)
+            sha, size = await run_in_threadpool(_store_upload, storage, file.file, rs.max_upload_bytes, True)
         finally:
             await form.close()
         try:
