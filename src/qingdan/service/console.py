@@ -279,13 +279,17 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
             sha, size = await run_in_threadpool(_store_upload, storage, file.file, rs.max_upload_bytes, True)
         finally:
             await form.close()
-        try:
+        def record() -> str:  # database and broker: off the event loop
             sub_id, dup, _ = store.submit(package, acc["id"], sha, str(storage.path(sha)), size,
                                           store_all(storage, attached))
+            if not dup:
+                jobs.submit(sub_id)
+            return sub_id
+
+        try:
+            sub_id = await run_in_threadpool(record)
         except Forbidden:
             raise ConsoleError(403, "无权限 Forbidden", f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
-        if not dup:
-            jobs.submit(sub_id)
         return redirect(f"/console/submissions/{sub_id}")
 
     # ---------------------------------------------------------------- submissions and verdicts

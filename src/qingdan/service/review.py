@@ -154,13 +154,17 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
         package = (fields.get("app") or app_q or "").strip()
         if not package or len(package) > 255:
             raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
-        try:
+        def record() -> tuple[str, bool, str]:  # database and broker: off the event loop
             sub_id, dup, status = store.submit(package, acc["id"], sha, str(storage.path(sha)), size,
                                                store_all(storage, attached))
+            if not dup:
+                jobs.submit(sub_id)
+            return sub_id, dup, status
+
+        try:
+            sub_id, dup, status = await run_in_threadpool(record)
         except Forbidden as exc:
             raise ReviewError(403, "forbidden", str(exc)) from None
-        if not dup:
-            jobs.submit(sub_id)
         return JSONResponse({"id": sub_id, "status": status, "sha256": sha, "duplicate": dup},
                             status_code=200 if dup else 202)
 
