@@ -384,12 +384,37 @@ def sizes(engine) -> dict:
     return out
 
 
+def service_env(url: str, storage: Path, **extra: str) -> dict:
+    """The environment of the service's processes: database, storage, fresh secrets, no test hooks."""
+    env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(storage),
+           "PYTHONPATH": str(ROOT / "src"), "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+           "QINGDAN_SECRET": secrets.token_urlsafe(24), **extra}
+    for k in ("QINGDAN_BROKER_URL", "QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
+        if k not in extra:
+            env.pop(k, None)
+    return env
+
+
+def new_database(url: str):
+    """(engine, a developer account's key) of a freshly migrated database."""
+    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.review.store import ReviewStore
+
+    engine = make_engine(url)
+    migrate(engine)
+    return engine, ReviewStore(engine).create_account("bench-dev", "developer")[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def in_process(args, apks) -> None:
     """``qingdan serve`` alone (the default on one machine): SQLite, the in-process queue with
     QINGDAN_REVIEW_WORKERS=1 or 2 (each a thread with its own scanner process), uploads while it
     scans; apps/minute from the first upload to the last report stored, per round, alternating."""
-    from qingdan.ledger.db import make_engine, migrate
-    from qingdan.review.store import ReviewStore
 
     n_run = len(apks) * args.repeat
     counter = iter(range(10**9))
@@ -400,18 +425,9 @@ def in_process(args, apks) -> None:
         for n in ((1, 2) if k % 2 == 0 else (2, 1)):
             tmp = Path(tempfile.mkdtemp(prefix="qingdan-review-bench-"))
             url = f"sqlite:///{tmp / 'review.db'}"
-            env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(tmp / "storage"),
-                   "PYTHONPATH": str(ROOT / "src"), "QINGDAN_REVIEW_WORKERS": str(n),
-                   "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
-                   "QINGDAN_SECRET": secrets.token_urlsafe(24)}
-            for var in ("QINGDAN_BROKER_URL", "QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
-                env.pop(var, None)
-            engine = make_engine(url)
-            migrate(engine)
-            _, key = ReviewStore(engine).create_account("bench-dev", "developer")
-            with socket.socket() as sk:
-                sk.bind(("127.0.0.1", 0))
-                port = sk.getsockname()[1]
+            env = service_env(url, tmp / "storage", QINGDAN_REVIEW_WORKERS=str(n))
+            engine, key = new_database(url)
+            port = free_port()
             server = start_server(env, port, tmp / "server.log")
             try:
                 items = [(pkg, variant(data, f"{next(counter)}")) for _ in range(args.repeat) for _, pkg, data in apks]
@@ -454,8 +470,6 @@ def main() -> None:
     import psycopg
     import redis
 
-    from qingdan.ledger.db import make_engine, migrate
-    from qingdan.review.store import ReviewStore
 
     apks = corpus()
     n_run = len(apks) * args.repeat
@@ -467,18 +481,9 @@ def main() -> None:
                             connect_timeout=10)
     admin.execute(f'CREATE DATABASE "{pg_db}"')
     url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_db}"
-    env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_BROKER_URL": REDIS_URL, "QINGDAN_QUEUE": queue,
-           "QINGDAN_STORAGE_DIR": str(tmp / "storage"), "PYTHONPATH": str(ROOT / "src"),
-           "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
-           "QINGDAN_SECRET": secrets.token_urlsafe(24)}
-    for k in ("QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
-        env.pop(k, None)
-    engine = make_engine(url)
-    migrate(engine)
-    _, key = ReviewStore(engine).create_account("bench-dev", "developer")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    env = service_env(url, tmp / "storage", QINGDAN_BROKER_URL=REDIS_URL, QINGDAN_QUEUE=queue)
+    engine, key = new_database(url)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = workers = None
     counter = iter(range(10**9))

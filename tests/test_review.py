@@ -190,6 +190,41 @@ def test_raw_body_upload(svc, tmp_path, monkeypatch):
     assert sorted(p.name for p in svc.storage.iterdir()) == before  # no temp or partial files
 
 
+def test_concurrent_first_uploads_of_one_app(svc, tmp_path):
+    """Uploads of one new app (and of one package) at the same moment: every one is recorded, one app
+    row, one scan per package, the identical ones one submission (the race on a unique key is run
+    again, not a 500)."""
+    import threading
+
+    from sqlalchemy import func, select
+
+    from qingdan.review.schema import apps, scans, submissions
+
+    store = svc.app.state.review
+    owner = store.authenticate(svc.dev)["id"]
+    shas = [f"{i:064x}" for i in (1, 1, 2, 3, 4, 5)]
+    barrier, out, errors = threading.Barrier(len(shas)), [], []
+
+    def go(sha):
+        barrier.wait()
+        try:
+            out.append(store.submit(PKG, owner, sha, f"/nowhere/{sha}", 10))
+        except Exception as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=go, args=(sha,)) for sha in shas]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == [] and len(out) == len(shas)
+    assert len({sub_id for sub_id, _, _ in out}) == 5 and sum(dup for _, dup, _ in out) == 1
+    with store.engine.connect() as c:
+        assert c.execute(select(func.count()).select_from(apps)).scalar_one() == 1
+        assert c.execute(select(func.count()).select_from(scans)).scalar_one() == 5
+        assert c.execute(select(func.count()).select_from(submissions)).scalar_one() == 5
+
+
 def test_refused_before_parsing(svc, tmp_path, monkeypatch):
     import qingdan.checks.pipeline as pipeline
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from qingdan.ledger.db import writer
 from qingdan.ledger.store import as_utc, hash_token, utcnow
@@ -125,8 +126,7 @@ class ReviewStore:
         one submission (new attachments, e.g. a corrected privacy policy for an unchanged package, make
         a new one); the same package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
         qingdan.review.attachments), kept with a new submission only."""
-        with self.w.begin() as c:
-            sub_id, dup, _ = self._create(c, app_id, account_id, sha256, path, size, attachments)
+        sub_id, dup, _ = self._racing(lambda c: self._create(c, app_id, account_id, sha256, path, size, attachments))
         return sub_id, dup
 
     def submit(self, package: str, owner_id: str, sha256: str, path: str, size: int,
@@ -134,9 +134,20 @@ class ReviewStore:
         """A developer's upload in one transaction: the app registered to ``owner_id`` on its first
         upload (Forbidden if another account owns it), then the submission. Returns (submission id,
         duplicate, status)."""
-        with self.w.begin() as c:
-            return self._create(c, self._app_for_upload(c, package, owner_id), owner_id, sha256, path, size,
-                                attachments)
+        return self._racing(lambda c: self._create(c, self._app_for_upload(c, package, owner_id), owner_id,
+                                                   sha256, path, size, attachments))
+
+    def _racing(self, work):
+        """``work(connection)`` in a write transaction, run again when a concurrent one won the race to
+        insert the same unique row (the second run finds it)."""
+        for attempt in range(3):
+            try:
+                with self.w.begin() as c:
+                    return work(c)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def _create(self, c, app_id: str | None, account_id: str, sha256: str, path: str, size: int,
                 attachments: list[dict] | None) -> tuple[str, bool, str]:
