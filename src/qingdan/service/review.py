@@ -145,7 +145,7 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
             raise ReviewError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype in RAW_TYPES:
-            if not (app_q or "").strip():
+            if not (app_q or "").strip() or len(app_q.strip()) > 255:  # refused before the body is read
                 raise ReviewError(422, "invalid_request", "give the package name as the query parameter `app`")
             fields, attached = {"app": app_q or ""}, []
             sha, size = await _receive_raw(request, storage, rs.max_upload_bytes)
@@ -154,6 +154,7 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
         package = (fields.get("app") or app_q or "").strip()
         if not package or len(package) > 255:
             raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
+
         def record() -> tuple[str, bool, str]:  # database and broker: off the event loop
             sub_id, dup, status = store.submit(package, acc["id"], sha, str(storage.path(sha)), size,
                                                store_all(storage, attached))
