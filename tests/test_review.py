@@ -507,6 +507,73 @@ def test_scanner_process_killed_mid_scan_fails_one_submission_only(tmp_path, mon
     assert again["status"] == "done" and again["attempts"] == 1
 
 
+def _children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_scanner_processes_end_with_the_server(tmp_path, sig):
+    """``qingdan serve`` stopped (SIGTERM) or killed (SIGKILL) leaves no scanner process behind."""
+    import socket
+
+    import httpx
+
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs /proc")
+    db = f"sqlite:///{tmp_path / 'review.db'}"
+    env = {**os.environ, "QINGDAN_DATABASE_URL": db, "QINGDAN_STORAGE_DIR": str(tmp_path / "st"),
+           "QINGDAN_SECRET": "s" * 32}
+    for k in ("QINGDAN_BROKER_URL", "QINGDAN_DEBUG", "QINGDAN_TEST_SCAN_DELAY"):
+        env.pop(k, None)
+    rc, out, _ = cli("review", "account", "create", "--name", "d", "--role", "developer", env=env)
+    key = out.split("key:", 1)[1].split()[0]
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        port = sk.getsockname()[1]
+    srv = subprocess.Popen([sys.executable, "-m", "qingdan.cli", "serve", "--port", str(port)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        end = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/openapi.json", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert time.monotonic() < end and srv.poll() is None
+                time.sleep(0.1)
+        r = httpx.post(f"{base}/v1/review/submissions", params={"app": PKG},
+                       content=make_apk(tmp_path / "a.apk").read_bytes(),
+                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/vnd.android.package-archive"})
+        assert r.status_code == 202
+        end = time.monotonic() + 30
+        while httpx.get(f"{base}/v1/review/submissions/{r.json()['id']}",
+                        headers={"Authorization": f"Bearer {key}"}).json()["status"] != "done":
+            assert time.monotonic() < end
+            time.sleep(0.1)
+        helpers = _children(srv.pid)  # the forkserver (and resource tracker) ...
+        scanners = [c for h in helpers for c in _children(h)]  # ... and the scanner it forked
+        assert scanners, "the scan ran in a child process"
+        srv.send_signal(sig)
+        srv.wait(30)
+        end = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{p}") for p in helpers + scanners):
+            assert time.monotonic() < end, [p for p in helpers + scanners if os.path.exists(f"/proc/{p}")]
+            time.sleep(0.1)
+    finally:
+        if srv.poll() is None:
+            srv.kill()
+
+
 def test_cli_account_create(tmp_path):
     rc, out, err = cli("review", "account", "create", "--name", "r", "--role", "reviewer",
                        env={"QINGDAN_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"})

@@ -5,6 +5,7 @@ Celery on Redis when ``QINGDAN_BROKER_URL`` is set (``qingdan worker`` runs the 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 import time
@@ -46,15 +47,14 @@ class InProcessQueue:
             self.q.put(submission_id)
 
     def close(self) -> None:
-        """Stop taking jobs and end the child processes (a scan in flight is lost to this process and
-        taken over after its lease, like a killed worker's)."""
+        """Stop taking jobs and end the child processes, once the scans in flight are done."""
         self._closed = True
         for _ in self.threads:
             self.q.put(None)
         with self._pool_lock:
             pools, self._pools = list(self._pools.values()), {}
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+        for pool in pools:  # waits for a scan in flight: uvicorn ends the process right after
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _executor(self):
         """This thread's own child process (one each: a crash fails only the job that caused it)."""
@@ -67,7 +67,8 @@ class InProcessQueue:
 
                 ctx = multiprocessing.get_context("forkserver")  # no fork of a threaded server
                 ctx.set_forkserver_preload(["qingdan.review.worker", "qingdan.checks.pipeline"])
-                pool = self._pools[me] = ProcessPoolExecutor(1, mp_context=ctx)
+                pool = self._pools[me] = ProcessPoolExecutor(1, mp_context=ctx, initializer=_exit_with,
+                                                             initargs=(os.getpid(),))
             return pool
 
     def _drop(self, pool) -> None:
@@ -115,6 +116,22 @@ class InProcessQueue:
                 self.submit(sub_id)
             finally:
                 self.q.task_done()
+
+
+def _exit_with(server_pid: int) -> None:
+    """In a scanner process: end when the server process is gone (killed, crashed). Its queues and the
+    forkserver's pipe are held open by this process too, so it would otherwise wait forever."""
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(server_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the pid now belongs to another user's process: ours is gone
+                os._exit(0)
+
+    threading.Thread(target=watch, name="qingdan-exit-with-server", daemon=True).start()
 
 
 class CeleryQueue:
