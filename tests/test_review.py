@@ -339,10 +339,9 @@ def test_in_process_queue_recovers_unfinished(tmp_path, monkeypatch):
     migrate(engine)
     store = ReviewStore(engine)
     acc, _ = store.create_account("d", "developer")
-    app_id = store.app_for_upload(PKG, acc)
     st = Storage(tmp_path / "st")
     sha, size = st.put_file(make_apk(tmp_path / "a.apk"), 1 << 20)
-    sub_id, _ = store.create_submission(app_id, acc, sha, str(st.path(sha)), size)
+    sub_id, _, _ = store.submit(PKG, acc, sha, str(st.path(sha)), size)
     q = InProcessQueue(store, workers=2)  # nothing submitted: found at start
     try:
         end = time.monotonic() + 60

@@ -24,17 +24,16 @@ class Queue(Protocol):
 class InProcessQueue:
     """Daemon threads taking submission ids from a queue; unfinished submissions found at start are
     queued again (a restarted server loses nothing). The threads do the database work; the scans run
-    in a child process per thread (``processes=True``, the default): the server's own process holds
-    Python's GIL, and a package that crashes the scanner takes its child with it, not the server nor
-    another job (the submission then fails with that reason). ``processes=False`` scans in the threads."""
+    in a child process per thread: the server's own process holds Python's GIL, and a package that
+    crashes the scanner takes its child with it, not the server nor another job (the submission then
+    fails with that reason)."""
 
-    def __init__(self, store: ReviewStore, workers: int = 2, lease_s: float = 900.0, processes: bool = True) -> None:
+    def __init__(self, store: ReviewStore, workers: int = 2, lease_s: float = 900.0) -> None:
         self.store, self.lease_s, self.workers = store, lease_s, workers
         self.q: queue.Queue[str | None] = queue.Queue()
         self._pools: dict[int, object] = {}
         self._pool_lock = threading.Lock()
         self._closed = False
-        self.processes = processes
         self.threads = [threading.Thread(target=self._run, name=f"qingdan-review-{i}", daemon=True)
                         for i in range(workers)]
         for t in self.threads:
@@ -105,7 +104,7 @@ class InProcessQueue:
             if sub_id is None:
                 return
             try:
-                process(self.store, sub_id, self.lease_s, self._scan if self.processes else None)
+                process(self.store, sub_id, self.lease_s, self._scan)
             except Busy as b:  # the same package is being scanned by another thread: come back later
                 threading.Timer(min(max(b.seconds, 0.2), 2.0), self.submit, args=(sub_id,)).start()
             except Exception:  # noqa: BLE001 - a database hiccup: try again shortly

@@ -157,10 +157,6 @@ def descriptor(cls: str) -> str:
     return "L" + cls.replace(".", "/") + ";"
 
 
-def _data_path() -> str:
-    return f"qingdan/knowledge/{DATA_FILE}"
-
-
 def _read_text() -> str:
     return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 

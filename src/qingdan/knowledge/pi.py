@@ -89,10 +89,6 @@ class _Knowledge:
     sources: dict[str, dict[str, Any]]
 
 
-def _data_path() -> str:
-    return f"qingdan/knowledge/{DATA_FILE}"
-
-
 def _read_text() -> str:
     return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
 

@@ -28,6 +28,11 @@ class Forbidden(Exception):
     pass
 
 
+def sees(viewer: dict, owner_id: str | None) -> bool:
+    """The access rule: a reviewer sees every app and submission, a developer only their own apps'."""
+    return viewer["role"] == "reviewer" or (owner_id is not None and owner_id == viewer["id"])
+
+
 def _new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:20]}"
 
@@ -104,12 +109,13 @@ class ReviewStore:
             row = c.execute(select(apps).where(apps.c.package == package)).first()
         return dict(row._mapping) if row else None
 
-    def app_for_upload(self, package: str, owner_id: str) -> str:
-        """The app's id, registering it to ``owner_id`` on first upload; Forbidden if another owns it."""
-        with self.w.begin() as c:
-            return self._app_for_upload(c, package, owner_id)
+    def visible_app(self, package: str, viewer: dict) -> dict | None:
+        """The app, or None when unknown or not the viewer's to see (the same answer: no leak)."""
+        a = self.app_by_package(package)
+        return a if a is not None and sees(viewer, a["owner_id"]) else None
 
     def _app_for_upload(self, c, package: str, owner_id: str) -> str:
+        """The app's id, registering it to ``owner_id`` on first upload; Forbidden if another owns it."""
         row = c.execute(select(apps.c.id, apps.c.owner_id).where(apps.c.package == package)).first()
         if row is None:
             app_id = _new_id("app")
@@ -183,6 +189,11 @@ class ReviewStore:
         with self.engine.connect() as c:
             row = c.execute(q).first()
         return dict(row._mapping) if row else None
+
+    def visible_submission(self, sub_id: str, viewer: dict) -> dict | None:
+        """The submission, or None when unknown or not the viewer's to see (the same answer: no leak)."""
+        sub = self.submission(sub_id)
+        return sub if sub is not None and sees(viewer, sub["owner_id"]) else None
 
     def list_submissions(self, viewer: dict, status: str | None = None, package: str | None = None,
                          limit: int = 50, before: str | None = None) -> list[dict]:

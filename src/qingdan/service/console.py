@@ -138,14 +138,14 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         return acc, form
 
     def visible(sub_id: str, acc: dict) -> dict:
-        sub = store.submission(sub_id)
-        if sub is None or (acc["role"] != "reviewer" and sub["owner_id"] != acc["id"]):
+        sub = store.visible_submission(sub_id, acc)
+        if sub is None:
             raise ConsoleError(404, "未找到 Not found", f"没有提交 {sub_id}。No such submission.")
         return sub
 
     def app_visible(package: str, acc: dict) -> dict:
-        a = store.app_by_package(package)
-        if a is None or (acc["role"] != "reviewer" and a["owner_id"] != acc["id"]):
+        a = store.visible_app(package, acc)
+        if a is None:
             raise ConsoleError(404, "未找到 Not found", f"没有应用 {package}。No such app.")
         return a
 

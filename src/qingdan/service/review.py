@@ -95,8 +95,8 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
     Who = Annotated[dict, Depends(who)]
 
     def visible(sub_id: str, acc: dict) -> dict:
-        sub = store.submission(sub_id)
-        if sub is None or (acc["role"] != "reviewer" and sub["owner_id"] != acc["id"]):
+        sub = store.visible_submission(sub_id, acc)
+        if sub is None:
             raise ReviewError(404, "not_found", f"no submission {sub_id}")
         return sub
 
@@ -221,8 +221,8 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
     def history(package: str, acc: Who) -> dict:
         from qingdan.report.diff import diff_reports
 
-        a = store.app_by_package(package)
-        if a is None or (acc["role"] != "reviewer" and a["owner_id"] != acc["id"]):
+        a = store.visible_app(package, acc)
+        if a is None:
             raise ReviewError(404, "not_found", f"no app {package}")
         subs = store.app_submissions(a["id"])
         vs = store.verdicts([s["id"] for s in subs])
