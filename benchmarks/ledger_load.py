@@ -39,6 +39,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# the server `scripts/services start` runs; another one through the environment
+PG_URL = os.environ.get("QINGDAN_TEST_POSTGRES", "postgresql://qingdan:qingdan@127.0.0.1:5432/postgres")
 sys.path.insert(0, str(ROOT / "src"))
 
 PIS = [("phone_number", "用于注册、登录账号", "注册、登录时", "app"),
@@ -139,10 +141,10 @@ def main() -> None:
     else:
         import psycopg
 
-        admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True)
+        admin = psycopg.connect(PG_URL, autocommit=True)
         pg_db = f"qingdan_bench_{secrets.token_hex(4)}"
         admin.execute(f'CREATE DATABASE "{pg_db}"')
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_db}"
+        url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0] + f"/{pg_db}"
     keys = "k1:" + base64.b64encode(os.urandom(32)).decode()
     env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_LEDGER_KEYS": keys,
            "QINGDAN_SECRET": secrets.token_urlsafe(24), "BENCH_WORKERS": str(args.workers),

@@ -72,6 +72,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
+# the server `scripts/services start` runs; another one through the environment
+PG_URL = os.environ.get("QINGDAN_TEST_POSTGRES", "postgresql://qingdan:qingdan@127.0.0.1:5432/postgres")
 sys.path.insert(0, str(ROOT / "src"))
 CORPUS = ROOT.parent / "shared" / "corpus" / "apks"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -477,10 +479,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="qingdan-review-bench-"))
     queue = f"qingdan-bench-{secrets.token_hex(4)}"
     pg_db = f"qingdan_bench_{secrets.token_hex(4)}"
-    admin = psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True,
+    admin = psycopg.connect(PG_URL, autocommit=True,
                             connect_timeout=10)
     admin.execute(f'CREATE DATABASE "{pg_db}"')
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_db}"
+    url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1).rsplit("/", 1)[0] + f"/{pg_db}"
     env = service_env(url, tmp / "storage", QINGDAN_BROKER_URL=REDIS_URL, QINGDAN_QUEUE=queue)
     engine, key = new_database(url)
     port = free_port()

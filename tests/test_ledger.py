@@ -21,7 +21,7 @@ from qingdan.ledger.schema import aggregates, events  # noqa: E402
 from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.conftest import cli  # noqa: E402
-from tests.support.ledger import KEY1, KEY2, SECRET, lists, postgres_database  # noqa: E402
+from tests.support.ledger import KEY1, KEY2, SECRET, lists, pg_admin, postgres_database  # noqa: E402
 
 PHONE = "13812345678"
 PHONE2 = "13987650000"
@@ -498,7 +498,6 @@ def test_pooled_connection_killed_while_idle_is_replaced(pg_url, monkeypatch):
     """PostgreSQL restarted (here: every backend of the database terminated) while the pool was idle:
     the next request gets a fresh connection instead of an error; a connection in steady use is not
     pinged, and then the error shows (what the idle ping is for)."""
-    import psycopg
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
@@ -507,7 +506,7 @@ def test_pooled_connection_killed_while_idle_is_replaced(pg_url, monkeypatch):
     dbname = pg_url.rsplit("/", 1)[1]
 
     def kill_backends():
-        with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=postgres", autocommit=True) as a:
+        with pg_admin() as a:
             a.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
                       (dbname,))
 

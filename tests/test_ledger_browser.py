@@ -21,10 +21,9 @@ import httpx  # noqa: E402
 from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.support.ledger import KEY1, SECRET, lists  # noqa: E402
-from tests.test_lists_render import CHROMIUM, CHROMIUM_ARGS, _browser_missing  # noqa: E402
+from tests.test_lists_render import CHROMIUM, CHROMIUM_ARGS, needs_browser  # noqa: E402
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-needs_browser = pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import csv
 import functools
 import http.server
 import json
+import os
 import re
 import shutil
 import threading
@@ -444,7 +445,9 @@ def _browser_missing() -> str | None:
     return None
 
 
-needs_browser = pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+# Skips where Chromium or Playwright is missing, except under CI (CI=true), where the test runs and fails.
+needs_browser = pytest.mark.skipif(_browser_missing() is not None and not os.environ.get("CI"),
+                                   reason=str(_browser_missing()))
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

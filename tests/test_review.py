@@ -20,11 +20,10 @@ from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.conftest import CORPUS, ROOT, cli  # noqa: E402
 from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
-from tests.support.ledger import postgres_database  # noqa: E402
+from tests.support.ledger import REDIS_URL, postgres_database  # noqa: E402
 from tests.test_ui import AD_LABEL, SPLASH, node  # noqa: E402
 
 PKG = "com.example.shop"
-REDIS_URL = "redis://127.0.0.1:6379/0"
 LFS_POINTER = CORPUS / "edge" / "git-lfs-pointer-olacabs.apk"
 
 

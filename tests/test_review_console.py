@@ -14,6 +14,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest  # noqa: E402
+from tests.test_lists_render import needs_browser  # noqa: E402
 from tests.test_review import PKG, Svc, _close_services  # noqa: E402, F401 - the fixture closes services
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -239,17 +240,7 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
 # ---------------------------------------------------------------------------------------------- browser
 
 
-def _browser_missing() -> str | None:
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} not installed (apt-get install chromium)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "playwright not installed (pip install playwright; no browser download needed)"
-    return None
-
-
-@pytest.mark.skipif(_browser_missing() is not None, reason=str(_browser_missing()))
+@needs_browser
 def test_browser_walkthrough(svc, tmp_path):
     import uvicorn
     from playwright.sync_api import expect, sync_playwright

@@ -13,7 +13,25 @@ from qingdan.lists.model import AppInfo, CollectedItem, DoubleList, SharedItem
 KEY1 = "k1:" + base64.b64encode(b"1" * 32).decode()
 KEY2 = "k2:" + base64.b64encode(b"2" * 32).decode()
 SECRET = "test-secret-" + "x" * 20
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname={db} connect_timeout=3"
+# The server `scripts/services start` runs (and .ci/run through it); another one through the environment.
+PG_URL = os.environ.get("QINGDAN_TEST_POSTGRES", "postgresql://qingdan:qingdan@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("QINGDAN_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+
+def pg_url(db: str, driver: str = "postgresql+psycopg") -> str:
+    """PG_URL with another database name (and the SQLAlchemy driver prefix)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(PG_URL)
+    return urlunsplit((driver, parts.netloc, "/" + db, parts.query, ""))
+
+
+def pg_admin():
+    """An autocommit connection to the test server's maintenance database."""
+    import psycopg
+
+    return psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
+
 
 
 def lists() -> DoubleList:
@@ -32,26 +50,16 @@ def lists() -> DoubleList:
 def postgres_database():
     """Yield the URL of a fresh database (dropped afterwards); skip, or fail under CI, when PostgreSQL is down."""
     try:
-        import psycopg
-
-        admin = None
-        for db in ("postgres", "test"):
-            try:
-                admin = psycopg.connect(PG_ADMIN.format(db=db), autocommit=True)
-                break
-            except psycopg.OperationalError as exc:
-                err = exc
-        if admin is None:
-            raise err
+        admin = pg_admin()
     except Exception as exc:  # noqa: BLE001
-        msg = f"PostgreSQL not reachable at 127.0.0.1:5432 as postgres ({type(exc).__name__}: {exc})"
+        msg = f"PostgreSQL not reachable at {PG_URL} ({type(exc).__name__}: {exc}); `scripts/services start`"
         if os.environ.get("CI"):
             pytest.fail(msg + "; CI must start it")
         pytest.skip(msg)
     name = f"qingdan_test_{secrets.token_hex(6)}"
     admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield pg_url(name)
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
