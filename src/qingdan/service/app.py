@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qingdan import __version__
@@ -28,8 +28,13 @@ from qingdan.ledger.links import LinkError, sign, verify
 from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
 from qingdan.service import pages
+from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params
 
 MAX_BATCH = 1000
+# occurred_at: no earlier than this, no later than a day from now (clock skew); anything else is a typo or a
+# placeholder (9999-12-31), which would stand first/last on the user's page for good
+OCCURRED_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+OCCURRED_MAX_AHEAD = timedelta(days=1)
 
 
 class ApiError(Exception):
@@ -44,16 +49,24 @@ def _err(status: int, code: str, message: str, headers: dict | None = None) -> J
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    idempotency_key: str = Field(min_length=1, max_length=200, description="unique per app; a retry reuses it")
-    user_ref: str = Field(min_length=1, max_length=200, description="the app's pseudonymous user reference")
+    idempotency_key: Ident = Field(min_length=1, max_length=200, description="unique per app; a retry reuses it")
+    user_ref: Ident = Field(min_length=1, max_length=200, description="the app's pseudonymous user reference")
     kind: Literal["collected", "shared"]
-    pi_type: str = Field(min_length=1, max_length=64, description="a PI taxonomy key (imei) or its Chinese name")
-    purpose: str = Field(min_length=1, max_length=500)
-    scenario: str = Field(default="", max_length=500)
-    source: str = Field(default="app", min_length=1, max_length=200,
-                        description="collected: app or an SDK id; shared: the third party (name, SDK id or company)")
-    value: str | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
-    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC")
+    pi_type: Ident = Field(min_length=1, max_length=64, description="a PI taxonomy key (imei) or its Chinese name")
+    purpose: Text = Field(min_length=1, max_length=500)
+    scenario: Text = Field(default="", max_length=500)
+    source: Ident = Field(default="app", min_length=1, max_length=200,
+                          description="collected: app or an SDK id; shared: the third party (name, SDK id or company)")
+    value: Text | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
+    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC; from 2000-01-01 to a day ahead")
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _in_window(cls, v: datetime) -> datetime:
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v
+        if not OCCURRED_MIN <= v <= datetime.now(UTC) + OCCURRED_MAX_AHEAD:
+            raise ValueError("must be between 2000-01-01 and one day from now")
+        return v
 
 
 class EventBatch(BaseModel):
@@ -75,7 +88,7 @@ class IngestOut(BaseModel):
 
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_ref: str = Field(min_length=1, max_length=200)
+    user_ref: Ident = Field(min_length=1, max_length=200)
     ttl_seconds: int | None = Field(default=None, ge=30)
 
 
@@ -111,7 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if jobs is not None and hasattr(jobs, "close"):  # the in-process queue's scanner processes
             jobs.close()
 
-    app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan, dependencies=[Depends(check_params)],
                   description="Per-user personal-information ledger: what an app collected and shared, per user.")
     app.state.ledger = ledger
     app.state.settings = settings
@@ -130,6 +143,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             loc = ".".join(str(x) for x in e.get("loc", ()))
             parts.append(f"{loc}: {e.get('msg')}")
         return _err(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(BadParam)
+    async def _bad_param(request: Request, exc: BadParam):  # a control character in the path or the query
+        path = request.scope.get("path", "")
+        if path.startswith("/u/"):
+            title = "链接无效" if exc.status == 404 else "参数无效"
+            return HTMLResponse(pages.render_error(title, "此链接含有无效字符。请回到 App 中重新打开“我的个人信息记录”。"),
+                                status_code=exc.status, headers=pages.SECURITY_HEADERS)
+        if path.startswith("/console"):
+            from qingdan.service.console import ConsoleError
+
+            title = "未找到 Not found" if exc.status == 404 else "参数无效 Invalid input"
+            return await app.exception_handlers[ConsoleError](request, ConsoleError(exc.status, title, exc.message))
+        return _err(exc.status, "not_found" if exc.status == 404 else "invalid_request", exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException):
@@ -195,7 +222,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------------ the user's pages
     def _link(token: str) -> tuple[str, str, int] | HTMLResponse:
         try:
-            return verify(settings.secret, token)
+            link = verify(settings.secret, token)
+            if bad_char(link[1]) is not None:  # signed before user refs were checked: never to the database
+                raise LinkError("invalid")
+            return link
         except LinkError as exc:
             if exc.reason == "expired":
                 return HTMLResponse(pages.render_error("链接已过期", "此链接已过期。请回到 App 中重新打开“我的个人信息记录”。"),
@@ -241,8 +271,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ApiError:
             return HTMLResponse(pages.render_error("日期无效", "请按 年-月-日 的格式选择日期。"), status_code=400,
                                 headers=pages.SECURITY_HEADERS)
-        t_from = datetime.combine(d_from, datetime.min.time(), pages.CN) if d_from else None
-        t_to = datetime.combine(d_to + timedelta(days=1), datetime.min.time(), pages.CN) if d_to else None
+        try:  # Beijing days, as UTC instants (SQLite compares the stored UTC text, dropping any zone)
+            t_from = datetime.combine(d_from, datetime.min.time(), pages.CN).astimezone(UTC) if d_from else None
+            t_to = (datetime.combine(d_to + timedelta(days=1), datetime.min.time(), pages.CN).astimezone(UTC)
+                    if d_to else None)
+        except OverflowError:  # 0001-01-01, 9999-12-31: no instant to compare with
+            return HTMLResponse(pages.render_error("日期无效", "所选日期超出可查询的范围，请选择其他日期。"),
+                                status_code=400, headers=pages.SECURITY_HEADERS)
         show = reveal == "1"
         rows = ledger.user_rows(app_id, user_ref, t_from, t_to)
         types = pi_types
