@@ -49,16 +49,20 @@ def _err(status: int, code: str, message: str, headers: dict | None = None) -> J
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    idempotency_key: Ident = Field(min_length=1, max_length=200, description="unique per app; a retry reuses it")
+    idempotency_key: Ident = Field(min_length=1, max_length=200,
+                                   description="unique per app; a retry reuses it")
     user_ref: Ident = Field(min_length=1, max_length=200, description="the app's pseudonymous user reference")
     kind: Literal["collected", "shared"]
-    pi_type: Ident = Field(min_length=1, max_length=64, description="a PI taxonomy key (imei) or its Chinese name")
+    pi_type: Ident = Field(min_length=1, max_length=64,
+                           description="a PI taxonomy key (imei) or its Chinese name")
     purpose: Text = Field(min_length=1, max_length=500)
     scenario: Text = Field(default="", max_length=500)
     source: Ident = Field(default="app", min_length=1, max_length=200,
-                          description="collected: app or an SDK id; shared: the third party (name, SDK id or company)")
+                          description="collected: app or an SDK id; "
+                                      "shared: the third party (name, SDK id or company)")
     value: Text | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
-    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC; from 2000-01-01 to a day ahead")
+    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC; "
+                                              "from 2000-01-01 to a day from now")
 
     @field_validator("occurred_at")
     @classmethod
@@ -124,7 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if jobs is not None and hasattr(jobs, "close"):  # the in-process queue's scanner processes
             jobs.close()
 
-    app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan, dependencies=[Depends(check_params)],
+    app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan,
+                  dependencies=[Depends(check_params)],  # no control character in any path or query
                   description="Per-user personal-information ledger: what an app collected and shared, per user.")
     app.state.ledger = ledger
     app.state.settings = settings
@@ -155,7 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             from qingdan.service.console import ConsoleError
 
             title = "未找到 Not found" if exc.status == 404 else "参数无效 Invalid input"
-            return await app.exception_handlers[ConsoleError](request, ConsoleError(exc.status, title, exc.message))
+            console_error = app.exception_handlers[ConsoleError]
+            return await console_error(request, ConsoleError(exc.status, title, exc.message))
         return _err(exc.status, "not_found" if exc.status == 404 else "invalid_request", exc.message)
 
     @app.exception_handler(StarletteHTTPException)
@@ -271,10 +277,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ApiError:
             return HTMLResponse(pages.render_error("日期无效", "请按 年-月-日 的格式选择日期。"), status_code=400,
                                 headers=pages.SECURITY_HEADERS)
-        try:  # Beijing days, as UTC instants (SQLite compares the stored UTC text, dropping any zone)
-            t_from = datetime.combine(d_from, datetime.min.time(), pages.CN).astimezone(UTC) if d_from else None
-            t_to = (datetime.combine(d_to + timedelta(days=1), datetime.min.time(), pages.CN).astimezone(UTC)
-                    if d_to else None)
+        try:
+            t_from = _day_start(d_from) if d_from else None
+            t_to = _day_start(d_to + timedelta(days=1)) if d_to else None
         except OverflowError:  # 0001-01-01, 9999-12-31: no instant to compare with
             return HTMLResponse(pages.render_error("日期无效", "所选日期超出可查询的范围，请选择其他日期。"),
                                 status_code=400, headers=pages.SECURITY_HEADERS)
@@ -351,6 +356,12 @@ def Query_(alias: str):  # noqa: N802 - reads like the FastAPI helper it wraps
     from fastapi import Query
 
     return Query(alias=alias)
+
+
+def _day_start(d: date) -> datetime:
+    """The start of a Beijing day as a UTC instant (SQLite compares the stored UTC text, dropping any zone);
+    OverflowError at the ends of the calendar."""
+    return datetime.combine(d, datetime.min.time(), pages.CN).astimezone(UTC)
 
 
 def _csv_safe(v) -> str:

@@ -76,7 +76,8 @@ def _check_form(form: FormData, free_text: tuple[str, ...] = ()) -> None:
     for name, value in form.multi_items():
         if isinstance(value, str) and (c := bad_char(name) or bad_char(value, name in free_text)) is not None:
             raise ConsoleError(422, "输入无效 Invalid input",
-                               f"字段 {name!r} 含有控制字符 {c}。The field {name!r} contains the control character {c}.")
+                               f"字段 {name!r} 含有控制字符 {c}。"
+                               f"The field {name!r} contains the control character {c}.")
 
 
 def _b64(b: bytes) -> str:

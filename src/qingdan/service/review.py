@@ -70,7 +70,8 @@ class VerdictIn(BaseModel):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sha256s: list[Ident] | None = Field(default=None, max_length=MAX_BATCH)
-    folder: Ident | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; its {', '.join(PACKAGE_SUFFIXES)} files")
+    folder: Ident | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; "
+                                                           f"its {', '.join(PACKAGE_SUFFIXES)} files")
 
 
 def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> None:
@@ -350,9 +351,9 @@ async def _receive(request: Request, storage: Storage,
                 count_check(attached)
         elif state["name"]:
             value = state["buf"].decode("utf-8", "replace")
-            if (c := bad_char(state["name"]) or bad_char(value)) is not None:  # refused before the file is kept
-                raise ReviewError(422, "invalid_request", f"form field {state['name']!r}: control character {c}"
-                                                          " is not allowed")
+            if (c := bad_char(state["name"]) or bad_char(value)) is not None:  # before the file is kept
+                raise ReviewError(422, "invalid_request",
+                                  f"form field {state['name']!r}: control character {c} is not allowed")
             fields[state["name"]] = value
 
     parser = MultipartParser(params[b"boundary"], {
