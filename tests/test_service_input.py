@@ -5,6 +5,7 @@ body field, form field, path or query parameter reaches the database; a deleted 
 SQLite's WAL and free pages (PIPL Art. 47)."""
 
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -249,20 +250,41 @@ def test_control_characters_in_the_console(review, tmp_path):
 # ------------------------------------------------------------------------------ 13. deletion leaves no bytes
 
 
-def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path):
+def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch):
+    """The WAL is checkpointed and truncated after the deletion, and the deleted rows are overwritten in
+    the main file (``secure_delete``), not left in free space. Debian's SQLite has secure_delete on by
+    default: each connection first turns it off here, as a build without that default would have it."""
+    from sqlalchemy import event
+
+    from qingdan.service import app as service_app
+
+    def make_engine(url):
+        engine = real_make_engine(url)
+        event.listen(engine, "connect", lambda c, _r: c.execute("PRAGMA secure_delete=OFF"), insert=True)
+        return engine
+
+    real_make_engine = service_app.make_engine
+    monkeypatch.setattr(service_app, "make_engine", make_engine)
     db = tmp_path / "ledger.db"
     s = LedgerSvc(f"sqlite:///{db}")
     try:
         gone, purpose = "erase-me-7f3a9c", "独特的目的-zq81"
-        s.post([ev(i, user=gone, purpose=purpose, scenario=purpose) for i in range(40)]
-               + [ev(i, user="keep-me-5b2e") for i in range(40)])
+        # interleaved keys: the user's rows share pages with rows that stay
+        s.post([ev(i, user=gone, purpose=purpose, scenario=purpose, key=f"{i:03d}-a") for i in range(40)]
+               + [ev(i, user="keep-me-5b2e", key=f"{i:03d}-b") for i in range(40)])
 
         def raw() -> bytes:
             return b"".join(p.read_bytes() for p in (db, tmp_path / "ledger.db-wal") if p.exists())
 
-        assert gone.encode() in raw() and purpose.encode() in raw()  # the test can see them
+        # as on a server that has run a while: the rows are in the main file (an automatic checkpoint),
+        # and later pages in the WAL
+        with sqlite3.connect(db) as c:
+            c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        s.post([ev(i, user=gone, purpose=purpose, key=f"{i:03d}-c") for i in range(40, 45)])
+        assert gone.encode() in db.read_bytes() and purpose.encode() in db.read_bytes()  # the test can see them
+        assert gone.encode() in (tmp_path / "ledger.db-wal").read_bytes()
         r = s.client.delete(f"/v1/users/{gone}", headers=s.h)
-        assert r.status_code == 200 and r.json()["deleted"]["events"] == 40
+        assert r.status_code == 200 and r.json()["deleted"]["events"] == 45
         after = raw()
         assert gone.encode() not in after and purpose.encode() not in after
         assert b"keep-me-5b2e" in after and s.summary("keep-me-5b2e")["events"] == 40
