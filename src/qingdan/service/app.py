@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 from fastapi import Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qingdan import __version__
@@ -28,7 +28,7 @@ from qingdan.ledger.links import LinkError, sign, verify
 from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
 from qingdan.service import pages
-from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params
+from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params, validation_message
 
 MAX_BATCH = 1000
 # occurred_at: no earlier than this, no later than a day from now (clock skew); anything else is a typo or a
@@ -63,14 +63,6 @@ class EventIn(BaseModel):
     value: Text | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
     occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC; "
                                               "from 2000-01-01 to a day from now")
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _in_window(cls, v: datetime) -> datetime:
-        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v
-        if not OCCURRED_MIN <= v <= datetime.now(UTC) + OCCURRED_MAX_AHEAD:
-            raise ValueError("must be between 2000-01-01 and one day from now")
-        return v
 
 
 class EventBatch(BaseModel):
@@ -146,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parts = []
         for e in errs[:10]:
             loc = ".".join(str(x) for x in e.get("loc", ()))
-            parts.append(f"{loc}: {e.get('msg')}")
+            parts.append(f"{loc}: {validation_message(e)}")
         return _err(422, "invalid_request", "; ".join(parts) or "invalid request")
 
     @app.exception_handler(BadParam)
@@ -189,7 +181,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_events(batch: EventBatch, who: Auth) -> IngestOut:
         app_id, key_id = who
         rows = []
-        for e in batch.events:
+        newest = datetime.now(UTC) + OCCURRED_MAX_AHEAD  # checked here: once per batch, not per event
+        for i, e in enumerate(batch.events):
             d = e.model_dump()
             if d["pi_type"] not in pi_types:
                 d["pi_type"] = pi_idx.get(d["pi_type"].casefold(), d["pi_type"])
@@ -198,6 +191,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                "this server has no QINGDAN_LEDGER_KEYS, so it cannot store values")
             if d["occurred_at"].tzinfo is None:
                 d["occurred_at"] = d["occurred_at"].replace(tzinfo=UTC)
+            if not OCCURRED_MIN <= d["occurred_at"] <= newest:
+                raise ApiError(422, "invalid_request", f"body.events.{i}.occurred_at: must be between "
+                                                       "2000-01-01 and one day from now")
             rows.append(d)
         r = ledger.ingest(app_id, key_id, rows)
         return IngestOut(accepted=r.accepted, duplicates=r.duplicates, flagged=[Flagged(**f) for f in r.flagged])
