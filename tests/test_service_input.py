@@ -250,10 +250,12 @@ def test_control_characters_in_the_console(review, tmp_path):
 # ------------------------------------------------------------------------------ 13. deletion leaves no bytes
 
 
-def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch):
-    """The WAL is checkpointed and truncated after the deletion, and the deleted rows are overwritten in
-    the main file (``secure_delete``), not left in free space. Debian's SQLite has secure_delete on by
-    default: each connection first turns it off here, as a build without that default would have it."""
+@pytest.mark.parametrize("how", ["delete", "purge"])
+def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch, how):
+    """After ``DELETE /v1/users/…`` (and a retention purge) the WAL is checkpointed and truncated, and the
+    deleted rows are overwritten in the main file (``secure_delete``), not left in free space. Debian's
+    SQLite has secure_delete on by default: each connection first turns it off here, as a build without
+    that default would have it."""
     from sqlalchemy import event
 
     from qingdan.service import app as service_app
@@ -266,12 +268,13 @@ def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch)
     real_make_engine = service_app.make_engine
     monkeypatch.setattr(service_app, "make_engine", make_engine)
     db = tmp_path / "ledger.db"
-    s = LedgerSvc(f"sqlite:///{db}")
+    s = LedgerSvc(f"sqlite:///{db}", retention={"phone_number": 30})  # the user's events are older
     try:
-        gone, purpose = "erase-me-7f3a9c", "独特的目的-zq81"
+        gone, purpose, keep = "erase-me-7f3a9c", "独特的目的-zq81", "keep-me-5b2e"
         # interleaved keys: the user's rows share pages with rows that stay
         s.post([ev(i, user=gone, purpose=purpose, scenario=purpose, key=f"{i:03d}-a") for i in range(40)]
-               + [ev(i, user="keep-me-5b2e", key=f"{i:03d}-b") for i in range(40)])
+               + [ev(i, user=keep, pi="precise_location", purpose="推荐附近门店", key=f"{i:03d}-b")
+                  for i in range(40)])
 
         def raw() -> bytes:
             return b"".join(p.read_bytes() for p in (db, tmp_path / "ledger.db-wal") if p.exists())
@@ -283,12 +286,16 @@ def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch)
         s.post([ev(i, user=gone, purpose=purpose, key=f"{i:03d}-c") for i in range(40, 45)])
         assert gone.encode() in db.read_bytes() and purpose.encode() in db.read_bytes()  # the test can see them
         assert gone.encode() in (tmp_path / "ledger.db-wal").read_bytes()
-        r = s.client.delete(f"/v1/users/{gone}", headers=s.h)
-        assert r.status_code == 200 and r.json()["deleted"]["events"] == 45
+        if how == "delete":
+            r = s.client.delete(f"/v1/users/{gone}", headers=s.h)
+            assert r.status_code == 200 and r.json()["deleted"]["events"] == 45
+        else:
+            r = s.client.post("/v1/retention/purge", headers=s.h)
+            assert r.status_code == 200 and r.json()["deleted_events"] == 45
         after = raw()
         assert gone.encode() not in after and purpose.encode() not in after
-        assert b"keep-me-5b2e" in after and s.summary("keep-me-5b2e")["events"] == 40
-        page = s.client.get(s.link("keep-me-5b2e"))
+        assert keep.encode() in after and s.summary(keep)["events"] == 40
+        page = s.client.get(s.link(keep))
         assert page.status_code == 200 and "data-count>40<" in page.text
     finally:
         s.close()
