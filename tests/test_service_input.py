@@ -132,8 +132,9 @@ def test_control_character_in_an_event_field_is_refused(ledger, field, char):
 def test_free_text_keeps_tabs_and_newlines(ledger):
     ledger.post([ev(0, purpose="第一行\n第二行\t制表", scenario="a\r\nb", value="x\ty")])
     assert ledger.summary("u1")["events"] == 1
-    bad = ev(1, user="a\tb")  # an identifier: no tab
-    api_error(ledger.client.post("/v1/events", json={"events": [bad]}, headers=ledger.h), 422, "user_ref")
+    for user in ("a\tb", "ab\n"):  # an identifier: no tab, no newline (not even at the end)
+        bad = ev(1, user=user)
+        api_error(ledger.client.post("/v1/events", json={"events": [bad]}, headers=ledger.h), 422, "user_ref")
 
 
 def test_control_character_in_a_link_request_is_refused(ledger):

@@ -6,15 +6,16 @@ characters have no place in an identifier either. So:
 - ``Ident``: identifiers (user refs, idempotency keys, PI types, sources, package names, ids) have no
   control character at all (C0, DEL);
 - ``Text``: free text (purposes, scenarios, values, notes) may have tab, newline and carriage
-  return, nothing else of the kind — NUL never.
-
-Both are pydantic ``pattern`` constraints (checked in pydantic-core, no Python call per field: a
-1000-event batch has 7000 such fields); ``validation_message`` words their failure plainly. Lone
-surrogates (not UTF-8) pydantic refuses already; ``bad_char`` refuses them too, for paths, queries and
-forms.
+  return, nothing else of the kind — NUL never;
 - ``check_params``: one dependency of the whole app (every router) refuses a control character in
   the path (404: no such resource) or in a query parameter (422), before any handler runs. It raises
-  ``BadParam``; the app's handler answers in the area's own format (API JSON, user page, console page).
+  ``BadParam``; the app's handler answers in the area's own format (API JSON, user page, console page);
+- ``bad_char``: the same test for form fields (the console's, the review upload's multipart fields).
+
+``Ident`` and ``Text`` are pydantic ``pattern`` constraints (checked in pydantic-core's regex engine,
+where ``$`` is the very end: no Python call per field, and a 1000-event batch has 7000 such fields);
+``validation_message`` words their failure plainly. Lone surrogates (not UTF-8) pydantic refuses
+already; ``bad_char`` refuses them too.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ class VerdictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
     rules: list[Ident] = Field(default_factory=list, max_length=200,
-                             description="rule ids chosen among the submission's findings")
+                               description="rule ids chosen among the submission's findings")
     note: Text = Field(default="", max_length=5000)
 
 
