@@ -31,6 +31,14 @@ def data_bytes(name: str) -> bytes:
     return (Path(__file__).parent / "data" / name).read_bytes()
 
 
+def yaml_loader() -> Any:
+    """PyYAML's safe loader: libyaml's ``CSafeLoader`` where PyYAML was built with it, else the pure
+    ``SafeLoader`` (same data, slower). Every data file is tested to load alike with both."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+
 def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
     """The parsed YAML of ``knowledge/data/<name>``. Raises ValueError on bad YAML."""
     raw = data_bytes(name) if raw is None else raw
@@ -45,7 +53,7 @@ def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
     import yaml
 
     try:
-        doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+        doc = yaml.load(raw, Loader=yaml_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ValueError(f"knowledge/data/{name}: not valid YAML: {exc}") from None
     try:
