@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qingdan._io import write_atomic
+
 T = TypeVar("T")
 
 
@@ -48,21 +50,14 @@ def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
         return marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         pass
-    import tempfile  # imported here: a cache hit needs neither module
-
-    import yaml
+    import yaml  # imported here: a cache hit needs no YAML
 
     try:
         doc = yaml.load(raw, Loader=yaml_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ValueError(f"knowledge/data/{name}: not valid YAML: {exc}") from None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        blob = marshal.dumps(doc)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+        write_atomic(path, marshal.dumps(doc))
     except (OSError, TypeError, ValueError):
         pass  # no cache: parse next time too
     return doc
@@ -88,14 +83,7 @@ def cached_build(name: str, raw: bytes, build: Callable[[], T], loader_file: str
         pass
     obj = build()
     try:
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
     return obj
