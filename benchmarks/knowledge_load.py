@@ -54,7 +54,8 @@ def main() -> None:
                     run("cold", cache)  # leaves the cache behind
                 times.append(run("pure" if mode == "pure" else "cold", cache))
         rows.append((mode, statistics.median(times), min(times), max(times)))
-    print(f"{'load':6} {'median ms':>10} {'min':>8} {'max':>8}   (all catalogues, {args.runs} processes each)")
+    print(f"{'load':6} {'median ms':>10} {'min':>8} {'max':>8}"
+          f"   (all catalogues, {args.runs} processes each)")
     for mode, med, lo, hi in rows:
         print(f"{mode:6} {med:10.1f} {lo:8.1f} {hi:8.1f}")
 

@@ -280,8 +280,8 @@ def test_corrupt_deflate_stream(tmp_path):
 
 DEMO = Path(__file__).resolve().parents[1] / "examples" / "demo.apk"
 UI_DUMP = ("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\">"
-           "<node text=\"\" resource-id=\"\" class=\"android.widget.FrameLayout\" package=\"com.ex\" content-desc=\"\""
-           " clickable=\"false\" bounds=\"[0,0][1080,2340]\"></node></hierarchy>")
+           "<node text=\"\" resource-id=\"\" class=\"android.widget.FrameLayout\" package=\"com.ex\""
+           " content-desc=\"\" clickable=\"false\" bounds=\"[0,0][1080,2340]\"></node></hierarchy>")
 POLICY = "隐私政策\n我们收集您的设备信息（IMEI、Android ID）用于统计分析。联系我们：privacy@example.com\n"
 
 
@@ -339,7 +339,8 @@ def _special_files(tmp_path):
     return nodes
 
 
-@pytest.mark.parametrize("name", sorted(set(OUTPUT_COMMANDS) - {"scan --html", "policy check --html", "ui check --html"}))
+@pytest.mark.parametrize("name", sorted(set(OUTPUT_COMMANDS) - {"scan --html", "policy check --html",
+                                                                 "ui check --html"}))  # (with --json below)
 def test_outputs_write_through_symlinks(name, inputs, tmp_path):
     real = tmp_path / "elsewhere" / "real.out"
     real.parent.mkdir()
@@ -363,7 +364,8 @@ def test_outputs_write_through_symlinks(name, inputs, tmp_path):
     else:
         assert (real / "index.html").is_file()
     if html.exists():
-        assert (tmp_path / "link.html").is_symlink() and html.read_text("utf-8").lower().startswith("<!doctype html>")
+        assert (tmp_path / "link.html").is_symlink()
+        assert html.read_text("utf-8").lower().startswith("<!doctype html>")
     assert {p.name for p in real.parent.iterdir()} <= {"real.out", "real.html"}  # no temp file left
 
 
@@ -410,8 +412,9 @@ def test_symlink_to_a_fifo_is_refused_too(tmp_path):
 def _run(*args, prefix=(), umask=None):
     env = dict(os.environ)
     env.pop("QINGDAN_DEBUG", None)
+    preexec = (lambda: os.umask(umask)) if umask is not None else None
     p = subprocess.run([*prefix, sys.executable, "-m", "qingdan.cli", *args], capture_output=True, text=True,
-                       timeout=60, env=env, preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+                       timeout=60, env=env, preexec_fn=preexec)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -433,8 +436,9 @@ def _unprivileged() -> list[str]:
 
 
 @pytest.mark.parametrize("cmd", [
-    ["scan", "IN"], ["diff", "IN", str(DEMO)], ["lists", "draft", "IN", "-o", "x.yaml"], ["lists", "check", "IN"],
-    ["policy", "check", "IN"], ["policy", "check", "--app", "IN"], ["ui", "check", "IN"],
+    ["scan", "IN"], ["diff", "IN", str(DEMO)], ["lists", "draft", "IN", "-o", "x.yaml"],
+    ["lists", "check", "IN"], ["policy", "check", "IN"], ["policy", "check", "--app", "IN"],
+    ["ui", "check", "IN"],
 ], ids=" ".join)
 def test_unreadable_input_is_one_line_naming_it(cmd, tmp_path):
     locked = tmp_path / "locked.apk"
@@ -454,7 +458,8 @@ def test_unreadable_input_is_one_line_naming_it(cmd, tmp_path):
 def test_folder_where_a_file_is_expected(cmd, tmp_path):
     folder = tmp_path / "some.apk"
     folder.mkdir()
-    code, out, err = cli(*[str(folder) if a == "IN" else str(tmp_path / "o") if a == "OUT" else a for a in cmd])
+    code, out, err = cli(*[str(folder) if a == "IN" else str(tmp_path / "o") if a == "OUT" else a
+                           for a in cmd])
     assert code == 2
     assert err.strip() == f"error: {folder}: is a folder, not a file", err
 
@@ -512,7 +517,10 @@ def test_write_atomic_unit(tmp_path, monkeypatch):
     _io.write_atomic(p, b"secret", private=True)
     assert os.stat(p).st_mode & 0o777 == 0o600
     # a failure while writing leaves the old file and no temporary one
-    monkeypatch.setattr(_io.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(_io.os, "fsync", full)
     with pytest.raises(OSError, match="No space left") as exc:
         _io.write_atomic(p, "new")
     assert exc.value.filename == str(p)

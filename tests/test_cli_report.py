@@ -115,8 +115,9 @@ EVIL = "Evil\x1b]0;pwned\x07\x1b[2J\rX\x9b31m\u202eabc\u2066\nfindings  0 block\
 
 def _evil_apk(path, package="a.b"):
     arsc, ids = build_arsc(package, {"app_name": EVIL})
-    man = build_manifest(package, label=f"@0x{ids['app_name']:08x}", version_name="1.0" + EVIL, components=[
-        Component("receiver", ".Boot" + EVIL, intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])])])
+    boot = IntentFilter(["android.intent.action.BOOT_COMPLETED"])
+    man = build_manifest(package, label=f"@0x{ids['app_name']:08x}", version_name="1.0" + EVIL,
+                         components=[Component("receiver", ".Boot" + EVIL, intent_filters=[boot])])
     return build_apk(path, man, [build_dex([ClassDef("La/b/A;")])], arsc=arsc)
 
 

@@ -44,8 +44,9 @@ def _clear_caches():
 
 
 def _everything():
-    return ([_data.load_yaml_data(name) for name in DATA_FILES], sdks.load_sdks(), sdks.load_exodus(), sdks.load_sdk_sources(), apis.load_sensitive_apis(),
-            permissions.load_permissions(), pi.load_pi_types(), app_types.load_app_types(), rules.load_rules())
+    return ([_data.load_yaml_data(name) for name in DATA_FILES], sdks.load_sdks(), sdks.load_exodus(),
+            sdks.load_sdk_sources(), apis.load_sensitive_apis(), permissions.load_permissions(),
+            pi.load_pi_types(), app_types.load_app_types(), rules.load_rules())
 
 
 def test_loaders_fall_back_to_the_pure_loader_without_libyaml(monkeypatch, tmp_path):

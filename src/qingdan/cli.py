@@ -201,7 +201,8 @@ def _resolve_options(config_path: str | None, app_type: str | None, fail_on: str
 
 @app.command()
 def scan(
-    target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.", readable=False)],
+    target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.",
+                                           readable=False)],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report here (a folder when TARGET is a folder).")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the HTML report here (a folder when TARGET is a folder).")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when an open finding is at or above this level: block, warn or info.")] = None,
@@ -262,7 +263,7 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
     _output_folder(json_dir)
     _output_folder(html_dir)
     _check_outputs(summary)
-    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    console = Console(stderr=False, highlight=False, soft_wrap=True, emoji=False)  # app text as it is
     rows: list[dict[str, Any]] = []
     failed = over = 0
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -455,13 +456,15 @@ def lists_draft(
     _write_out(out, text)
     n_c = text.count("\n  - pi_type:")
     n_s = text.count("\n  - third_party:")
-    _echo(f"wrote {out}: {n_c} collected rows, {n_s} shared rows; fill the TODOs, then run `qingdan lists check`")
+    _echo(f"wrote {out}: {n_c} collected rows, {n_s} shared rows; "
+          "fill the TODOs, then run `qingdan lists check`")
 
 
 @lists_app.command("check")
 def lists_check(
     lists: Annotated[str, typer.Argument(help="privacy-lists.yaml")],
-    package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).", readable=False)] = None,
+    package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).",
+                                                   readable=False)] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on open findings at or above: block, warn or info.")] = "block",
     json_out: Annotated[str | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
 ) -> None:
@@ -487,8 +490,8 @@ def lists_check(
     if json_out:
         rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
                  "message_en": f.message_en, "evidence": f.evidence} for f in findings]
-        _write_out(json_out, json.dumps({"schema": "qingdan.lists-check/1", "findings": rows}, ensure_ascii=False,
-                                        indent=2))
+        _write_out(json_out, json.dumps({"schema": "qingdan.lists-check/1", "findings": rows},
+                                        ensure_ascii=False, indent=2))
     if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in findings):
         raise typer.Exit(1)
 
@@ -511,7 +514,8 @@ def lists_render(
         else:
             raise fail("--format", f"must be html, json, csv or xlsx, not {fmt!r}")
     except OSError as exc:  # an export names the file it could not write (csv: two of them)
-        raise fail(str(exc.filename) if fmt != "html" and exc.filename else out, exc.strerror or str(exc)) from None
+        where = str(exc.filename) if fmt != "html" and exc.filename else out
+        raise fail(where, exc.strerror or str(exc)) from None
     except ValueError as exc:  # the site folder is a file, or a folder qingdan did not write
         raise fail(out, str(exc).removeprefix("render_site: ")) from None
     files = written if isinstance(written, list) else [written]
@@ -667,8 +671,11 @@ def _policy_from_package(package: Path):
 
 @policy_app.command("check")
 def policy_check(
-    policy: Annotated[Path | None, typer.Argument(help="The policy: .html or .txt (UTF-8 or GBK). Optional with --app.", readable=False)] = None,
-    package: Annotated[Path | None, typer.Option("--app", help="The app package: checks against its scan; its bundled policy when none is given.", readable=False)] = None,
+    policy: Annotated[Path | None, typer.Argument(
+        help="The policy: .html or .txt (UTF-8 or GBK). Optional with --app.", readable=False)] = None,
+    package: Annotated[Path | None, typer.Option(
+        "--app", help="The app package: checks against its scan; its bundled policy when none is given.",
+        readable=False)] = None,
     lists: Annotated[str | None, typer.Option("--lists", help="privacy-lists.yaml to compare with.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the facts, the comparison and the findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the four-way comparison page here.")] = None,
@@ -855,8 +862,11 @@ app.add_typer(ui_app, name="ui")
 
 @ui_app.command("check")
 def ui_check(
-    target: Annotated[Path, typer.Argument(help="A uiautomator .xml dump, a GKD .json snapshot, or a folder of them.", readable=False)],
-    screenshot: Annotated[Path | None, typer.Option("--screenshot", help="A PNG of the same screen: enables the contrast check (folders: NAME.png beside NAME.xml/.json).", readable=False)] = None,
+    target: Annotated[Path, typer.Argument(
+        help="A uiautomator .xml dump, a GKD .json snapshot, or a folder of them.", readable=False)],
+    screenshot: Annotated[Path | None, typer.Option(
+        "--screenshot", help="A PNG of the same screen: enables the contrast check "
+        "(folders: NAME.png beside NAME.xml/.json).", readable=False)] = None,
     density: Annotated[float | None, typer.Option("--density", help="Logical density (px per dp), e.g. 3.0; estimated from the screen width when absent.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the screens and findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write a page with each screen drawn and its findings boxed.")] = None,
@@ -917,7 +927,8 @@ def ui_check(
     if json_out:
         rows = [{**facts.to_dict(), "recognised": rec.kind, "ad": rec.ad, "findings": [
             {"rule": x.rule_id, "severity": x.severity, "owner": x.owner, "message_zh": x.message_zh,
-             "message_en": x.message_en, "evidence": x.evidence} for x in fs]} for facts, fs, _, rec in screens]
+             "message_en": x.message_en, "evidence": x.evidence} for x in fs]}
+                for facts, fs, _, rec in screens]
         _write_out(json_out, json.dumps({"schema": "qingdan.ui-check/1", "screens": rows}, ensure_ascii=False,
                                         indent=2, default=str))
     if html_out:
