@@ -166,3 +166,19 @@ def test_terminal_text_unit():
     assert terminal_text("a" + every_control + "b", keep_newlines=True) == "a\t\nb"
     assert terminal_text("清单 · 友盟同欣（北京）") == "清单 · 友盟同欣（北京）"
     assert terminal_text(12) == "12"
+
+
+def test_folder_summary_csv_cells_are_never_formulas(tmp_path):
+    """A package name or file name is the app's: in the summary CSV it must not start a formula."""
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    build_apk(folder / "=HYPERLINK(1).apk", build_manifest("@evil.formula", version_name="-1+1"))
+    summary = tmp_path / "summary.csv"
+    code, _, stderr = cli("scan", str(folder), "-j", "1", "--summary", str(summary))
+    assert code in (0, 1), stderr
+    import csv as _csv
+
+    rows = list(_csv.DictReader(summary.open(encoding="utf-8", newline="")))
+    assert rows[0]["file"] == "'=HYPERLINK(1).apk"
+    assert rows[0]["package"] == "'@evil.formula"
+    assert rows[0]["version"].startswith("'-1+1")

@@ -6,6 +6,8 @@ devices, sockets and folders (a rename would replace them with a regular file), 
 file the usual mode (``0666`` less the umask, so ``0644`` under umask 022), an existing one its own
 mode; ``private=True`` makes it ``0600`` (for files that hold secrets).
 
+``csv_cell`` keeps a spreadsheet from reading an outside string in a CSV file as a formula.
+
 ``terminal_text`` makes an outside string (an app's label, a component name, a policy's text, a
 file name) safe to print: no control character reaches the terminal.
 """
@@ -18,7 +20,7 @@ import re
 import stat
 from pathlib import Path
 
-__all__ = ["output_target", "terminal_text", "write_atomic"]
+__all__ = ["csv_cell", "output_target", "terminal_text", "write_atomic"]
 
 
 def _kind(mode: int) -> str:
@@ -108,3 +110,14 @@ def terminal_text(text: object, *, keep_newlines: bool = False) -> str:
     if not keep_newlines:
         s = _BREAKS.sub(" ", s)
     return _CONTROL.sub("", s)
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that no spreadsheet program reads as a formula: a string starting with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return gets a leading ``'`` (OWASP's CSV-injection advice);
+    ``None`` becomes empty; numbers stay numbers."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from qingdan import __version__
-from qingdan._io import output_target, terminal_text, write_atomic
+from qingdan._io import csv_cell, output_target, terminal_text, write_atomic
 from qingdan.apk.errors import ApkError
 
 app = typer.Typer(
@@ -311,7 +311,7 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
             w = csv.DictWriter(buf, fieldnames=cols)
             w.writeheader()
             for r in rows:
-                w.writerow({c: r.get(c, "") for c in cols})
+                w.writerow({c: csv_cell(r.get(c, "")) for c in cols})  # package names are the app's
             _write_out(summary, buf.getvalue())
         else:
             _write_out(summary, json.dumps(rows, ensure_ascii=False, indent=2))

@@ -58,7 +58,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from qingdan._io import output_target, write_atomic
+from qingdan._io import csv_cell, output_target, write_atomic
 from qingdan.knowledge.permissions import permission_info
 from qingdan.knowledge.pi import load_pi_categories, pi_type
 from qingdan.knowledge.sdks import load_sdks
@@ -657,15 +657,11 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _csv_safe(v: str) -> str:
-    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-
-
 def _csv_bytes(rows: Iterable[list[str]]) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     for i, row in enumerate(rows):
-        w.writerow(row if i == 0 else [_csv_safe(v) for v in row])
+        w.writerow(row if i == 0 else [csv_cell(v) for v in row])
     return buf.getvalue().encode("utf-8-sig")
 
 
