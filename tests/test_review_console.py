@@ -235,6 +235,12 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
         taken = dev2.post("/console/upload", data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
                           files={"file": ("v1.apk", fh, "application/octet-stream")})
     assert taken.status_code == 403
+    # … refused before its package is stored
+    stored = sorted(svc.storage.iterdir())
+    new = apk(tmp_path / "v9.apk", version_code=9).read_bytes()
+    taken = dev2.post("/console/upload", data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
+                      files={"file": ("v9.apk", new, "application/octet-stream")})
+    assert taken.status_code == 403 and "另一个账号" in taken.text and sorted(svc.storage.iterdir()) == stored
 
 
 # ---------------------------------------------------------------------------------------------- browser

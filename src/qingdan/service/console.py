@@ -39,7 +39,7 @@ from qingdan.review.attachments import (
 from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
-from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.review.store import PACKAGE, Forbidden, ReviewStore
 from qingdan.service.pages import fmt_time
 
 COOKIE = "qingdan_console"
@@ -276,6 +276,11 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
                         count_check(attached)
             except BadAttachment as exc:
                 raise ConsoleError(415, "附件无效 Bad attachment", f"{exc}.") from None
+            try:  # another account's app: refused before the package is stored
+                await run_in_threadpool(store.check_upload, package, acc["id"])
+            except Forbidden:
+                raise ConsoleError(403, "无权限 Forbidden",
+                                   f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
             sha, size = await run_in_threadpool(_store_upload, storage, file.file, rs.max_upload_bytes, True)
         finally:
             await form.close()
@@ -296,7 +301,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
     @app.get("/console/queue", include_in_schema=False)
     def queue(request: Request):
         need(request, "reviewer")
-        q = (select(submissions, apps.c.package, accounts.c.name.label("submitter"))
+        q = (select(submissions, PACKAGE, accounts.c.name.label("submitter"))
              .outerjoin(apps, apps.c.id == submissions.c.app_id)
              .join(accounts, accounts.c.id == submissions.c.submitted_by)
              .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(500))
