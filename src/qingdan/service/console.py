@@ -219,9 +219,18 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         q = select(apps).order_by(apps.c.package)
         if acc["role"] != "reviewer":
             q = q.where(apps.c.owner_id == acc["id"])
+        unbound = []
+        if acc["role"] != "reviewer":  # uploads for names not (yet) theirs: queued, or failed with why
+            u = (select(submissions.c.id, submissions.c.declared_package, submissions.c.status,
+                        submissions.c.error, submissions.c.created_at)
+                 .where(submissions.c.app_id.is_(None), submissions.c.submitted_by == acc["id"])
+                 .order_by(submissions.c.created_at.desc()).limit(100))
         with store.engine.connect() as c:
             rows = [dict(r._mapping) for r in c.execute(q)]
-        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows])
+            if acc["role"] != "reviewer":
+                unbound = [dict(r._mapping) for r in c.execute(u)]
+        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows],
+                    unbound=unbound)
 
     @app.get("/console/apps/{package}", include_in_schema=False)
     def history(package: str, request: Request):
