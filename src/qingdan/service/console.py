@@ -39,7 +39,7 @@ from qingdan.review.attachments import (
 from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
-from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.review.store import PACKAGE, Forbidden, ReviewStore
 from qingdan.service.inputs import bad_char
 from qingdan.service.pages import fmt_time
 
@@ -231,9 +231,18 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         q = select(apps).order_by(apps.c.package)
         if acc["role"] != "reviewer":
             q = q.where(apps.c.owner_id == acc["id"])
+        unbound = []
+        if acc["role"] != "reviewer":  # uploads for names not (yet) theirs: queued, or failed with why
+            u = (select(submissions.c.id, submissions.c.declared_package, submissions.c.status,
+                        submissions.c.error, submissions.c.created_at)
+                 .where(submissions.c.app_id.is_(None), submissions.c.submitted_by == acc["id"])
+                 .order_by(submissions.c.created_at.desc()).limit(100))
         with store.engine.connect() as c:
             rows = [dict(r._mapping) for r in c.execute(q)]
-        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows])
+            if acc["role"] != "reviewer":
+                unbound = [dict(r._mapping) for r in c.execute(u)]
+        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows],
+                    unbound=unbound)
 
     @app.get("/console/apps/{package}", include_in_schema=False)
     def history(package: str, request: Request):
@@ -289,6 +298,11 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
                         count_check(attached)
             except BadAttachment as exc:
                 raise ConsoleError(415, "附件无效 Bad attachment", f"{exc}.") from None
+            try:  # another account's app: refused before the package is stored
+                await run_in_threadpool(store.check_upload, package, acc["id"])
+            except Forbidden:
+                raise ConsoleError(403, "无权限 Forbidden",
+                                   f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
             sha, size = await run_in_threadpool(_store_upload, storage, file.file, rs.max_upload_bytes, True)
         finally:
             await form.close()
@@ -309,7 +323,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
     @app.get("/console/queue", include_in_schema=False)
     def queue(request: Request):
         need(request, "reviewer")
-        q = (select(submissions, apps.c.package, accounts.c.name.label("submitter"))
+        q = (select(submissions, PACKAGE, accounts.c.name.label("submitter"))
              .outerjoin(apps, apps.c.id == submissions.c.app_id)
              .join(accounts, accounts.c.id == submissions.c.submitted_by)
              .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(500))
