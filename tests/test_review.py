@@ -991,3 +991,17 @@ def test_batch_folder_links_and_names(svc, tmp_path, monkeypatch):
     r = post("l4")
     assert r.status_code == 202 and [i["source"] for i in r.json()["items"]] == ["again.apk", "dir/ok.apk"], r.text
 
+
+
+def test_app_strings_the_database_cannot_hold_do_not_strand_a_submission(svc, tmp_path):
+    """A manifest's version name is the app's: with a NUL (PostgreSQL text refuses it) or 300 characters
+    (the column holds 200) the scan still finishes, on both databases, and the report keeps the name."""
+    for i, name in enumerate(("1.0\x00evil", "9" * 300), start=1):
+        r = svc.upload(make_apk(tmp_path / f"odd{i}.apk", version_code=i, version_name=name))
+        assert r.status_code == 202, r.text
+        done = svc.wait(r.json()["id"], timeout=60)
+        assert done["status"] == "done", done
+        assert "\x00" not in (done.get("version_name") or "") and len(done.get("version_name") or "") <= 200
+    r = svc.upload(make_apk(tmp_path / "oddpkg.apk", package=PKG + "\x00x"))
+    done = svc.wait(r.json()["id"], timeout=60)
+    assert done["status"] == "failed" and "not a valid Android package name" in done["error"], done

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -20,6 +21,17 @@ ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
 DECISIONS = ("approve", "reject")
 REVIEW_RULES = ("review.signer-changed",)  # findings the review service adds to a submission's report
+
+
+# what Android accepts as a package name (segments of letters, digits and _, not starting with a digit)
+VALID_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _column(text: str | None, limit: int) -> str | None:
+    """An app's string as a column can hold it on every database: no control character (PostgreSQL
+    refuses NUL in text), at most ``limit`` characters (the report keeps the whole string)."""
+    return None if text is None else _CONTROL.sub("", str(text))[:limit]
 
 
 # a submission's report: its own (with the attachments' findings) when it has one, else its scan's
@@ -332,13 +344,19 @@ class ReviewStore:
         now = utcnow()
         if scanned:
             vals: dict[str, Any] = {"finished_at": now, "lease_until": None}
+            app = report["app"] if report is not None else None
+            if app is not None and not (len(app.get("package") or "") <= 255
+                                        and VALID_PACKAGE.fullmatch(app.get("package") or "")):
+                report, error = None, (f"the manifest's package name {json.dumps(app.get('package'))[:300]} "
+                                       "is not a valid Android package name")
             if report is not None:
-                app = report["app"]
+                code = app.get("version_code")
                 vals.update(status="done", report_json=json.dumps(report, ensure_ascii=False), error=None,
-                            package=app["package"], version_name=app.get("version_name"),
-                            version_code=app.get("version_code"), signer=signer_of(report))
+                            package=app["package"], version_name=_column(app.get("version_name"), 200),
+                            version_code=code if isinstance(code, int) and -2**63 <= code < 2**63 else None,
+                            signer=signer_of(report))
             else:
-                vals.update(status="failed", error=error or "scan failed")
+                vals.update(status="failed", error=(error or "scan failed").replace("\x00", ""))
             c.execute(update(scans).where(scans.c.sha256 == sha256, scans.c.status.not_in(FINAL))
                       .values(**vals))
         sub = c.execute(select(submissions.c.status, submissions.c.app_id, submissions.c.sha256,
