@@ -12,7 +12,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from qingdan import __version__
@@ -59,18 +58,20 @@ def _need_extra(extra: str, *modules: str) -> None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            typer.echo(_extra_line(_command(), extra, m), err=True)
+            typer.echo(_extra_line(_argv_command(), extra, m), err=True)
             raise typer.Exit(2)
 
 
-def _command() -> str:
-    ctx = click.get_current_context(silent=True)
-    return ctx.command_path.removeprefix(ctx.find_root().info_name or "").strip() if ctx else _argv_command()
-
-
 def _argv_command() -> str:
-    words = [a for a in sys.argv[1:4] if not a.startswith("-")]
-    return " ".join(words[:1]) or "qingdan"
+    """The (sub)command named on the command line, e.g. ``review account list``."""
+    cmd, words = typer.main.get_command(app), []
+    for a in sys.argv[1:]:
+        sub = getattr(cmd, "commands", {}).get(a)
+        if sub is None:
+            break
+        words.append(a)
+        cmd = sub
+    return " ".join(words) or "qingdan"
 
 
 def _reason(exc: BaseException) -> str:
