@@ -14,6 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 MAX_HEAD_BYTES = 64 * 1024  # request line + headers (nginx: 4 × 8 KiB; Node: 16 KiB)
 MAX_HEADERS = 100  # like Python's http.client
+LINGER_S = 2.0  # after a 431, how long the rest of the client's bytes are read and dropped
 APP = "qingdan.service.app:create_app"
 
 
@@ -63,7 +64,14 @@ class LimitedHttpTools(HttpToolsProtocol):
         self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                              b"content-type: application/json\r\nconnection: close\r\n"
                              b"content-length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        self.transport.close()
+        # A lingering close: closing with the client's bytes unread would send a reset, which can
+        # destroy the answer before the client reads it. Send FIN after the answer, drop what still
+        # comes (data_received ignores it), close after LINGER_S or at the client's EOF.
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+            self.loop.call_later(LINGER_S, self.transport.close)
+        else:
+            self.transport.close()
 
 
 def uvicorn_options(host: str, port: int, workers: int = 1) -> dict:
