@@ -47,8 +47,9 @@ def _free_port() -> int:
 
 def _env(tmp: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QINGDAN_") or k == "QINGDAN_CACHE_DIR"}
-    env.update({"QINGDAN_DATABASE_URL": f"sqlite:///{tmp / 'svc.db'}", "QINGDAN_STORAGE_DIR": str(tmp / "storage"),
-                "QINGDAN_LEDGER_KEYS": KEY1, "QINGDAN_SECRET": SECRET, "QINGDAN_REVIEW_WORKERS": "1", **extra})
+    env.update({"QINGDAN_DATABASE_URL": f"sqlite:///{tmp / 'svc.db'}",
+                "QINGDAN_STORAGE_DIR": str(tmp / "storage"), "QINGDAN_LEDGER_KEYS": KEY1,
+                "QINGDAN_SECRET": SECRET, "QINGDAN_REVIEW_WORKERS": "1", **extra})
     return env
 
 
@@ -148,8 +149,8 @@ def test_huge_header_is_refused_with_431_without_being_buffered(served):
     assert httpx.get(served.base + "/openapi.json").status_code == 200  # warm: RSS of a served request
     before = served.rss()
     with socket.create_connection(("127.0.0.1", served.port)) as s:
-        sent = _send_until_answered(s, b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ", b"a" * MiB,
-                                    200 * MiB, b"\r\n\r\n")
+        head = b"GET /openapi.json HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+        sent = _send_until_answered(s, head, b"a" * MiB, 200 * MiB, b"\r\n\r\n")
         status, headers, body = _read_response(s)
     assert status == 431, (status, body)
     assert json.loads(body)["error"]["code"] == "headers_too_large"
@@ -208,7 +209,8 @@ def test_a_1000_event_batch_fits_the_default_limit(tmp_path):
     _, token = ledger.create_key(ledger.create_app("鲜到家", lists(), None, {}))
     events = [{"idempotency_key": f"k{i}", "user_ref": f"user{i % 97}", "kind": "collected",
                "pi_type": "phone_number", "purpose": "用于注册、登录账号" * 4, "scenario": "注册、登录时" * 4,
-               "source": "app", "value": f"138{i:08d}" + "x" * 1000, "occurred_at": "2025-01-01T00:00:00+08:00"}
+               "source": "app", "value": f"138{i:08d}" + "x" * 1000,
+               "occurred_at": "2025-01-01T00:00:00+08:00"}
               for i in range(1000)]
     body = json.dumps({"events": events}).encode()
     assert len(body) < settings.max_json_bytes
@@ -253,7 +255,8 @@ def _lockout_by_proxy(tmp_path, trusted: list[str]) -> tuple[int, int]:
     try:
         with TestClient(app, client=("127.0.0.1", 40000)) as c:
             for _ in range(10):
-                c.post("/console/login", data={"api_key": "qdr_guess"}, headers={"X-Forwarded-For": "10.0.0.1"})
+                c.post("/console/login", data={"api_key": "qdr_guess"},
+                       headers={"X-Forwarded-For": "10.0.0.1"})
             other = c.post("/console/login", data={"api_key": "qdr_guess"},
                            headers={"X-Forwarded-For": "10.0.0.2"}).status_code
             same = c.post("/console/login", data={"api_key": "qdr_guess"},
@@ -285,13 +288,15 @@ def test_user_link_is_built_on_the_public_url(tmp_path):
     ledger = app.state.ledger
     _, token = ledger.create_key(ledger.create_app("鲜到家", lists(), None, {}))
     with TestClient(app, base_url="http://evil.example") as c:
-        link = c.post("/v1/user-links", json={"user_ref": "u1"}, headers={"Authorization": f"Bearer {token}"}).json()
+        link = c.post("/v1/user-links", json={"user_ref": "u1"},
+                      headers={"Authorization": f"Bearer {token}"}).json()
     assert link["url"] == "https://privacy.example.com/ledger" + link["path"]
     ledger.engine.dispose()
 
 
 def test_serve_beyond_loopback_needs_the_public_url(tmp_path):
-    code, out, err = cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env=_env(tmp_path), timeout=60)
+    code, out, err = cli("serve", "--host", "0.0.0.0", "--port", str(_free_port()), env=_env(tmp_path),
+                         timeout=60)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("error: QINGDAN_PUBLIC_URL: not set"), err
 

@@ -43,9 +43,11 @@ def parse_proxies(raw: str) -> list[str]:
         if not item:
             continue
         try:
-            out.append(str(ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)))
+            ip = ipaddress.ip_network(item, strict=False) if "/" in item else ipaddress.ip_address(item)
         except ValueError:
-            raise SettingsError("QINGDAN_TRUSTED_PROXIES", f"{item!r} is not an IP address or CIDR network") from None
+            raise SettingsError("QINGDAN_TRUSTED_PROXIES",
+                                f"{item!r} is not an IP address or CIDR network") from None
+        out.append(str(ip))
     return out
 
 
@@ -59,9 +61,10 @@ def parse_public_url(raw: str) -> str:
         u.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
         raise SettingsError("QINGDAN_PUBLIC_URL", f"{raw!r} is not a URL") from None
-    if u.scheme not in ("http", "https") or not u.hostname or u.username or u.password or u.query or u.fragment:
-        raise SettingsError("QINGDAN_PUBLIC_URL",
-                            f"{raw!r} is not of the form https://host[:port][/path] (no user, query or fragment)")
+    if (u.scheme not in ("http", "https") or not u.hostname or u.username or u.password or u.query
+            or u.fragment):
+        raise SettingsError("QINGDAN_PUBLIC_URL", f"{raw!r} is not of the form https://host[:port][/path]"
+                                                  " (no user, query or fragment)")
     return raw.rstrip("/")
 
 

@@ -27,8 +27,8 @@ class BodyLimit:
                                      f"the request body is larger than the limit of {self.max_bytes} bytes"
                                      f" ({mib:.3g} MiB, QINGDAN_MAX_JSON_BYTES)"}}).encode()
         start = {"type": "http.response.start", "status": 413,
-                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                             (b"connection", b"close")]}
+                 "headers": [(b"content-type", b"application/json"),
+                             (b"content-length", str(len(body)).encode()), (b"connection", b"close")]}
         return start, {"type": "http.response.body", "body": body}
 
     async def __call__(self, scope, receive, send) -> None:

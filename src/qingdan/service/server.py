@@ -76,5 +76,5 @@ class LimitedHttpTools(HttpToolsProtocol):
 
 def uvicorn_options(host: str, port: int, workers: int = 1) -> dict:
     """Keyword arguments of ``uvicorn.run`` / ``uvicorn.Config`` for the service."""
-    return {"app": APP, "factory": True, "host": host, "port": port, "workers": workers, "log_level": "warning",
-            "http": LimitedHttpTools, "proxy_headers": False}
+    return {"app": APP, "factory": True, "host": host, "port": port, "workers": workers,
+            "log_level": "warning", "http": LimitedHttpTools, "proxy_headers": False}
