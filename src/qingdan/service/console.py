@@ -40,6 +40,7 @@ from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.service.inputs import bad_char
 from qingdan.service.pages import fmt_time
 
 COOKIE = "qingdan_console"
@@ -68,6 +69,15 @@ class ConsoleError(Exception):
     def __init__(self, status: int, title: str, message: str) -> None:
         super().__init__(message)
         self.status, self.title, self.message = status, title, message
+
+
+def _check_form(form: FormData, free_text: tuple[str, ...] = ()) -> None:
+    """Every text field without control characters (``free_text`` ones may have tab and newlines)."""
+    for name, value in form.multi_items():
+        if isinstance(value, str) and (c := bad_char(name) or bad_char(value, name in free_text)) is not None:
+            raise ConsoleError(422, "输入无效 Invalid input",
+                               f"字段 {name!r} 含有控制字符 {c}。"
+                               f"The field {name!r} contains the control character {c}.")
 
 
 def _b64(b: bytes) -> str:
@@ -135,6 +145,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         form = await request.form(max_files=0, max_fields=300, max_part_size=16 * 1024)
         if not hmac.compare_digest(str(form.get("csrf", "")), token):
             raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+        _check_form(form, free_text=("note",))
         return acc, form
 
     def visible(sub_id: str, acc: dict) -> dict:
@@ -188,6 +199,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
             resp.headers["Retry-After"] = str(wait)
             return resp
         form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        _check_form(form)
         acc = store.authenticate(str(form.get("api_key", "")).strip())
         if acc is None:
             recent.append(time.monotonic())
@@ -260,6 +272,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         try:
             if not hmac.compare_digest(str(form.get("csrf", "")), token):
                 raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+            _check_form(form)
             package = str(form.get("app", "")).strip()
             file = form.get("file")
             if not package or len(package) > 255 or isinstance(file, str) or file is None or not file.filename:

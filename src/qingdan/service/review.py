@@ -36,6 +36,7 @@ from qingdan.review.attachments import (
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.service.inputs import Ident, Text, bad_char
 
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
@@ -67,15 +68,16 @@ class ReviewError(Exception):
 class VerdictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
-    rules: list[str] = Field(default_factory=list, max_length=200,
-                             description="rule ids chosen among the submission's findings")
-    note: str = Field(default="", max_length=5000)
+    rules: list[Ident] = Field(default_factory=list, max_length=200,
+                               description="rule ids chosen among the submission's findings")
+    note: Text = Field(default="", max_length=5000)
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sha256s: list[str] | None = Field(default=None, max_length=MAX_BATCH)
-    folder: str | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; its {', '.join(PACKAGE_SUFFIXES)} files")
+    sha256s: list[Ident] | None = Field(default=None, max_length=MAX_BATCH)
+    folder: Ident | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; "
+                                                           f"its {', '.join(PACKAGE_SUFFIXES)} files")
 
 
 def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> None:
@@ -353,7 +355,11 @@ async def _receive(request: Request, storage: Storage,
                 attached.append((state["name"], name, bytes(state["buf"])))
                 count_check(attached)
         elif state["name"]:
-            fields[state["name"]] = state["buf"].decode("utf-8", "replace")
+            value = state["buf"].decode("utf-8", "replace")
+            if (c := bad_char(state["name"]) or bad_char(value)) is not None:  # before the file is kept
+                raise ReviewError(422, "invalid_request",
+                                  f"form field {state['name']!r}: control character {c} is not allowed")
+            fields[state["name"]] = value
 
     parser = MultipartParser(params[b"boundary"], {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
