@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qingdan import __version__
+from qingdan._io import csv_cell
 from qingdan.ledger.crypto import KeyError_, KeyRing, mask
 from qingdan.ledger.db import make_engine, migrate
 from qingdan.ledger.links import LinkError, sign, verify
@@ -347,7 +348,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cols = ["occurred_at", "kind", "pi_type", "purpose", "scenario", "source", "value"]
         w.writerow(cols)
         for e in evs:
-            w.writerow([_csv_safe(e[c]) for c in cols])
+            w.writerow([csv_cell(e[c]) for c in cols])
         return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={**pages.SECURITY_HEADERS,
                                  "Content-Disposition": 'attachment; filename="my-data.csv"'})
@@ -387,8 +388,3 @@ def _day_start(d: date) -> datetime:
     """The start of a Beijing day as a UTC instant (SQLite compares the stored UTC text, dropping any zone);
     OverflowError at the ends of the calendar."""
     return datetime.combine(d, datetime.min.time(), pages.CN).astimezone(UTC)
-
-
-def _csv_safe(v) -> str:
-    s = "" if v is None else str(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
