@@ -28,12 +28,52 @@ app = typer.Typer(
 )
 
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
+# the top-level modules of each optional extra (pyproject.toml) and of what they pull in
+EXTRA_MODULES = {"service": frozenset({
+    "uvicorn", "httptools", "uvloop", "fastapi", "starlette", "pydantic", "sqlalchemy", "alembic", "psycopg",
+    "cryptography", "multipart", "python_multipart", "celery", "kombu", "redis"})}
 
 
 def fail(what: str, why: str) -> typer.Exit:
     """Print the one-line error of the exit-code contract and return the exit to raise."""
     typer.echo(terminal_text(f"error: {what}: {why}"), err=True)
     return typer.Exit(2)
+
+
+def _extra_of(module: str | None) -> str | None:
+    top = (module or "").split(".")[0]
+    return next((extra for extra, mods in EXTRA_MODULES.items() if top in mods), None)
+
+
+def _extra_line(command: str, extra: str, module: str) -> str:
+    return (f"error: {command}: needs the optional {extra!r} extra (no module named {module!r});"
+            f" install it with: pip install 'qingdan[{extra}]'")
+
+
+def _need_extra(extra: str, *modules: str) -> None:
+    """Stop with one line naming the extra to install when one of ``modules`` is missing."""
+    import importlib.util
+
+    for m in modules:
+        try:
+            found = importlib.util.find_spec(m) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            typer.echo(_extra_line(_argv_command(), extra, m), err=True)
+            raise typer.Exit(2)
+
+
+def _argv_command() -> str:
+    """The (sub)command named on the command line, e.g. ``review account list``."""
+    cmd, words = typer.main.get_command(app), []
+    for a in sys.argv[1:]:
+        sub = getattr(cmd, "commands", {}).get(a)
+        if sub is None:
+            break
+        words.append(a)
+        cmd = sub
+    return " ".join(words) or "qingdan"
 
 
 def _echo(text: object = "", err: bool = False) -> None:
@@ -616,21 +656,27 @@ def serve(
     workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Run the ledger service (the API for the app backend and the users' pages)."""
+    _need_extra("service", "uvicorn", "httptools", "fastapi", "sqlalchemy")
     import uvicorn
 
     from qingdan.ledger.db import make_engine, migrate
     from qingdan.ledger.settings import Settings
+    from qingdan.service.server import uvicorn_options
 
-    migrate(make_engine(Settings.from_env().database_url))  # once, before the workers start
-    target = "qingdan.service.app:create_app"
+    settings = Settings.from_env()  # a malformed QINGDAN_* variable stops here, with one line
+    if not settings.public_url and not _is_loopback(host):
+        raise fail("QINGDAN_PUBLIC_URL", f"not set; required when serving on {host} (beyond loopback): the "
+                                         "users' links are built on it, e.g. https://privacy.example.com")
+    migrate(make_engine(settings.database_url))  # once, before the workers start
+    options = uvicorn_options(host, port, workers)
     if workers == 1:
-        uvicorn.run(target, factory=True, host=host, port=port, log_level="warning")
+        uvicorn.run(**options)
         return
     import socket
 
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(target, factory=True, host=host, port=port, workers=workers, log_level="warning")
+    config = uvicorn.Config(**options)
     sock = config.bind_socket()
     # uvicorn's shared socket is made with proto 0, so asyncio does not set TCP_NODELAY on the
     # connections the workers accept, and Nagle's algorithm then holds small responses ~40 ms.
@@ -640,6 +686,17 @@ def serve(
         Multiprocess(config, sockets=[sock]).run()
     except KeyboardInterrupt:
         pass
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything
 
 
 policy_app = typer.Typer(help="Privacy-policy analysis: what the policy says, checked against the app and its lists.",
@@ -844,6 +901,7 @@ def review_purge(
 @app.command("worker", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def review_worker(ctx: typer.Context) -> None:
     """Run scan workers for the review service (Celery on QINGDAN_BROKER_URL); extra options go to Celery."""
+    _need_extra("service", "celery", "sqlalchemy")
     if not os.environ.get("QINGDAN_BROKER_URL"):
         raise fail("QINGDAN_BROKER_URL", "not set (redis://host:6379/0); without it `qingdan serve` scans in-process")
     from qingdan.ledger.db import make_engine, migrate
@@ -945,8 +1003,20 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:  # an optional extra not installed: say which
+        extra = _extra_of(exc.name)
+        if extra is None:
+            typer.echo(f"error: qingdan: {_reason(exc)}", err=True)
+        else:
+            typer.echo(_extra_line(_argv_command(), extra, (exc.name or "").split(".")[0]), err=True)
+        sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the contract: one line, exit 2, never a traceback
-        typer.echo(f"error: qingdan: {_reason(exc)}", err=True)
+        from qingdan.ledger.settings import SettingsError
+
+        if isinstance(exc, SettingsError):  # a QINGDAN_* variable: its value is quoted, controls shown safe
+            _echo(f"error: {exc}", err=True)
+        else:
+            typer.echo(f"error: qingdan: {_reason(exc)}", err=True)
         sys.exit(2)
 
 

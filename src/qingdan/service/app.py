@@ -9,6 +9,7 @@ User pages (signed link): ``GET /u/{token}``, ``/u/{token}/export.json``, ``/u/{
 
 import csv
 import io
+import ipaddress
 import json
 import time
 from contextlib import asynccontextmanager
@@ -30,6 +31,7 @@ from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
 from qingdan.service import pages
 from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params, validation_message
+from qingdan.service.limits import BodyLimit
 
 MAX_BATCH = 1000
 # occurred_at: no earlier than this, no later than a day from now (clock skew); anything else is a typo or a
@@ -126,6 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   description="Per-user personal-information ledger: what an app collected and shared, per user.")
     app.state.ledger = ledger
     app.state.settings = settings
+    app.add_middleware(BodyLimit, max_bytes=settings.max_json_bytes)
+    if settings.trusted_proxies:  # X-Forwarded-For/-Proto from these peers only (`serve` turns uvicorn's off)
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.exception_handler(ApiError)
     async def _api_error(_req: Request, exc: ApiError):
@@ -206,7 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         expires = int(time.time()) + ttl
         token = sign(settings.secret, who[0], body.user_ref, expires)
         path = f"/u/{token}"
-        return LinkOut(url=str(request.base_url).rstrip("/") + path, path=path,
+        return LinkOut(url=_link_base(settings, request) + path, path=path,
                        expires_at=datetime.fromtimestamp(expires, UTC))
 
     @app.delete("/v1/users/{user_ref}", tags=["users"], summary="Delete everything about one user (PIPL Art. 47)")
@@ -347,6 +354,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                  "Content-Disposition": 'attachment; filename="my-data.csv"'})
 
     return app
+
+
+def _link_base(settings: Settings, request: Request) -> str:
+    """Where the users' links point: QINGDAN_PUBLIC_URL; without it the address the server is bound to
+    (``qingdan serve`` allows that on loopback only), or "" (a relative link) when that is unknown or a
+    wildcard. Never the request's Host header, which the client chooses."""
+    if settings.public_url:
+        return settings.public_url
+    server = request.scope.get("server")
+    if not server or server[1] is None:
+        return ""
+    host, port = server
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        ip = None
+    if ip is not None and ip.is_unspecified:
+        return ""
+    scheme = request.scope.get("scheme", "http")
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = f"[{host}]" if ip is not None and ip.version == 6 else host
+    return f"{scheme}://{netloc}" + ("" if port == default else f":{port}")
 
 
 def Query_(alias: str):  # noqa: N802 - reads like the FastAPI helper it wraps

@@ -55,6 +55,12 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
                "description": "UI dumps (uiautomator .xml, GKD .json)"}}}}}}}
 
 
+# the API's report page: no scripts, no framing by anyone (the console frames its own copy, same origin)
+REPORT_HEADERS = {"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+                                             "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                  "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Cache-Control": "no-store"}
+
+
 class ReviewError(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
@@ -213,8 +219,7 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
         from qingdan.report.html import render_html
 
         rep = report_of(visible(sub_id, acc))
-        return HTMLResponse(render_html(rep), headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-                                                       "X-Content-Type-Options": "nosniff"})
+        return HTMLResponse(render_html(rep), headers=REPORT_HEADERS)
 
     @r.post("/submissions/{sub_id}/verdict", status_code=201, summary="Approve or reject (reviewers)")
     def post_verdict(sub_id: str, body: VerdictIn, acc: Who) -> dict:
