@@ -7,9 +7,10 @@ submission still finishes once.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import worker_ready
 
 from qingdan.review.settings import ReviewSettings
@@ -60,6 +61,24 @@ def process_task(self, submission_id: str) -> str | None:
 
 
 REQUEUE_WINDOW_S = 30
+
+
+class RequeueOnReconnect(bootsteps.StartStopStep):
+    """When the worker's broker connection comes back (Redis restarted: a Redis without persistence
+    comes back empty, its queued tasks and the unacknowledged ones gone), queue the unfinished
+    submissions again, as at start. Duplicates are harmless (the task is idempotent)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c) -> None:  # noqa: ANN001 - the worker's Consumer
+        if c.restart_count > 0:  # not the first start (worker_ready does that one): a reconnection
+            try:
+                _requeue_unfinished()
+            except Exception:  # noqa: BLE001 - the database down too: the next reconnection or start
+                logging.getLogger("qingdan.jobs").exception("requeue after the broker came back")
+
+
+app.steps["consumer"].add(RequeueOnReconnect)
 
 
 @worker_ready.connect

@@ -34,7 +34,7 @@ from qingdan.review.attachments import (
     validate,
 )
 from qingdan.review.settings import ReviewSettings
-from qingdan.review.storage import NotAPackage, Storage, TooLarge
+from qingdan.review.storage import NotAPackage, Storage, StorageFull, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
 
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
@@ -367,7 +367,7 @@ async def _receive(request: Request, storage: Storage,
         raise ReviewError(415, "not_a_package", f"the upload is {exc}") from None
     except BadAttachment as exc:
         raise ReviewError(415, "bad_attachment", str(exc)) from None
-    except ReviewError:
+    except (ReviewError, StorageFull):  # the disk full: 507 (qingdan.service.faults)
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed body
         raise ReviewError(400, "bad_request", f"malformed multipart body ({type(exc).__name__})") from None
