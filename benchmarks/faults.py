@@ -284,12 +284,17 @@ def _pause(r: httpx.Response | None) -> float:
     return 0.5
 
 
-def _restart_pg(pg: PgCluster, when: threading.Event, down_s: float, row: Row) -> None:
-    when.wait(120)
-    pg.stop("fast")  # every session ended with FATAL, like a restart or a fail-over
-    row.notes.append(f"PostgreSQL down {down_s:g} s")
-    time.sleep(down_s)
-    pg.start()
+def _restart_pg(pg: PgCluster, when: threading.Event, down_s: float, row: Row,
+                after: threading.Event | None = None) -> None:
+    try:
+        when.wait(120)
+        pg.stop("fast")  # every session ended with FATAL, like a restart or a fail-over
+        row.notes.append(f"PostgreSQL down {down_s:g} s")
+        time.sleep(down_s)
+        pg.start()
+    finally:
+        if after is not None:
+            after.set()
 
 
 # ---------------------------------------------------------------------------------------------- 1. ledger
@@ -312,16 +317,21 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
     engine.dispose()
     srv = Server(work, {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage"),
                         "QINGDAN_SECRET": "f" * 32}, name="ledger-server")
-    lock, sent_keys, accepted = threading.Lock(), set(), [0]
+    lock, sent_keys, accepted, retried_stored = threading.Lock(), set(), [0], [0]
     done = [0]
     fault = threading.Event()
 
+    restarted = threading.Event()
+
     def client(ci: int) -> None:
+        """Batches until this client's share is sent and the restart is over (so some meet the outage)."""
         with httpx.Client(base_url=srv.base, timeout=30, headers={"Authorization": f"Bearer {token}"}) as h:
-            for b in range(ci, batches, clients):
+            b = ci
+            while b < batches or not restarted.is_set():
                 evs = [{"idempotency_key": f"b{b}-e{k}", "user_ref": f"u{(b * batch_size + k) % users}",
                         "kind": "collected", "pi_type": "android_id", "purpose": "推送", "scenario": "启动时",
                         "source": "app", "occurred_at": datetime.now(UTC).isoformat()} for k in range(batch_size)]
+                b += clients
                 with lock:
                     sent_keys.update(e["idempotency_key"] for e in evs)
                     row.sent += 1
@@ -334,6 +344,7 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
                     if r is not None and r.status_code == 200:
                         with lock:
                             accepted[0] += r.json()["accepted"]
+                            retried_stored[0] += r.json()["duplicates"] > 0  # stored by an attempt that failed
                         break
                     _note_error(row, r, lock)
                     time.sleep(_pause(r))
@@ -342,7 +353,7 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
                     if done[0] >= batches // 4:
                         fault.set()
 
-    restarter = threading.Thread(target=_restart_pg, args=(pg, fault, down_s, row))
+    restarter = threading.Thread(target=_restart_pg, args=(pg, fault, down_s, row, restarted))
     restarter.start()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     try:
@@ -365,7 +376,7 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
         row.notes.append(f"aggregates count {agg} < {len(stored)} events")
         row.lost += len(stored) - int(agg)
     row.notes.append(f"{len(sent_keys)} events in batches of {batch_size}; {len(stored)} stored, "
-                     f"aggregates count {agg}")
+                     f"aggregates count {agg}; {retried_stored[0]} retried batches found already stored")
     row.seconds = time.monotonic() - t0
     return row
 
@@ -465,30 +476,38 @@ def _check_review(store, packages: list[Path], ids: dict[Path, str | None], row:
 
 # ---------------------------------------------------------------------------------------------- 2. review + PG
 def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int = 3, down_s: float = 3.0) -> Row:
+    """``uploads``: at least that many packages; clients go on uploading new ones until the restart is over."""
     row = Row("review: PostgreSQL restart")
     t0 = time.monotonic()
     url = pg.database()
     key, store = _review_db(url)
-    packages = make_packages(work / "pkgs-pg", uploads)
+    pool = make_packages(work / "pkgs-pg", uploads + 40)
     srv = Server(work, {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage-pg"),
                         "QINGDAN_SECRET": "f" * 32, "QINGDAN_TEST_SCAN_DELAY": "0.5"}, name="review-server")
-    lock, ids, fault = threading.Lock(), {}, threading.Event()
+    lock, ids, fault, restarted = threading.Lock(), {}, threading.Event(), threading.Event()
+    todo = iter(pool)
 
-    def client(ci: int) -> None:
+    def client() -> None:
         with httpx.Client(base_url=srv.base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as h:
-            for p in packages[ci::clients]:
+            while True:
                 with lock:
+                    if len(ids) >= uploads and restarted.is_set():
+                        return
+                    p = next(todo, None)
+                    if p is None:
+                        return
                     row.sent += 1
+                    ids[p] = None
                 sid = _upload_until_taken(h, p, row, lock)
                 with lock:
                     ids[p] = sid
-                    if len(ids) >= uploads // 3:
+                    if sum(1 for v in ids.values() if v) >= max(1, uploads // 3):
                         fault.set()
                 time.sleep(0.3)  # uploads spread over the outage
 
-    restarter = threading.Thread(target=_restart_pg, args=(pg, fault, down_s, row))
+    restarter = threading.Thread(target=_restart_pg, args=(pg, fault, down_s, row, restarted))
     restarter.start()
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     try:
         for t in threads:
             t.start()
@@ -501,7 +520,7 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
         fault.set()
         restarter.join()
         srv.close()
-    _check_review(store, packages, ids, row)
+    _check_review(store, list(ids), ids, row)
     store.engine.dispose()
     row.seconds = time.monotonic() - t0
     return row
