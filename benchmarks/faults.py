@@ -475,7 +475,8 @@ def _check_review(store, packages: list[Path], ids: dict[Path, str | None], row:
 
 
 # ---------------------------------------------------------------------------------------------- 2. review + PG
-def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int = 3, down_s: float = 3.0) -> Row:
+def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int = 3, down_s: float = 3.0,
+                      scan_delay: float = 1.0) -> Row:
     """``uploads``: at least that many packages; clients go on uploading new ones until the restart is over."""
     row = Row("review: PostgreSQL restart")
     t0 = time.monotonic()
@@ -483,7 +484,8 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
     key, store = _review_db(url)
     pool = make_packages(work / "pkgs-pg", uploads + 40)
     srv = Server(work, {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage-pg"),
-                        "QINGDAN_SECRET": "f" * 32, "QINGDAN_TEST_SCAN_DELAY": "0.5"}, name="review-server")
+                        "QINGDAN_SECRET": "f" * 32, "QINGDAN_TEST_SCAN_DELAY": str(scan_delay)},
+                 name="review-server")
     lock, ids, fault, restarted = threading.Lock(), {}, threading.Event(), threading.Event()
     todo = iter(pool)
 
@@ -501,13 +503,29 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
                 sid = _upload_until_taken(h, p, row, lock)
                 with lock:
                     ids[p] = sid
-                    if sum(1 for v in ids.values() if v) >= max(1, uploads // 3):
-                        fault.set()
                 time.sleep(0.3)  # uploads spread over the outage
+
+    def trigger() -> None:
+        """The restart when a third of the uploads are in and a scan is running (it ends while the
+        database is down: its outcome must not be lost)."""
+        from sqlalchemy import select
+
+        from qingdan.review.schema import submissions
+
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not fault.is_set():
+            with lock:
+                taken = sum(1 for v in ids.values() if v)
+            if taken >= max(1, uploads // 3):
+                with store.engine.connect() as c:
+                    if c.execute(select(submissions.c.id).where(submissions.c.status == "running")).first():
+                        break
+            time.sleep(0.05)
+        fault.set()
 
     restarter = threading.Thread(target=_restart_pg, args=(pg, fault, down_s, row, restarted))
     restarter.start()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client) for _ in range(clients)] + [threading.Thread(target=trigger)]
     try:
         for t in threads:
             t.start()

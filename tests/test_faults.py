@@ -135,3 +135,28 @@ def test_uploads_when_the_package_store_disk_is_full(tmp_path):
     row = _start(lambda: faults.disk_full(tmp_path, uploads=6, pad_kib=300, disk_kib=2048))
     _clean(row, 507)
     assert row.errors[507] >= 2, faults.table([row])
+
+
+def test_a_finished_scan_survives_a_database_blip_at_completion(monkeypatch):
+    """The worker holds the scan's lease when the database drops the connection that would store the
+    outcome: it tries again (not raise, leaving the package leased to nobody until the lease runs out,
+    15 minutes by default, and the scan to be done again)."""
+    from sqlalchemy.exc import OperationalError
+
+    from qingdan.review import worker
+
+    monkeypatch.setattr(worker, "COMPLETE_PATIENCE_S", 5.0)
+    calls = []
+
+    class Store:
+        def begin(self, sub_id, lease_s):
+            return "scan", 0.0, {"sha256": "0" * 64, "path": "/nowhere", "attachments": None}
+
+        def complete(self, *args):
+            calls.append(args)
+            if len(calls) < 3:
+                raise OperationalError("UPDATE scans", {}, Exception("terminating connection"))
+            return "done"
+
+    assert worker.process(Store(), "sub_1", 60, run=lambda *a: ({"findings": []}, None, None)) == "done"
+    assert len(calls) == 3
