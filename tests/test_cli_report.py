@@ -1,6 +1,7 @@
 """The scan command: terminal summary, JSON report (validated against the published schema), HTML."""
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -102,3 +103,82 @@ def test_version_and_usage_errors():
     assert code == 0 and out.strip().startswith("qingdan ")
     code, _, err = cli("scan")
     assert code == 2 and "Missing argument" in err
+
+
+# ------------------------------------------------------------------ app strings on the terminal
+
+# C0 (but the newline that ends our own lines), DEL, C1 (0x9b: an 8-bit CSI), line/paragraph
+# separators and bidi controls: none may reach the terminal from an app
+CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+EVIL = "Evil\x1b]0;pwned\x07\x1b[2J\rX\x9b31m\u202eabc\u2066\nfindings  0 block\x00\x7f"
+
+
+def _evil_apk(path, package="a.b"):
+    arsc, ids = build_arsc(package, {"app_name": EVIL})
+    boot = IntentFilter(["android.intent.action.BOOT_COMPLETED"])
+    man = build_manifest(package, label=f"@0x{ids['app_name']:08x}", version_name="1.0" + EVIL,
+                         components=[Component("receiver", ".Boot" + EVIL, intent_filters=[boot])])
+    return build_apk(path, man, [build_dex([ClassDef("La/b/A;")])], arsc=arsc)
+
+
+def _assert_clean(text):
+    assert not CONTROL.findall(text), sorted(set(CONTROL.findall(text)))
+    assert not any(line.startswith("findings  0") for line in text.splitlines()), "an app string made a line"
+
+
+def test_terminal_output_carries_no_control_characters(tmp_path):
+    p = _evil_apk(tmp_path / "e.apk")
+    code, out, err = cli("scan", str(p))
+    assert code == 0, err
+    _assert_clean(out + err)
+    assert "Evil]0;pwned[2J X31mabc findings  0 block" in out  # the text stays, its controls go
+    assert out.splitlines()[0].startswith("a.b 1.0Evil")
+    assert "receiver a.b.BootEvil" in out
+    code, out, err = cli("diff", str(DEMO), str(p))
+    assert code == 0, err
+    _assert_clean(out + err)
+    # a folder: file names are outside text too, and so are the errors about them
+    apps = tmp_path / "apps"
+    apps.mkdir()
+    _evil_apk(apps / "ok\x1b]0;t\x07\r.apk")
+    (apps / "bad\x1b[31m\u202e.apk").write_bytes(b"PK\x03\x04" + EVIL.encode())
+    code, out, err = cli("scan", str(apps), "-j", "1")
+    assert code == 2
+    _assert_clean(out + err)
+    assert "ok]0;t .apk: a.b 1.0Evil" in out and "error: " in out and "bad[31m.apk" in out
+
+
+def test_error_lines_carry_no_control_characters(tmp_path):
+    bad = tmp_path / "x\x1b]0;t\x07\u202e.apk"
+    bad.write_bytes(b"nope")
+    code, out, err = cli("scan", str(bad))
+    assert code == 2
+    _assert_clean(out + err)
+    assert err.strip() == f"error: {tmp_path}/x]0;t.apk: not a zip archive (4 bytes)"
+
+
+def test_terminal_text_unit():
+    from qingdan._io import terminal_text
+
+    every_control = "".join(map(chr, [*range(0x20), 0x7f, *range(0x80, 0xa0), 0x061c, 0x200e, 0x200f,
+                                      *range(0x2028, 0x202f), *range(0x2066, 0x206a)]))
+    assert terminal_text("a" + every_control + "b") == "a   b"  # \t, \n, \r become spaces
+    assert terminal_text("a" + every_control + "b", keep_newlines=True) == "a\t\nb"
+    assert terminal_text("清单 · 友盟同欣（北京）") == "清单 · 友盟同欣（北京）"
+    assert terminal_text(12) == "12"
+
+
+def test_folder_summary_csv_cells_are_never_formulas(tmp_path):
+    """A package name or file name is the app's: in the summary CSV it must not start a formula."""
+    folder = tmp_path / "apps"
+    folder.mkdir()
+    build_apk(folder / "=HYPERLINK(1).apk", build_manifest("@evil.formula", version_name="-1+1"))
+    summary = tmp_path / "summary.csv"
+    code, _, stderr = cli("scan", str(folder), "-j", "1", "--summary", str(summary))
+    assert code in (0, 1), stderr
+    import csv as _csv
+
+    rows = list(_csv.DictReader(summary.open(encoding="utf-8", newline="")))
+    assert rows[0]["file"] == "'=HYPERLINK(1).apk"
+    assert rows[0]["package"] == "'@evil.formula"
+    assert rows[0]["version"].startswith("'-1+1")

@@ -404,7 +404,7 @@ def test_migrations_match_the_models(svc):
     with svc.ledger.engine.connect() as c:
         diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
     assert diffs == []
-    assert current_revision(svc.ledger.engine) == "0004"
+    assert current_revision(svc.ledger.engine) == "0005"
     if svc.ledger.engine.dialect.name == "postgresql":  # the reports are TOASTed with lz4 where the server has it
         from sqlalchemy import text
 
@@ -436,7 +436,7 @@ def test_admin_cli(tmp_path, db_url):
     assert export is not None
     rc, out, err = cli("ledger", "migrate", env=env)
     assert rc == 0, err
-    assert "0004" in out
+    assert "0005" in out
     rc, out, err = cli("ledger", "app", "create", "--name", "鲜到家", "--lists", str(lists_file),
                        "--retention", "imei=30", "--retention", "phone_number=90", env=env)
     assert rc == 0, err

@@ -28,11 +28,23 @@ LFS_POINTER = CORPUS / "edge" / "git-lfs-pointer-olacabs.apk"
 
 
 def make_apk(path, version_code=1, version_name="1.0", perms=(), package=PKG, cls="Lcom/example/shop/Main;",
-             cleartext=False):
+             cleartext=False, key=None):
+    """``key``: sign (v1) with this (key.pem, cert.pem) pair, or with the tests' key when ``"test"``."""
     attrs = {"android:allowBackup": False, **({"android:usesCleartextTraffic": True} if cleartext else {})}
     man = build_manifest(package, version_code=version_code, version_name=version_name, label="Shop",
                          permissions=list(perms), app_attrs=attrs)
-    return build_apk(path, man, [build_dex([ClassDef(cls)])])
+    pems = {} if key in (None, "test") else {"key_pem": key[0], "cert_pem": key[1]}
+    return build_apk(path, man, [build_dex([ClassDef(cls)])], sign=key is not None, **pems)
+
+
+@pytest.fixture(scope="module")
+def other_key(tmp_path_factory):
+    """A signing key other than the tests' own: (key.pem, cert.pem)."""
+    from tests.support.apkbuilder import generate_test_key
+
+    d = tmp_path_factory.mktemp("otherkey")
+    generate_test_key(d / "key.pem", d / "cert.pem")
+    return d / "key.pem", d / "cert.pem"
 
 
 _OPEN: list = []  # services made by a test, closed after it (their scanner processes end)
@@ -190,9 +202,9 @@ def test_raw_body_upload(svc, tmp_path, monkeypatch):
 
 
 def test_concurrent_first_uploads_of_one_app(svc, tmp_path):
-    """Uploads of one new app (and of one package) at the same moment: every one is recorded, one app
-    row, one scan per package, the identical ones one submission (the race on a unique key is run
-    again, not a 500)."""
+    """Uploads of one new app (and of one package) at the same moment: every one is recorded, no app
+    row yet (the name is claimed by the first successful scan, not by an upload), one scan per
+    package, the identical ones one submission (the race on a unique key is run again, not a 500)."""
     import threading
 
     from sqlalchemy import func, select
@@ -219,9 +231,47 @@ def test_concurrent_first_uploads_of_one_app(svc, tmp_path):
     assert errors == [] and len(out) == len(shas)
     assert len({sub_id for sub_id, _, _ in out}) == 5 and sum(dup for _, dup, _ in out) == 1
     with store.engine.connect() as c:
-        assert c.execute(select(func.count()).select_from(apps)).scalar_one() == 1
+        assert c.execute(select(func.count()).select_from(apps)).scalar_one() == 0
         assert c.execute(select(func.count()).select_from(scans)).scalar_one() == 5
         assert c.execute(select(func.count()).select_from(submissions)).scalar_one() == 5
+
+
+def test_identical_uploads_racing_are_one_submission(svc, tmp_path):
+    """The cause of a flaky failure of the test above (6 submissions for 5 packages on PostgreSQL
+    under load): the duplicate check was a select, then an insert with no unique key behind it; the
+    scan's primary key serialised two identical uploads only when both inserted the scan. Here the
+    package was scanned before (a batch), so nothing else serialises them: the second upload runs
+    while the first one's transaction is open, and must still end as its duplicate."""
+    import threading
+
+    from sqlalchemy import func, select, text
+
+    from qingdan.review.schema import submissions
+
+    store = svc.app.state.review
+    owner = store.authenticate(svc.dev)["id"]
+    sha = "ab" * 32
+    store.create_submission(None, store.authenticate(svc.rev)["id"], sha, "/nowhere", 10)  # the scan exists
+    out: list = []
+    second = threading.Thread(target=lambda: out.append(store.submit(PKG, owner, sha, "/nowhere", 10)))
+    with store.w.begin() as c:
+        first = store._create(c, None, owner, sha, "/nowhere", 10, None, PKG)
+        second.start()
+        # let the second upload get as far as it can while the first is not committed: on PostgreSQL
+        # until it waits for a lock (or is done); on SQLite it waits to begin its write transaction
+        pg = store.engine.dialect.name == "postgresql"
+        with store.engine.connect() as watch:
+            for _ in range(200):
+                second.join(0.05)
+                if not second.is_alive() or (pg and watch.execute(text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'")).scalar()):
+                    break
+    second.join(30)
+    assert out == [(first[0], True, "queued")]
+    with store.engine.connect() as c:
+        n = c.execute(select(func.count()).select_from(submissions).where(submissions.c.sha256 == sha)).scalar()
+    assert n == 2  # the batch's and the developer's one
 
 
 def test_refused_before_parsing(svc, tmp_path, monkeypatch):
@@ -681,6 +731,12 @@ def test_list_submissions(svc, tmp_path):
     assert ls(svc.rev, limit=2, before=page2["next"])["items"] == []
     bad = svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev), params={"before": "sub_nope"})
     assert bad.status_code == 404 and bad.json()["error"]["code"] == "not_found"
+    # another developer's submission as the cursor answers exactly like an unknown id: no leak
+    theirs = svc.client.get("/v1/review/submissions", headers=svc.h(svc.dev2), params={"before": ids[0]})
+    unknown = svc.client.get("/v1/review/submissions", headers=svc.h(svc.dev2), params={"before": "sub_nope"})
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json()["error"] == {"code": "not_found", "message": f"no submission {ids[0]}"}
+    assert ls(svc.dev2, before=other)["items"] == []  # their own cursor still pages
     assert svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev), params={"limit": 0}).status_code == 422
     assert svc.client.get("/v1/review/submissions").status_code == 401
 
@@ -783,3 +839,155 @@ def test_celery_worker_killed_mid_scan_loses_nothing(tmp_path, monkeypatch):
 
         r = redis.Redis.from_url(REDIS_URL)
         r.delete(queue)
+
+
+# ---------------------------------------------------------------- who may claim a package name
+
+
+def test_failed_or_mismatched_upload_claims_no_name(svc, tmp_path, monkeypatch):
+    """A package name is claimed only by an upload whose scan succeeded with that name: bytes that do
+    not scan, or a package that is another, register nothing; the real owner's upload then claims it
+    and the squatter is refused before the package is read or stored."""
+    store = svc.app.state.review
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("hello.txt", "not an app")
+    junk = raw_upload(svc, zbuf.getvalue(), key=svc.dev2)
+    other = svc.upload(make_apk(tmp_path / "o.apk", package="com.other.app", cls="Lcom/other/app/M;"),
+                       key=svc.dev2)
+    assert junk.status_code == 202 and other.status_code == 202, (junk.text, other.text)
+    failed = [svc.wait(r.json()["id"], key=svc.dev2) for r in (junk, other)]  # theirs to see
+    assert [f["status"] for f in failed] == ["failed", "failed"] and {f["app"] for f in failed} == {PKG}
+    assert failed[1]["error"] == f"the package is com.other.app, not the app {PKG} it was submitted for"
+    assert store.app_by_package(PKG) is None and store.app_by_package("com.other.app") is None
+    mine = svc.client.get("/v1/review/submissions", headers=svc.h(svc.dev2)).json()["items"]
+    assert {i["id"] for i in mine} == {junk.json()["id"], other.json()["id"]}
+    assert svc.client.get("/v1/review/submissions", headers=svc.h(svc.dev)).json()["items"] == []
+    # the real owner: accepted, and the name is theirs
+    real = svc.upload(make_apk(tmp_path / "v1.apk"))
+    assert real.status_code == 202, real.text
+    assert svc.wait(real.json()["id"], key=svc.dev)["status"] == "done"
+    assert store.app_by_package(PKG)["owner_id"] == store.authenticate(svc.dev)["id"]
+    # the squatter now: 403 before anything is read, stored or parsed
+    import qingdan.checks.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "analyze", lambda *a, **k: (_ for _ in ()).throw(AssertionError("parsed")))
+    stored = sorted(p.name for p in svc.storage.iterdir())
+    new = make_apk(tmp_path / "v2.apk", version_code=2)
+    for r in (raw_upload(svc, new.read_bytes(), key=svc.dev2), svc.upload(new, key=svc.dev2)):
+        assert r.status_code == 403 and r.json()["error"] == {
+            "code": "forbidden", "message": f"app {PKG} is registered to another account"}
+    assert sorted(p.name for p in svc.storage.iterdir()) == stored
+
+
+def test_two_developers_racing_for_a_name(svc, tmp_path):
+    """Both upload before either is scanned: the first successful scan claims the name; the other
+    submission fails with the reason, is still its submitter's to see, and shows nothing of the app."""
+    from qingdan.review.storage import Storage
+    from qingdan.review.worker import process
+
+    store = svc.app.state.review
+    a_id, b_id = store.authenticate(svc.dev)["id"], store.authenticate(svc.dev2)["id"]
+    subs = {}
+    for who, acc, v in (("a", a_id, 1), ("b", b_id, 2)):
+        sha, size = Storage(svc.storage).put_file(make_apk(tmp_path / f"{who}.apk", version_code=v), 1 << 20)
+        subs[who] = store.submit(PKG, acc, sha, str(svc.storage / sha), size)[0]
+    assert process(store, subs["b"], 60) == "done"  # b's scan finishes first
+    assert process(store, subs["a"], 60) == "failed"
+    assert store.app_by_package(PKG)["owner_id"] == b_id
+    lost = svc.get(subs["a"], key=svc.dev)
+    assert lost.status_code == 200 and lost.json()["error"] == (
+        f"app {PKG} was registered to another account, whose submission's scan finished first")
+    assert svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(svc.dev)).status_code == 404
+    h = svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(svc.dev2)).json()
+    assert [v["submission"] for v in h["versions"]] == [subs["b"]]  # the loser's is not in the winner's app
+    assert svc.get(subs["a"], key=svc.dev2).status_code == 404
+
+
+def test_signer_of_the_first_version_binds_later_ones(svc, tmp_path, other_key):
+    """A new version signed by another certificate is a block finding in its own report (not a silent
+    takeover, and not a failure of the owner's submission); the binding does not move."""
+    store = svc.app.state.review
+    rules = []
+    for v, key in ((1, "test"), (2, other_key), (3, "test")):
+        sub = svc.upload(make_apk(tmp_path / f"v{v}.apk", version_code=v, key=key)).json()
+        done = svc.wait(sub["id"])
+        assert done["status"] == "done", done
+        rules.append("review.signer-changed" in done["summary"]["rules"])
+        if v == 1:
+            signer = store.app_by_package(PKG)["signer"]
+        if v == 2:
+            rep = svc.get(sub["id"], suffix="/report.json").json()
+            (f,) = [f for f in rep["findings"] if f["rule"] == "review.signer-changed"]
+            assert f["severity"] == "block" and f["evidence"]["bound_certificates"] == [signer]
+            assert f["refs"][0]["doc"] == "android-app-signing" and rep["finding_counts"]["block"] >= 1
+            assert done["summary"]["findings"]["block"] == rep["finding_counts"]["block"]
+    assert rules == [False, True, False]
+    assert signer and len(signer) == 64 and store.app_by_package(PKG)["signer"] == signer
+
+
+def test_batch_app_is_claimable_by_its_developer(svc, tmp_path, other_key):
+    """A reviewer's batch makes the app known with no owner (and records its signer): the first
+    developer upload that scans with that name and a certificate of that signer claims it; one signed
+    by another key does not."""
+    store = svc.app.state.review
+    (svc.batch / "b").mkdir()
+    make_apk(svc.batch / "b" / "shop.apk", key="test")
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"folder": "b"}).json()
+    assert svc.wait(b["items"][0]["id"])["status"] == "done"
+    app = store.app_by_package(PKG)
+    assert app["owner_id"] is None and app["signer"]
+    other = svc.upload(make_apk(tmp_path / "x.apk", version_code=2, key=other_key), key=svc.dev2)
+    assert other.status_code == 202, other.text
+    lost = svc.wait(other.json()["id"], key=svc.dev2)
+    assert lost["status"] == "failed" and "signed by another certificate" in lost["error"]
+    assert store.app_by_package(PKG)["owner_id"] is None
+    mine = svc.upload(make_apk(tmp_path / "v2.apk", version_code=2, key="test"))
+    assert mine.status_code == 202, mine.text
+    assert svc.wait(mine.json()["id"], key=svc.dev)["status"] == "done"
+    assert store.app_by_package(PKG)["owner_id"] == store.authenticate(svc.dev)["id"]
+    h = svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(svc.dev)).json()
+    assert [v["version_code"] for v in h["versions"]] == [1, 2]  # the batch's version is in its history
+
+
+def test_batch_folder_links_and_names(svc, tmp_path, monkeypatch):
+    """A batch folder is read below QINGDAN_BATCH_ROOT only: a relative name is taken from there, a
+    link (to a file or a folder) that leads out refuses the folder with its name, a NUL is a 400, and
+    links that stay inside are followed (loops once)."""
+    outside = tmp_path / "outside"
+    (outside / "in").mkdir(parents=True)
+    secret = make_apk(outside / "secret.apk", package="com.secret.app", cls="Lcom/secret/app/M;")
+    make_apk(outside / "in" / "decoy.apk", version_code=7)
+    (svc.batch / "in").mkdir()
+    make_apk(svc.batch / "in" / "ok.apk")
+
+    def post(folder):
+        return svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"folder": folder})
+
+    monkeypatch.chdir(outside)  # the server's working directory has an "in" too
+    r = post("in")
+    assert r.status_code == 202 and [i["source"] for i in r.json()["items"]] == ["ok.apk"], r.text
+    stored = sorted(p.name for p in svc.storage.iterdir())
+    (svc.batch / "l1").mkdir()
+    (svc.batch / "l1" / "a.apk").symlink_to(secret)
+    (svc.batch / "l2" / "sub").mkdir(parents=True)
+    (svc.batch / "l2" / "sub" / "out").symlink_to(outside)
+    (svc.batch / "l3").symlink_to(outside)
+    for folder, named in (("l1", "l1/a.apk"), ("l2", "l2/sub/out"), (str(svc.batch / "l2"), "sub/out")):
+        r = post(folder)
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
+        assert named in r.json()["error"]["message"] and "outside the batch root" in r.json()["error"]["message"]
+    for folder, why in (("l3", "below the batch root"), ("../outside", "below the batch root"),
+                        ("nowhere", "below the batch root")):
+        r = post(folder)
+        assert r.status_code == 400 and why in r.json()["error"]["message"], r.text
+    r = post("in\x00x")  # a control character in any body field: 422 naming it, as everywhere
+    assert r.status_code == 422 and "body.folder" in r.json()["error"]["message"], r.text
+    assert sorted(p.name for p in svc.storage.iterdir()) == stored  # nothing copied from outside
+    (svc.batch / "l4").mkdir()
+    (svc.batch / "l4" / "again.apk").symlink_to(svc.batch / "in" / "ok.apk")
+    (svc.batch / "l4" / "dir").symlink_to(svc.batch / "in")
+    (svc.batch / "l4" / "loop").symlink_to(svc.batch / "l4")
+    r = post("l4")
+    assert r.status_code == 202 and [i["source"] for i in r.json()["items"]] == ["again.apk", "dir/ok.apk"], r.text
+

@@ -235,6 +235,38 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
         taken = dev2.post("/console/upload", data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
                           files={"file": ("v1.apk", fh, "application/octet-stream")})
     assert taken.status_code == 403
+    # … refused before its package is stored
+    stored = sorted(svc.storage.iterdir())
+    new = apk(tmp_path / "v9.apk", version_code=9).read_bytes()
+    taken = dev2.post("/console/upload", data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
+                      files={"file": ("v9.apk", new, "application/octet-stream")})
+    assert taken.status_code == 403 and "另一个账号" in taken.text and sorted(svc.storage.iterdir()) == stored
+
+
+def test_apps_page_lists_uploads_for_names_not_yet_claimed(svc, tmp_path):
+    """A first upload claims nothing until its scan succeeds: the developer still sees it (here one
+    that failed, with the reason) on their apps page; nobody else does, and the name stays free."""
+    import io
+    import zipfile
+
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        z.writestr("hello.txt", "not an app")
+    dev2 = fresh(svc)
+    login(dev2, svc.dev2)
+    r = dev2.post("/console/upload", follow_redirects=False,
+                  data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
+                  files={"file": ("x.apk", zbuf.getvalue(), "application/octet-stream")})
+    assert r.status_code == 303, r.text
+    sub = r.headers["location"].rsplit("/", 1)[1]
+    assert svc.wait(sub, key=svc.dev2)["status"] == "failed"
+    page = dev2.get("/console/apps").text
+    assert f'href="/console/submissions/{sub}">{PKG}</a>' in page and "no AndroidManifest.xml" in page
+    assert "还没有应用。No apps yet." in page  # the name is not theirs
+    dev = fresh(svc)
+    login(dev, svc.dev)
+    assert sub not in dev.get("/console/apps").text and dev.get(f"/console/submissions/{sub}").status_code == 404
+    assert svc.app.state.review.app_by_package(PKG) is None
 
 
 # ---------------------------------------------------------------------------------------------- browser

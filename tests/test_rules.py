@@ -59,10 +59,12 @@ def jpush_code(*extra):
 def test_every_rule_has_a_check_and_names_a_clause():
     from qingdan.lists.check import LIST_RULES
     from qingdan.policy.check import POLICY_RULES
+    from qingdan.review.store import REVIEW_RULES
     from qingdan.ui.check import UI_RULES
 
     rules = load_rules()
-    assert set(rules) == implemented_rules() | set(LIST_RULES) | set(POLICY_RULES) | set(UI_RULES)
+    assert set(rules) == (implemented_rules() | set(LIST_RULES) | set(POLICY_RULES) | set(UI_RULES)
+                          | set(REVIEW_RULES))
     docs = load_documents()
     for r in rules.values():
         assert r.refs and all(ref.doc in docs for ref in r.refs)

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import stat
 import sys
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from qingdan import __version__
+from qingdan._io import csv_cell, output_target, terminal_text, write_atomic
 from qingdan.apk.errors import ApkError
 
 app = typer.Typer(
@@ -30,8 +32,56 @@ PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 
 def fail(what: str, why: str) -> typer.Exit:
     """Print the one-line error of the exit-code contract and return the exit to raise."""
-    typer.echo(f"error: {what}: {why}", err=True)
+    typer.echo(terminal_text(f"error: {what}: {why}"), err=True)
     return typer.Exit(2)
+
+
+def _echo(text: object = "", err: bool = False) -> None:
+    """Print one line that may hold outside text (an app's strings, file names): no control
+    character reaches the terminal, and an embedded newline cannot start a line of its own."""
+    typer.echo(terminal_text(text), err=err)
+
+
+class _OutputFailed(Exception):
+    """An output file could not be written: the error names the output, not the input."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def _check_outputs(*paths: str | None) -> None:
+    """Refuse outputs that cannot be files (FIFOs, devices, folders) before any work is done."""
+    for path in paths:
+        if path:
+            try:
+                output_target(path)
+            except OSError as exc:
+                raise fail(path, exc.strerror or str(exc)) from None
+
+
+def _write_out(path: str, text: str | bytes) -> None:
+    """Write one output file whole (through a symlink, never over a FIFO or a device); a failure
+    ends the command with one line naming the output."""
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise fail(path, exc.strerror or str(exc)) from None
+
+
+def _input_kind(path: Path, folder_ok: bool = False) -> bool:
+    """Check an input path before reading it: one line naming it if it is missing, cannot be
+    looked at, or is a folder where a file is expected. Returns whether it is a folder."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise fail(str(path), "no such file or folder" if folder_ok else "no such file") from None
+    except OSError as exc:
+        raise fail(str(path), exc.strerror or str(exc)) from None
+    is_dir = stat.S_ISDIR(st.st_mode)
+    if is_dir and not folder_ok:
+        raise fail(str(path), "is a folder, not a file")
+    return is_dir
 
 
 def _reason(exc: BaseException) -> str:
@@ -50,8 +100,14 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
               app_type: str | None = None) -> dict[str, Any]:
     """Analyze one package and write its reports. Returns the report dict (raises on bad input)."""
     from qingdan.checks.pipeline import analyze, find_config
-    from qingdan.report.jsonreport import to_dict, write_atomic
+    from qingdan.report.jsonreport import to_dict
 
+    for out in (json_out, html_out):
+        if out:
+            try:
+                output_target(out)
+            except OSError as exc:
+                raise _OutputFailed(out, exc.strerror or str(exc)) from None
     cfg = config if config is not None else find_config(path)
     res, _ = analyze(path, cfg, app_type)
     rep = to_dict(res)
@@ -64,7 +120,10 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
 
         texts.append((html_out, render_html(rep)))
     for target, text in texts:
-        write_atomic(target, text)
+        try:
+            write_atomic(target, text)
+        except OSError as exc:
+            raise _OutputFailed(target, exc.strerror or str(exc)) from None
     return rep
 
 
@@ -79,6 +138,7 @@ def _scan_or_fail(package: Path):
     """Scan a package for a command that compares against it; bad input ends the command (exit 2)."""
     from qingdan.checks.scan import scan_path
 
+    _input_kind(package)
     try:
         return scan_path(package)
     except Exception as exc:  # noqa: BLE001 - one line, exit 2
@@ -94,9 +154,11 @@ def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, a
             str(Path(html_dir) / f"{stem}.html") if html_dir else None,
             config, app_type,
         )
-        return path, rep, None
+        return path, rep, None, None
+    except _OutputFailed as exc:  # the line names the output; the summary row, the package
+        return path, None, exc.reason, exc.path
     except Exception as exc:  # noqa: BLE001 - every failure becomes a counted, one-line error
-        return path, None, _reason(exc)
+        return path, None, _reason(exc), None
 
 
 def _show_version(value: bool) -> None:
@@ -139,7 +201,8 @@ def _resolve_options(config_path: str | None, app_type: str | None, fail_on: str
 
 @app.command()
 def scan(
-    target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.")],
+    target: Annotated[Path, typer.Argument(help="An .apk/.apks/.xapk file, or a folder to scan recursively.",
+                                           readable=False)],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON report here (a folder when TARGET is a folder).")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the HTML report here (a folder when TARGET is a folder).")] = None,
     fail_on: Annotated[str | None, typer.Option("--fail-on", help="Exit 1 when an open finding is at or above this level: block, warn or info.")] = None,
@@ -149,26 +212,42 @@ def scan(
     summary: Annotated[str | None, typer.Option("--summary", help="Folder scans: write a .csv or .json summary here.")] = None,
 ) -> None:
     """Read an app package, report what it contains and what the rules find."""
-    if not target.exists():
-        raise fail(str(target), "no such file or folder")
+    is_dir = _input_kind(target, folder_ok=True)
     cfg, at, level = _resolve_options(config, app_type, fail_on, target)
-    if target.is_dir():
+    if is_dir:
         _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level)
         return
+    _check_outputs(json_out, html_out)
     try:
         rep = _scan_one(str(target), json_out, html_out, cfg, at)
+    except _OutputFailed as exc:
+        raise fail(exc.path, exc.reason) from None
     except Exception as exc:  # noqa: BLE001
         raise fail(str(target), _reason(exc)) from None
     from qingdan.report.summary import summary_lines
 
-    typer.echo("\n".join(summary_lines(rep)))
+    for line in summary_lines(rep):  # one line each: an app's string cannot add or rewrite lines
+        _echo(line)
     for label, out in (("json", json_out), ("html", html_out)):
         if out:
-            typer.echo(f"  {label:<9} {out}")
+            _echo(f"  {label:<9} {out}")
     n = _open_findings(rep, level)
     if n:
         typer.echo(f"{n} open finding(s) at or above {level}", err=True)
         raise typer.Exit(1)
+
+
+def _output_folder(path: str | None) -> None:
+    """A folder scan's --json/--html: a folder (made if missing), or one line naming it."""
+    if not path:
+        return
+    real = Path(os.path.realpath(path))
+    try:
+        if real.exists() and not real.is_dir():
+            raise fail(path, "not a folder (a folder scan writes one report per package into it)")
+        real.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise fail(path, exc.strerror or str(exc)) from None
 
 
 def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None,
@@ -181,7 +260,10 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
     files = sorted(str(p) for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PACKAGE_SUFFIXES)
     if not files:
         raise fail(str(folder), f"no {'/'.join(PACKAGE_SUFFIXES)} files below this folder")
-    console = Console(stderr=False, highlight=False, soft_wrap=True)
+    _output_folder(json_dir)
+    _output_folder(html_dir)
+    _check_outputs(summary)
+    console = Console(stderr=False, highlight=False, soft_wrap=True, emoji=False)  # app text as it is
     rows: list[dict[str, Any]] = []
     failed = over = 0
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -191,17 +273,19 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
             futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type) for f in files]
             for fut in as_completed(futs):
                 try:
-                    path, rep, err = fut.result()
+                    path, rep, err, blame = fut.result()
                 except Exception as exc:  # noqa: BLE001 - a worker died
-                    path, rep, err = "?", None, _reason(exc)
+                    path, rep, err, blame = "?", None, _reason(exc), None
                 rel = os.path.relpath(path, folder) if path != "?" else path
                 if err is not None:
                     failed += 1
-                    progress.console.print(f"error: {path}: {err}", markup=False, style=None)
-                    rows.append({"file": rel, "ok": False, "error": err})
+                    # an output that could not be written is named, not the package
+                    progress.console.print(terminal_text(f"error: {blame or path}: {err}"), markup=False,
+                                           style=None)
+                    rows.append({"file": rel, "ok": False, "error": f"{blame}: {err}" if blame else err})
                 else:
                     assert rep is not None
-                    progress.console.print(f"{rel}: {one_line(rep)}", markup=False)
+                    progress.console.print(terminal_text(f"{rel}: {one_line(rep)}"), markup=False)
                     over += _open_findings(rep, level) > 0
                     fc = rep["finding_counts"]
                     rows.append({
@@ -220,8 +304,6 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
     typer.echo(f"{len(files)} packages: {len(files) - failed} scanned, {failed} failed"
                + (f", {over} with open findings at or above {level}" if level else ""))
     if summary:
-        from qingdan.report.jsonreport import write_atomic
-
         if summary.lower().endswith(".csv"):
             buf = io.StringIO()
             cols = ["file", "ok", "error", "package", "version", "suggestion", "permissions", "dangerous",
@@ -229,10 +311,10 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
             w = csv.DictWriter(buf, fieldnames=cols)
             w.writeheader()
             for r in rows:
-                w.writerow({c: r.get(c, "") for c in cols})
-            write_atomic(summary, buf.getvalue())
+                w.writerow({c: csv_cell(r.get(c, "")) for c in cols})  # package names are the app's
+            _write_out(summary, buf.getvalue())
         else:
-            write_atomic(summary, json.dumps(rows, ensure_ascii=False, indent=2))
+            _write_out(summary, json.dumps(rows, ensure_ascii=False, indent=2))
     if failed:
         raise typer.Exit(2)
     if over:
@@ -270,28 +352,29 @@ def app_types_cmd() -> None:
 
 @app.command()
 def diff(
-    old: Annotated[Path, typer.Argument(help="The earlier version's package.")],
-    new: Annotated[Path, typer.Argument(help="The later version's package.")],
+    old: Annotated[Path, typer.Argument(help="The earlier version's package.", readable=False)],
+    new: Annotated[Path, typer.Argument(help="The later version's package.", readable=False)],
     json_out: Annotated[str | None, typer.Option("--json", help="Write the diff as JSON here.")] = None,
     app_type: Annotated[str | None, typer.Option("--app-type", help="App type for the necessity rule.")] = None,
 ) -> None:
     """What changed between two versions: SDKs, permissions, PI types and findings."""
     from qingdan.report.diff import diff_lines, diff_reports
-    from qingdan.report.jsonreport import write_atomic
 
+    _check_outputs(json_out)
     reps = []
     for p in (old, new):
-        if not p.is_file():
-            raise fail(str(p), "no such file")
+        _input_kind(p)
+    for p in (old, new):
         cfg, at, _ = _resolve_options(None, app_type, None, p)
         try:
             reps.append(_scan_one(str(p), None, None, cfg, at))
         except Exception as exc:  # noqa: BLE001
             raise fail(str(p), _reason(exc)) from None
     d = diff_reports(reps[0], reps[1])
-    typer.echo("\n".join(diff_lines(d)))
+    for line in diff_lines(d):
+        _echo(line)
     if json_out:
-        write_atomic(json_out, json.dumps(d, ensure_ascii=False, indent=2))
+        _write_out(json_out, json.dumps(d, ensure_ascii=False, indent=2))
 
 
 sdk_app = typer.Typer(help="The SDK catalogue: what qingdan knows about third-party SDKs.", no_args_is_help=True)
@@ -310,8 +393,8 @@ def sdk_list(
         raise fail("--category", f"unknown category {category!r} (one of: {', '.join(sorted(CATEGORIES))})")
     found = search_sdks(search, category)
     for s in found:
-        typer.echo(f"{s.id:32} {s.category:16} {s.name}" + (f" · {s.company}" if s.company else ""))
-    typer.echo(f"{len(found)} SDKs")
+        _echo(f"{s.id:32} {s.category:16} {s.name}" + (f" · {s.company}" if s.company else ""))
+    _echo(f"{len(found)} SDKs")
 
 
 @sdk_app.command("show")
@@ -336,7 +419,7 @@ def sdk_show(sdk_id: Annotated[str, typer.Argument(help="An SDK id from `qingdan
     rows.append(("sources", ", ".join(s.sources) + ("" if s.verified else " (not yet verified)")))
     for k, v in rows:
         if v:
-            typer.echo(f"{k:20} {v}")
+            _echo(f"{k:20} {v}")
 
 
 lists_app = typer.Typer(help="The double lists (双清单): draft from a scan, check, render for the app's menu.",
@@ -347,48 +430,51 @@ app.add_typer(lists_app, name="lists")
 def _load_lists(path: str):
     from qingdan.lists.declarations import ListsError, load_lists
 
+    _input_kind(Path(path))
     try:
         return load_lists(path)
     except ListsError as exc:
         for prob in exc.problems:
-            typer.echo(f"error: {exc.path}:{prob.line}:{prob.column}: {prob.message}", err=True)
+            _echo(f"error: {exc.path}:{prob.line}:{prob.column}: {prob.message}", err=True)
         raise typer.Exit(2) from None
 
 
 @lists_app.command("draft")
 def lists_draft(
-    package: Annotated[Path, typer.Argument(help="The app package to draft the lists from.")],
+    package: Annotated[Path, typer.Argument(help="The app package to draft the lists from.", readable=False)],
     out: Annotated[str, typer.Option("--output", "-o", help="Where to write privacy-lists.yaml.")] = "privacy-lists.yaml",
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Draft privacy-lists.yaml from a scan: rows for every SDK and every PI type found, purposes left TODO."""
     from qingdan.lists.draft import draft_yaml
-    from qingdan.report.jsonreport import write_atomic
 
     if Path(out).exists() and not force:
         raise fail(out, "exists; use --force to overwrite it")
+    _check_outputs(out)
     res = _scan_or_fail(package)
     text = draft_yaml(res)
-    write_atomic(out, text)
+    _write_out(out, text)
     n_c = text.count("\n  - pi_type:")
     n_s = text.count("\n  - third_party:")
-    typer.echo(f"wrote {out}: {n_c} collected rows, {n_s} shared rows; fill the TODOs, then run `qingdan lists check`")
+    _echo(f"wrote {out}: {n_c} collected rows, {n_s} shared rows; "
+          "fill the TODOs, then run `qingdan lists check`")
 
 
 @lists_app.command("check")
 def lists_check(
     lists: Annotated[str, typer.Argument(help="privacy-lists.yaml")],
-    package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).")] = None,
+    package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).",
+                                                   readable=False)] = None,
     fail_on: Annotated[str, typer.Option("--fail-on", help="Exit 1 on open findings at or above: block, warn or info.")] = "block",
     json_out: Annotated[str | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
 ) -> None:
     """Declared vs detected: SDKs and PI found but not declared, stale rows, TODOs, vague purposes."""
     from qingdan.checks.rules import SEVERITY_RANK
     from qingdan.lists.check import check_lists
-    from qingdan.report.jsonreport import write_atomic
 
     if fail_on not in SEVERITY_RANK:
         raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
+    _check_outputs(json_out)
     dl = _load_lists(lists)
     res = _scan_or_fail(package) if package is not None else None
     findings = check_lists(dl, res)
@@ -396,16 +482,16 @@ def lists_check(
     findings.sort(key=lambda f: (rank[f.severity], f.rule_id, f.owner))
     for f in findings:
         where = f" ({lists}:{f.evidence['line']})" if f.evidence.get("line") else ""
-        typer.echo(f"[{f.severity}] {f.rule_id}: {f.message_en}{where}")
-        typer.echo(f"        {f.message_zh}")
+        _echo(f"[{f.severity}] {f.rule_id}: {f.message_en}{where}")
+        _echo(f"        {f.message_zh}")
     counts = {k: sum(1 for f in findings if f.severity == k) for k in ("block", "warn", "info")}
-    typer.echo(f"{len(dl.collected)} collected rows, {len(dl.shared)} shared rows: "
-               + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    _echo(f"{len(dl.collected)} collected rows, {len(dl.shared)} shared rows: "
+          + " · ".join(f"{v} {k}" for k, v in counts.items()))
     if json_out:
         rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
                  "message_en": f.message_en, "evidence": f.evidence} for f in findings]
-        write_atomic(json_out, json.dumps({"schema": "qingdan.lists-check/1", "findings": rows}, ensure_ascii=False,
-                                          indent=2))
+        _write_out(json_out, json.dumps({"schema": "qingdan.lists-check/1", "findings": rows},
+                                        ensure_ascii=False, indent=2))
     if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in findings):
         raise typer.Exit(1)
 
@@ -427,10 +513,13 @@ def lists_render(
             written = render.export(dl, fmt, out)
         else:
             raise fail("--format", f"must be html, json, csv or xlsx, not {fmt!r}")
-    except OSError as exc:
-        raise fail(out, exc.strerror or str(exc)) from None
+    except OSError as exc:  # an export names the file it could not write (csv: two of them)
+        where = str(exc.filename) if fmt != "html" and exc.filename else out
+        raise fail(where, exc.strerror or str(exc)) from None
+    except ValueError as exc:  # the site folder is a file, or a folder qingdan did not write
+        raise fail(out, str(exc).removeprefix("render_site: ")) from None
     files = written if isinstance(written, list) else [written]
-    typer.echo(f"wrote {', '.join(str(f) for f in files)}")
+    _echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
 # ------------------------------------------------------------------------------------------
@@ -582,8 +671,11 @@ def _policy_from_package(package: Path):
 
 @policy_app.command("check")
 def policy_check(
-    policy: Annotated[Path | None, typer.Argument(help="The policy: .html or .txt (UTF-8 or GBK). Optional with --app.")] = None,
-    package: Annotated[Path | None, typer.Option("--app", help="The app package: checks against its scan; its bundled policy when none is given.")] = None,
+    policy: Annotated[Path | None, typer.Argument(
+        help="The policy: .html or .txt (UTF-8 or GBK). Optional with --app.", readable=False)] = None,
+    package: Annotated[Path | None, typer.Option(
+        "--app", help="The app package: checks against its scan; its bundled policy when none is given.",
+        readable=False)] = None,
     lists: Annotated[str | None, typer.Option("--lists", help="privacy-lists.yaml to compare with.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the facts, the comparison and the findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write the four-way comparison page here.")] = None,
@@ -597,15 +689,16 @@ def policy_check(
     from qingdan.policy import PolicyError, extract_facts, read_policy
     from qingdan.policy.check import check_policy, compare
     from qingdan.policy.render import render_comparison
-    from qingdan.report.jsonreport import write_atomic
 
     if fail_on not in SEVERITY_RANK:
         raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
     if policy is None and package is None:
         raise fail("policy", "give a policy file, or --app with a package that bundles one")
+    _check_outputs(json_out, html_out)
     res = _scan_or_fail(package) if package is not None else None
     try:
         if policy is not None:
+            _input_kind(policy)
             doc = read_policy(policy)
         else:
             doc = _policy_from_package(package)
@@ -627,30 +720,27 @@ def policy_check(
     findings = check_policy(facts, res, dl, observed, doc.text, comparison=cmp_)
     rank = {"block": 0, "warn": 1, "info": 2}
     findings.sort(key=lambda f: (rank[f.severity], f.rule_id, f.owner))
-    typer.echo(f"{doc.source}: {doc.kind}, {doc.encoding}, {len(doc.sentences)} sentences")
-    typer.echo(f"  summary   {'yes: ' + (facts.summary.heading or '') if facts.summary.present else 'none'}")
-    typer.echo(f"  PI        {', '.join(sorted(facts.pi_types)) or '—'}")
-    typer.echo(f"  parties   {', '.join(t.name for t in facts.third_parties) or '—'}")
+    _echo(f"{doc.source}: {doc.kind}, {doc.encoding}, {len(doc.sentences)} sentences")
+    _echo(f"  summary   {'yes: ' + (facts.summary.heading or '') if facts.summary.present else 'none'}")
+    _echo(f"  PI        {', '.join(sorted(facts.pi_types)) or '—'}")
+    _echo(f"  parties   {', '.join(t.name for t in facts.third_parties) or '—'}")
     c = facts.contact
-    typer.echo(f"  contact   {c.company or '—'} · {', '.join(c.emails + c.phones) or 'no e-mail/phone'}")
-    typer.echo(f"  rights    {', '.join(r.right for r in facts.rights) or '—'}"
-               + (f" · respond within {facts.response_time}" if facts.response_time else ""))
+    _echo(f"  contact   {c.company or '—'} · {', '.join(c.emails + c.phones) or 'no e-mail/phone'}")
+    _echo(f"  rights    {', '.join(r.right for r in facts.rights) or '—'}"
+          + (f" · respond within {facts.response_time}" if facts.response_time else ""))
     for f in findings:
-        typer.echo(f"[{f.severity}] {f.rule_id}: {f.message_en}")
-        typer.echo(f"        {f.message_zh}")
+        _echo(f"[{f.severity}] {f.rule_id}: {f.message_en}")
+        _echo(f"        {f.message_zh}")
     counts = {k: sum(1 for f in findings if f.severity == k) for k in ("block", "warn", "info")}
-    typer.echo("findings: " + " · ".join(f"{v} {k}" for k, v in counts.items()))
-    try:
-        if json_out:
-            rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
-                     "message_en": f.message_en, "evidence": f.evidence} for f in findings]
-            write_atomic(json_out, json.dumps({"schema": "qingdan.policy-check/1", "facts": facts.to_dict(),
-                                               "comparison": [asdict(r) for r in cmp_.rows], "findings": rows},
-                                              ensure_ascii=False, indent=2, default=str))
-        if html_out:
-            write_atomic(html_out, render_comparison(cmp_, str(doc.source)))
-    except OSError as exc:
-        raise fail(json_out or html_out or "output", exc.strerror or str(exc)) from None
+    _echo("findings: " + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    if json_out:
+        rows = [{"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
+                 "message_en": f.message_en, "evidence": f.evidence} for f in findings]
+        _write_out(json_out, json.dumps({"schema": "qingdan.policy-check/1", "facts": facts.to_dict(),
+                                         "comparison": [asdict(r) for r in cmp_.rows], "findings": rows},
+                                        ensure_ascii=False, indent=2, default=str))
+    if html_out:
+        _write_out(html_out, render_comparison(cmp_, str(doc.source)))
     if any(SEVERITY_RANK[f.severity] >= SEVERITY_RANK[fail_on] for f in findings):
         raise typer.Exit(1)
 
@@ -772,8 +862,11 @@ app.add_typer(ui_app, name="ui")
 
 @ui_app.command("check")
 def ui_check(
-    target: Annotated[Path, typer.Argument(help="A uiautomator .xml dump, a GKD .json snapshot, or a folder of them.")],
-    screenshot: Annotated[Path | None, typer.Option("--screenshot", help="A PNG of the same screen: enables the contrast check (folders: NAME.png beside NAME.xml/.json).")] = None,
+    target: Annotated[Path, typer.Argument(
+        help="A uiautomator .xml dump, a GKD .json snapshot, or a folder of them.", readable=False)],
+    screenshot: Annotated[Path | None, typer.Option(
+        "--screenshot", help="A PNG of the same screen: enables the contrast check "
+        "(folders: NAME.png beside NAME.xml/.json).", readable=False)] = None,
     density: Annotated[float | None, typer.Option("--density", help="Logical density (px per dp), e.g. 3.0; estimated from the screen width when absent.")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the screens and findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option("--html", help="Write a page with each screen drawn and its findings boxed.")] = None,
@@ -781,7 +874,6 @@ def ui_check(
 ) -> None:
     """Check splash screens and popups: close control present, ≥ 48 dp, findable, no countdown; no full-screen jump, shake prompts, unlabelled ads."""
     from qingdan.checks.rules import SEVERITY_RANK
-    from qingdan.report.jsonreport import write_atomic
     from qingdan.ui import UiError, check_screen, read_dump
     from qingdan.ui.check import load_screenshot
     from qingdan.ui.read import dump_files
@@ -791,24 +883,24 @@ def ui_check(
         raise fail("--fail-on", f"must be block, warn or info, not {fail_on!r}")
     if density is not None and not 0.5 <= density <= 8:
         raise fail("--density", f"must be between 0.5 and 8, not {density}")
-    if target.is_dir():
+    _check_outputs(json_out, html_out)
+    is_dir = _input_kind(target, folder_ok=True)
+    if is_dir:
         if screenshot is not None:
             raise fail("--screenshot", "give screenshots of a folder as NAME.png beside each dump")
         files = dump_files(target)
         if not files:
             raise fail(str(target), "no .xml or .json dumps in the folder")
-    elif target.exists():
-        files = [target]
     else:
-        raise fail(str(target), "no such file or folder")
+        files = [target]
     screens, failed = [], 0
     for f in files:
         shot = None
-        shot_path = screenshot if screenshot is not None else (f.with_suffix(".png") if target.is_dir() else None)
+        shot_path = screenshot if screenshot is not None else (f.with_suffix(".png") if is_dir else None)
         try:
             facts = read_dump(f, density)
         except UiError as exc:
-            typer.echo(f"error: {f}: {exc}", err=True)
+            _echo(f"error: {f}: {exc}", err=True)
             failed += 1
             continue
         if shot_path is not None and (screenshot is not None or shot_path.is_file()):
@@ -819,30 +911,28 @@ def ui_check(
         rec, findings = check_screen(facts, shot)
         findings.sort(key=lambda x: (-SEVERITY_RANK[x.severity], x.rule_id))
         screens.append((facts, findings, shot, rec))
-        typer.echo(f"{facts.source}: {facts.format} · {facts.width}×{facts.height} px · density {facts.density} "
-                   f"({facts.density_note})" + (f" · {facts.activity}" if facts.activity else ""))
+        _echo(f"{facts.source}: {facts.format} · {facts.width}×{facts.height} px · density {facts.density} "
+              f"({facts.density_note})" + (f" · {facts.activity}" if facts.activity else ""))
         for w in facts.warnings:
-            typer.echo(f"  note: {w}")
+            _echo(f"  note: {w}")
         if rec.kind is None:
-            typer.echo("  no splash screen or popup recognised")
+            _echo("  no splash screen or popup recognised")
         for x in findings:
-            typer.echo(f"  [{x.severity}] {x.rule_id}: {x.message_en}")
+            _echo(f"  [{x.severity}] {x.rule_id}: {x.message_en}")
             if x.evidence.get("source") and x.rule_id != "ui.splash-or-popup":
-                typer.echo(f"          threshold {x.evidence.get('threshold')} — {x.evidence['source']}")
+                _echo(f"          threshold {x.evidence.get('threshold')} — {x.evidence['source']}")
     allf = [x for s in screens for x in s[1]]
     counts = {k: sum(1 for x in allf if x.severity == k) for k in ("block", "warn", "info")}
-    typer.echo(f"{len(screens)} screen(s): " + " · ".join(f"{v} {k}" for k, v in counts.items()))
-    try:
-        if json_out:
-            rows = [{**facts.to_dict(), "recognised": rec.kind, "ad": rec.ad, "findings": [
-                {"rule": x.rule_id, "severity": x.severity, "owner": x.owner, "message_zh": x.message_zh,
-                 "message_en": x.message_en, "evidence": x.evidence} for x in fs]} for facts, fs, _, rec in screens]
-            write_atomic(json_out, json.dumps({"schema": "qingdan.ui-check/1", "screens": rows}, ensure_ascii=False,
-                                              indent=2, default=str))
-        if html_out:
-            write_atomic(html_out, render_ui_report([(f, fs, shot) for f, fs, shot, _ in screens]))
-    except OSError as exc:
-        raise fail(json_out or html_out or "output", exc.strerror or str(exc)) from None
+    _echo(f"{len(screens)} screen(s): " + " · ".join(f"{v} {k}" for k, v in counts.items()))
+    if json_out:
+        rows = [{**facts.to_dict(), "recognised": rec.kind, "ad": rec.ad, "findings": [
+            {"rule": x.rule_id, "severity": x.severity, "owner": x.owner, "message_zh": x.message_zh,
+             "message_en": x.message_en, "evidence": x.evidence} for x in fs]}
+                for facts, fs, _, rec in screens]
+        _write_out(json_out, json.dumps({"schema": "qingdan.ui-check/1", "screens": rows}, ensure_ascii=False,
+                                        indent=2, default=str))
+    if html_out:
+        _write_out(html_out, render_ui_report([(f, fs, shot) for f, fs, shot, _ in screens]))
     if failed:
         raise typer.Exit(2)
     if any(SEVERITY_RANK[x.severity] >= SEVERITY_RANK[fail_on] for x in allf):

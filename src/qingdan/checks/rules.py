@@ -47,7 +47,8 @@ class Context:
 
 RuleFn = Callable[[Context], list[Finding]]
 # Rule areas whose checks need more than a scan and live with their stage.
-OTHER_STAGES = {"lists": "qingdan.lists.check", "policy": "qingdan.policy", "ui": "qingdan.ui"}
+OTHER_STAGES = {"lists": "qingdan.lists.check", "policy": "qingdan.policy", "ui": "qingdan.ui",
+                "review": "qingdan.review.store"}
 _RULES: dict[str, RuleFn] = {}
 
 

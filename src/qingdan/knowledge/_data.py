@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from qingdan._io import write_atomic
+
 T = TypeVar("T")
 
 
@@ -31,6 +33,14 @@ def data_bytes(name: str) -> bytes:
     return (Path(__file__).parent / "data" / name).read_bytes()
 
 
+def yaml_loader() -> Any:
+    """PyYAML's safe loader: libyaml's ``CSafeLoader`` where PyYAML was built with it, else the pure
+    ``SafeLoader`` (same data, slower). Every data file is tested to load alike with both."""
+    import yaml
+
+    return getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
+
+
 def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
     """The parsed YAML of ``knowledge/data/<name>``. Raises ValueError on bad YAML."""
     raw = data_bytes(name) if raw is None else raw
@@ -40,21 +50,14 @@ def load_yaml_data(name: str, raw: bytes | None = None) -> Any:
         return marshal.loads(path.read_bytes())
     except (OSError, ValueError, EOFError, TypeError):
         pass
-    import tempfile  # imported here: a cache hit needs neither module
-
-    import yaml
+    import yaml  # imported here: a cache hit needs no YAML
 
     try:
-        doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe loader
+        doc = yaml.load(raw, Loader=yaml_loader())  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ValueError(f"knowledge/data/{name}: not valid YAML: {exc}") from None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        blob = marshal.dumps(doc)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+        write_atomic(path, marshal.dumps(doc))
     except (OSError, TypeError, ValueError):
         pass  # no cache: parse next time too
     return doc
@@ -80,14 +83,7 @@ def cached_build(name: str, raw: bytes, build: Callable[[], T], loader_file: str
         pass
     obj = build()
     try:
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)
+        write_atomic(path, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
     except (OSError, pickle.PicklingError, TypeError, AttributeError):
         pass
     return obj

@@ -23,6 +23,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free space
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -53,6 +54,24 @@ def make_engine(url: str) -> Engine:
                 raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
     return engine
+
+
+def scrub(engine: Engine) -> None:
+    """After a deletion on SQLite: copy the WAL into the database file and truncate it, so the deleted
+    rows' bytes (overwritten there by ``secure_delete``) are gone from the ``-wal`` file as well. It
+    waits (busy timeout) for readers of older snapshots; a reader past that leaves the WAL for the next
+    checkpoint (the deletion itself is committed: no error for it). Nothing to do on PostgreSQL."""
+    import sqlite3
+
+    if engine.dialect.name != "sqlite":
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.OperationalError:  # busy past the timeout
+        pass
+    finally:
+        raw.close()
 
 
 def writer(engine: Engine) -> Engine:

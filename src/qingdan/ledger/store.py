@@ -27,7 +27,7 @@ from sqlalchemy import Engine, and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from qingdan.ledger.crypto import KeyRing, aad
-from qingdan.ledger.db import writer
+from qingdan.ledger.db import scrub, writer
 from qingdan.ledger.schema import AGG_KEY, aggregates, api_keys, apps, events
 from qingdan.lists.model import DoubleList
 
@@ -330,11 +330,12 @@ class Ledger:
 
     # -------------------------------------------------------------- deletion, retention, rotation
     def delete_user(self, app_id: str, user_ref: str) -> dict[str, int]:
-        """PIPL Art. 47: every event, aggregate and value of the user goes."""
+        """PIPL Art. 47: every event, aggregate and value of the user goes, from the SQLite WAL too."""
         with self.w.begin() as c:
             ne = c.execute(delete(events).where(events.c.app_id == app_id, events.c.user_ref == user_ref)).rowcount
             na = c.execute(delete(aggregates).where(aggregates.c.app_id == app_id,
                                                     aggregates.c.user_ref == user_ref)).rowcount
+        scrub(self.engine)
         return {"events": ne, "aggregates": na}
 
     def purge(self, app_id: str, now: datetime | None = None) -> dict[str, Any]:
@@ -354,6 +355,8 @@ class Ledger:
                 deleted += c.execute(delete(events).where(cond)).rowcount
             for key in sorted(affected):
                 self._recompute(c, app_id, key)
+        if deleted:
+            scrub(self.engine)
         return {"deleted_events": deleted, "recomputed_aggregates": len(affected)}
 
     def _recompute(self, c, app_id: str, key: tuple) -> None:

@@ -58,6 +58,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from qingdan._io import csv_cell, output_target, write_atomic
 from qingdan.knowledge.permissions import permission_info
 from qingdan.knowledge.pi import load_pi_categories, pi_type
 from qingdan.knowledge.sdks import load_sdks
@@ -512,7 +513,7 @@ def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANG
         raise ValueError(f"render_site: unsupported languages {unknown}; supported: {', '.join(_T)}")
     if len(set(langs)) != len(langs):
         raise ValueError(f"render_site: duplicate languages in {langs}")
-    out = Path(out_dir).absolute()
+    out = Path(os.path.realpath(out_dir))  # a symlink to a site: the site it points to is replaced
     if out.exists():
         if not out.is_dir():
             raise ValueError(f"render_site: {out} exists and is not a folder")
@@ -520,14 +521,14 @@ def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANG
             raise ValueError(f"render_site: refusing to replace {out}: it is not empty and was not written "
                              "by qingdan (no generator meta in its index.html)")
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = out.parent / f".{out.name}.tmp-{os.urandom(6).hex()}"
+    tmp.mkdir(0o777)  # less the umask, as any program's new folder: a web root must be readable
     try:
         rels = []
         for lang in langs:
             rel = _page_path(lang, langs)
             _write_page(tmp / rel, render_page(dl, lang, langs))
             rels.append(rel)
-        os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; a web root must be readable
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -656,28 +657,11 @@ def _cell(v: Any) -> str:
     return "" if v is None else str(v)
 
 
-def _csv_safe(v: str) -> str:
-    return "'" + v if v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-
-
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _csv_bytes(rows: Iterable[list[str]]) -> bytes:
     buf = io.StringIO(newline="")
     w = csv.writer(buf, lineterminator="\r\n")
     for i, row in enumerate(rows):
-        w.writerow(row if i == 0 else [_csv_safe(v) for v in row])
+        w.writerow(row if i == 0 else [csv_cell(v) for v in row])
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -720,16 +704,18 @@ def export(dl: DoubleList, fmt: str, out: str | Path) -> list[Path]:
     out = Path(out)
     data = _export_data(dl)
     if fmt == "json":
-        _atomic_bytes(out, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+        write_atomic(out, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
         return [out]
     collected, shared = _table_rows(data)
     if fmt == "csv":
         stem = out.name[:-4] if out.name.lower().endswith(".csv") else out.name
         paths = [out.with_name(f"{stem}-collected.csv"), out.with_name(f"{stem}-shared.csv")]
+        for path in paths:
+            output_target(path)  # both writable kinds of file, or neither is written
         for path, rows in zip(paths, (collected, shared), strict=True):
-            _atomic_bytes(path, _csv_bytes(rows))
+            write_atomic(path, _csv_bytes(rows))
         return paths
     if fmt == "xlsx":
-        _atomic_bytes(out, _xlsx_bytes(dl, collected, shared))
+        write_atomic(out, _xlsx_bytes(dl, collected, shared))
         return [out]
     raise ValueError(f"export: unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")

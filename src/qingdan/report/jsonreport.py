@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from qingdan import __version__
+from qingdan._io import write_atomic  # noqa: F401 - its old home, still imported from here
 from qingdan.apk.dex import SCANNER
 from qingdan.checks.scan import ScanResult
 
@@ -193,23 +192,6 @@ def _pi_summary(r: ScanResult) -> list[dict[str, Any]]:
             ],
         })
     return out
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write a whole file or nothing: a temp file beside the target, then a rename."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def dumps(r: ScanResult) -> str:

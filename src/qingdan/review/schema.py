@@ -26,6 +26,9 @@ apps = Table(
     Column("package", String(255), nullable=False, unique=True),
     Column("owner_id", String(40), ForeignKey("review_accounts.id")),  # None: known only from a batch
     Column("created_at", TS, nullable=False),
+    # migration 0005: the signing certificates (sha256s, sorted, comma-joined) of the first version
+    # scanned for the app; later versions must share one of them (else a review.signer-changed finding)
+    Column("signer", Text),
 )
 
 # one row per package content: the same sha256 is scanned once, whatever submits it
@@ -42,6 +45,7 @@ scans = Table(
     Column("report_json", Text),
     Column("error", Text),
     Column("lease_until", TS),  # a running scan whose lease ran out was lost with its worker
+    Column("signer", Text),  # migration 0005: the package's certificate sha256s (sorted, comma-joined)
     Column("created_at", TS, nullable=False),
     Column("started_at", TS),
     Column("finished_at", TS),
@@ -65,6 +69,12 @@ submissions = Table(
     # {kind, name, sha256, size, path}), and the scan's report with their findings merged in
     Column("attachments_json", Text),
     Column("merged_report_json", Text),
+    # migration 0005: the package name a developer's upload was made for (the app is claimed, and
+    # app_id set, only when its scan succeeds with that name), and the key that makes identical
+    # uploads one submission (package, account, sha256, attachments; unique, so a race cannot double it)
+    Column("declared_package", String(255)),
+    Column("dedup_key", String(64)),
+    Index("ux_review_submissions_dedup", "dedup_key", unique=True),
     Index("ix_review_submissions_app", "app_id", "created_at"),
     Index("ix_review_submissions_sha", "sha256"),
     Index("ix_review_submissions_status", "status"),

@@ -29,6 +29,69 @@ class StorageFull(Exception):  # noqa: N818 - a state of the disk, like TooLarge
 FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+class BadFolder(Exception):
+    """A batch folder that may not be read; the message names it and says why."""
+
+    def __init__(self, message: str, too_many: bool = False) -> None:
+        super().__init__(message)
+        self.too_many = too_many
+
+
+def batch_files(root: Path, folder: str, suffixes: tuple[str, ...], limit: int) -> list[tuple[str, Path]]:
+    """The package files (by suffix) below ``folder`` — relative to ``root``, or absolute inside it —
+    as (path shown, resolved path), sorted. Links are followed only while they stay inside ``root``:
+    a link (to a file or a folder) that leads out of it refuses the whole folder, with its name, as
+    does a folder that is not below ``root``, a NUL in the name, or more than ``limit`` packages."""
+    root = root.resolve()
+    if "\x00" in folder:
+        raise BadFolder(f"{folder!r}: a folder name cannot contain a NUL character")
+    try:
+        real = (root / folder).resolve(strict=True)
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise BadFolder(f"{folder}: not a folder below the batch root ({_why(exc)})") from None
+    if not real.is_relative_to(root) or not real.is_dir():
+        raise BadFolder(f"{folder}: not a folder below the batch root")
+    out: list[tuple[str, Path]] = []
+    seen = {real}
+
+    def add(shown: Path, target: Path) -> None:
+        out.append((str(shown), target))
+        if len(out) > limit:
+            raise BadFolder(f"{folder}: more than {limit} packages", too_many=True)
+
+    def walk(shown: Path, here: Path) -> None:
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as exc:
+            raise BadFolder(f"{folder}/{shown}: cannot be read ({_why(exc)})") from None
+        for e in entries:
+            name = shown / e.name
+            wanted = e.name.lower().endswith(suffixes)
+            if e.is_symlink():
+                try:
+                    target = Path(e.path).resolve(strict=True)
+                except (OSError, RuntimeError):
+                    continue  # a dangling link or a loop of links: nothing to read
+                if not target.is_relative_to(root):
+                    raise BadFolder(f"{folder}/{name}: a link that leads outside the batch root")
+                if target.is_dir() and target not in seen:
+                    seen.add(target)
+                    walk(name, target)
+                elif wanted and target.is_file():
+                    add(name, target)
+            elif e.is_dir(follow_symlinks=False):
+                walk(name, Path(e.path))
+            elif wanted and e.is_file(follow_symlinks=False):
+                add(name, Path(e.path))
+
+    walk(Path(), real)
+    return sorted(out)
+
+
+def _why(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
 class Storage:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).resolve()
@@ -45,11 +108,18 @@ class Storage:
         self.root.mkdir(parents=True, exist_ok=True)
         return Writer(self, limit, check_magic)
 
-    def put_file(self, src: str | Path, limit: int) -> tuple[str, int]:
-        """Copy a server-side file in (no content check: the worker's read_package judges it)."""
+    def put_file(self, src: str | Path, limit: int, inside: Path | None = None) -> tuple[str, int]:
+        """Copy a server-side file in (no content check: the worker's read_package judges it).
+        ``inside``: the file opened must be below this folder (a link swapped in after the caller
+        resolved ``src`` is not followed out of it); OSError otherwise."""
         w = self.writer(limit, check_magic=False)
         try:
-            with open(src, "rb") as fh:
+            fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as fh:
+                opened = Path(f"/proc/self/fd/{fd}")
+                if inside is not None and opened.is_symlink() and not Path(
+                        os.readlink(opened)).is_relative_to(inside):
+                    raise OSError(f"{src}: leads outside {inside}")
                 while chunk := fh.read(1 << 20):
                     w.write(chunk)
             return w.commit()

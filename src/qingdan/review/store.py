@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import uuid
@@ -18,19 +19,42 @@ from qingdan.review.schema import accounts, apps, log, scans, submissions, verdi
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
 DECISIONS = ("approve", "reject")
+REVIEW_RULES = ("review.signer-changed",)  # findings the review service adds to a submission's report
 
 
 # a submission's report: its own (with the attachments' findings) when it has one, else its scan's
 _REPORT = func.coalesce(submissions.c.merged_report_json, scans.c.report_json).label("report_json")
+# a submission's app: its app's package once bound, else the package name it was uploaded for
+_PACKAGE = func.coalesce(apps.c.package, submissions.c.declared_package)
+PACKAGE = _PACKAGE.label("package")
 
 
 class Forbidden(Exception):
     pass
 
 
-def sees(viewer: dict, owner_id: str | None) -> bool:
-    """The access rule: a reviewer sees every app and submission, a developer only their own apps'."""
-    return viewer["role"] == "reviewer" or (owner_id is not None and owner_id == viewer["id"])
+def sees(viewer: dict, owner_id: str | None, submitted_by: str | None = None) -> bool:
+    """The access rule: a reviewer sees every app and submission, a developer their own apps' and the
+    submissions they made (also those for a name they have not claimed, e.g. a scan that failed)."""
+    return viewer["role"] == "reviewer" or (owner_id is not None and owner_id == viewer["id"]) or (
+        submitted_by is not None and submitted_by == viewer["id"])
+
+
+def signer_of(report: dict | None) -> str:
+    """The signing certificates of a scanned package: sha256s, sorted, comma-joined ('' unsigned)."""
+    certs = ((report or {}).get("signing") or {}).get("certificates") or ()
+    return ",".join(sorted({c["sha256"] for c in certs if c.get("sha256")}))
+
+
+def same_signer(bound: str | None, signer: str | None) -> bool:
+    """Whether a version signed by ``signer`` may follow versions signed by ``bound``: nothing bound
+    yet, or at least one certificate in common (a v3 key rotation keeps the old one for old devices)."""
+    return not bound or bool(set(bound.split(",")) & set((signer or "").split(",")) - {""})
+
+
+def _dedup_key(package: str, account_id: str, sha256: str, attachments: list[dict] | None) -> str:
+    raw = json.dumps([package, account_id, sha256, _files(attachments)], ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def _new_id(prefix: str) -> str:
@@ -114,13 +138,18 @@ class ReviewStore:
         a = self.app_by_package(package)
         return a if a is not None and sees(viewer, a["owner_id"]) else None
 
-    def _app_for_upload(self, c, package: str, owner_id: str) -> str:
-        """The app's id, registering it to ``owner_id`` on first upload; Forbidden if another owns it."""
+    def check_upload(self, package: str, owner_id: str) -> None:
+        """Forbidden when another account owns the app (asked before the upload's body is read)."""
+        with self.engine.connect() as c:
+            self._app_for_upload(c, package, owner_id)
+
+    def _app_for_upload(self, c, package: str, owner_id: str) -> str | None:
+        """The app's id when ``owner_id`` owns it; None when nobody does (unknown, or known only from a
+        reviewer's batch): the name is claimed only when the upload's scan succeeds with that package
+        name (see :meth:`complete`). Forbidden if another account owns it."""
         row = c.execute(select(apps.c.id, apps.c.owner_id).where(apps.c.package == package)).first()
-        if row is None:
-            app_id = _new_id("app")
-            c.execute(insert(apps).values(id=app_id, package=package, owner_id=owner_id, created_at=utcnow()))
-            return app_id
+        if row is None or row.owner_id is None:
+            return None
         if row.owner_id != owner_id:
             raise Forbidden(f"app {package} is registered to another account")
         return row.id
@@ -132,20 +161,23 @@ class ReviewStore:
         one submission (new attachments, e.g. a corrected privacy policy for an unchanged package, make
         a new one); the same package anywhere is one scan. ``attachments``: stored policy/lists/UI files (see
         qingdan.review.attachments), kept with a new submission only."""
-        sub_id, dup, _ = self._racing(lambda c: self._create(c, app_id, account_id, sha256, path, size, attachments))
+        sub_id, dup, _ = self._racing(lambda c: self._create(c, app_id, account_id, sha256, path, size,
+                                                             attachments, None))
         return sub_id, dup
 
     def submit(self, package: str, owner_id: str, sha256: str, path: str, size: int,
                attachments: list[dict] | None = None) -> tuple[str, bool, str]:
-        """A developer's upload in one transaction: the app registered to ``owner_id`` on its first
-        upload (Forbidden if another account owns it), then the submission. Returns (submission id,
-        duplicate, status)."""
+        """A developer's upload in one transaction (Forbidden if another account owns the app): the
+        submission, bound to the app when ``owner_id`` owns it already, else recording ``package`` as
+        the name it claims if its scan succeeds. Returns (submission id, duplicate, status)."""
         return self._racing(lambda c: self._create(c, self._app_for_upload(c, package, owner_id), owner_id,
-                                                   sha256, path, size, attachments))
+                                                   sha256, path, size, attachments, package))
 
     def _racing(self, work):
         """``work(connection)`` in a write transaction, run again when a concurrent one won the race to
-        insert the same unique row (the second run finds it)."""
+        insert the same unique row (the second run finds it). Every check-then-insert that must not be
+        doubled (app by package, scan by sha256, submission by dedup_key) is backed by a unique key:
+        under READ COMMITTED a plain select sees nothing of a concurrent transaction until it commits."""
         for attempt in range(3):
             try:
                 with self.w.begin() as c:
@@ -156,13 +188,16 @@ class ReviewStore:
         raise AssertionError("unreachable")
 
     def _create(self, c, app_id: str | None, account_id: str, sha256: str, path: str, size: int,
-                attachments: list[dict] | None) -> tuple[str, bool, str]:
+                attachments: list[dict] | None, package: str | None) -> tuple[str, bool, str]:
         now = utcnow()
-        if app_id is not None:
+        key = _dedup_key(package, account_id, sha256, attachments) if package is not None else None
+        if key is not None:
+            cond = submissions.c.dedup_key == key
+            if app_id is not None:  # also rows from before migration 0005 (no dedup_key)
+                cond = cond | ((submissions.c.app_id == app_id) & (submissions.c.sha256 == sha256))
             mine = _files(attachments)
             for dup in c.execute(select(submissions.c.id, submissions.c.status, submissions.c.attachments_json)
-                                 .where(submissions.c.app_id == app_id, submissions.c.sha256 == sha256)
-                                 .order_by(submissions.c.created_at)):
+                                 .where(cond).order_by(submissions.c.created_at)):
                 if _files(json.loads(dup.attachments_json) if dup.attachments_json else None) == mine:
                     return dup.id, True, dup.status
         if c.execute(select(scans.c.sha256).where(scans.c.sha256 == sha256)).first() is None:
@@ -171,6 +206,7 @@ class ReviewStore:
         sub_id = _new_id("sub")
         c.execute(insert(submissions).values(id=sub_id, app_id=app_id, submitted_by=account_id, sha256=sha256,
                                              status="queued", attempts=0, created_at=now,
+                                             declared_package=package, dedup_key=key,
                                              attachments_json=json.dumps(attachments, ensure_ascii=False)
                                              if attachments else None))
         c.execute(insert(log).values(submission_id=sub_id, event="queued", detail="", at=now))
@@ -180,7 +216,8 @@ class ReviewStore:
         return sub_id, False, "queued"
 
     def submission(self, sub_id: str) -> dict | None:
-        q = (select(submissions, apps.c.package, apps.c.owner_id, _REPORT, scans.c.report_json.label("scan_report_json"),
+        q = (select(submissions, PACKAGE, apps.c.owner_id, _REPORT,
+                    scans.c.report_json.label("scan_report_json"),
                     scans.c.size,
                     scans.c.path, scans.c.status.label("scan_status"), scans.c.attempts.label("scan_attempts"))
              .select_from(submissions.join(scans, scans.c.sha256 == submissions.c.sha256)
@@ -193,26 +230,31 @@ class ReviewStore:
     def visible_submission(self, sub_id: str, viewer: dict) -> dict | None:
         """The submission, or None when unknown or not the viewer's to see (the same answer: no leak)."""
         sub = self.submission(sub_id)
-        return sub if sub is not None and sees(viewer, sub["owner_id"]) else None
+        return sub if sub is not None and sees(viewer, sub["owner_id"], sub["submitted_by"]) else None
 
     def list_submissions(self, viewer: dict, status: str | None = None, package: str | None = None,
                          limit: int = 50, before: str | None = None) -> list[dict]:
         """Submissions, newest first, that ``viewer`` may see (a developer: those of their own apps; a
-        reviewer: all). ``before``: a submission id; only older ones (keyset paging)."""
+        reviewer: all). ``before``: a submission id the viewer may see; only older ones (keyset paging).
+        LookupError when ``before`` is unknown or not the viewer's (the same answer: no leak)."""
+        joined = submissions.outerjoin(apps, apps.c.id == submissions.c.app_id)
         q = (select(submissions.c.id, submissions.c.sha256, submissions.c.status, submissions.c.version_name,
                     submissions.c.version_code, submissions.c.error, submissions.c.created_at,
-                    submissions.c.finished_at, apps.c.package)
-             .select_from(submissions.outerjoin(apps, apps.c.id == submissions.c.app_id))
+                    submissions.c.finished_at, PACKAGE)
+             .select_from(joined)
              .order_by(submissions.c.created_at.desc(), submissions.c.id.desc()).limit(limit))
+        mine = None
         if viewer["role"] != "reviewer":
-            q = q.where(apps.c.owner_id == viewer["id"])
+            mine = (apps.c.owner_id == viewer["id"]) | (submissions.c.submitted_by == viewer["id"])
+            q = q.where(mine)
         if status:
             q = q.where(submissions.c.status == status)
         if package:
-            q = q.where(apps.c.package == package)
+            q = q.where(_PACKAGE == package)
         with self.engine.connect() as c:
             if before:
-                at = c.execute(select(submissions.c.created_at).where(submissions.c.id == before)).scalar()
+                bq = select(submissions.c.created_at).select_from(joined).where(submissions.c.id == before)
+                at = c.execute(bq if mine is None else bq.where(mine)).scalar()
                 if at is None:
                     raise LookupError(f"no submission {before}")
                 q = q.where((submissions.c.created_at < at)
@@ -276,49 +318,97 @@ class ReviewStore:
         """In one transaction: the scan's outcome stored (when ``scanned``: this caller scanned it, and
         a scan already final is left alone), then carried to the submission, once, with ``merged`` (the
         scan's report plus the attachments' findings) as its own report. Returns the submission's final
-        status, or None if it was already final (a redelivered task) or the scan is not finished."""
+        status, or None if it was already final (a redelivered task) or the scan is not finished.
+
+        The app is bound here, never at upload: a developer's upload claims an unowned package name
+        only when its scan succeeded and the package inside has that name (the first such scan wins a
+        race; the other submission fails with the reason); a batch item makes the app known, unowned.
+        The first version scanned binds the signer: a later version signed by none of its certificates
+        gets a ``review.signer-changed`` finding, and cannot claim an unowned app."""
+        return self._racing(lambda c: self._complete(c, sub_id, sha256, scanned, report, error, merged))
+
+    def _complete(self, c, sub_id: str, sha256: str, scanned: bool, report: dict | None, error: str | None,
+                  merged: dict | None) -> str | None:
         now = utcnow()
-        with self.w.begin() as c:
-            if scanned:
-                vals: dict[str, Any] = {"finished_at": now, "lease_until": None}
-                if report is not None:
-                    app = report["app"]
-                    vals.update(status="done", report_json=json.dumps(report, ensure_ascii=False), error=None,
-                                package=app["package"], version_name=app.get("version_name"),
-                                version_code=app.get("version_code"))
+        if scanned:
+            vals: dict[str, Any] = {"finished_at": now, "lease_until": None}
+            if report is not None:
+                app = report["app"]
+                vals.update(status="done", report_json=json.dumps(report, ensure_ascii=False), error=None,
+                            package=app["package"], version_name=app.get("version_name"),
+                            version_code=app.get("version_code"), signer=signer_of(report))
+            else:
+                vals.update(status="failed", error=error or "scan failed")
+            c.execute(update(scans).where(scans.c.sha256 == sha256, scans.c.status.not_in(FINAL))
+                      .values(**vals))
+        sub = c.execute(select(submissions.c.status, submissions.c.app_id, submissions.c.sha256,
+                               submissions.c.submitted_by, submissions.c.declared_package,
+                               apps.c.package.label("bound"))
+                        .select_from(submissions.outerjoin(apps, apps.c.id == submissions.c.app_id))
+                        .where(submissions.c.id == sub_id).with_for_update(of=submissions)).first()
+        if sub is None or sub.status in FINAL:
+            return None
+        sc = c.execute(select(scans.c.status, scans.c.error, scans.c.package, scans.c.version_name,
+                              scans.c.version_code, scans.c.signer)
+                       .where(scans.c.sha256 == sub.sha256)).first()
+        if sc.status not in FINAL:
+            return None
+        vals = {"finished_at": now}
+        status, error = sc.status, sc.error
+        if status == "done":
+            vals.update(version_name=sc.version_name, version_code=sc.version_code)
+            signer = sc.signer if sc.signer is not None else signer_of(self._scan_report(c, sub.sha256))
+            declared = sub.bound or sub.declared_package
+            if declared is not None and declared != sc.package:
+                status = "failed"
+                error = f"the package is {sc.package}, not the app {declared} it was submitted for"
+            else:
+                app_id, error, changed = self._bind(c, sub, sc.package, signer, now)
+                if error:
+                    status = "failed"
                 else:
-                    vals.update(status="failed", error=error or "scan failed")
-                c.execute(update(scans).where(scans.c.sha256 == sha256, scans.c.status.not_in(FINAL)).values(**vals))
-            sub = c.execute(select(submissions.c.status, submissions.c.app_id, submissions.c.sha256,
-                                   apps.c.package.label("declared"))
-                            .select_from(submissions.outerjoin(apps, apps.c.id == submissions.c.app_id))
-                            .where(submissions.c.id == sub_id).with_for_update(of=submissions)).first()
-            if sub is None or sub.status in FINAL:
-                return None
-            sc = c.execute(select(scans.c.status, scans.c.error, scans.c.package, scans.c.version_name,
-                                  scans.c.version_code).where(scans.c.sha256 == sub.sha256)).first()
-            if sc.status not in FINAL:
-                return None
-            vals = {"finished_at": now}
-            status, error = sc.status, sc.error
-            if status == "done":
-                vals.update(version_name=sc.version_name, version_code=sc.version_code)
-                if sub.app_id is None:  # a batch item: the app is known only now
-                    row = c.execute(select(apps.c.id).where(apps.c.package == sc.package)).first()
-                    if row is None:
-                        app_id = _new_id("app")
-                        c.execute(insert(apps).values(id=app_id, package=sc.package, owner_id=None, created_at=now))
-                    else:
-                        app_id = row.id
                     vals["app_id"] = app_id
-                elif sub.declared != sc.package:
-                    status, error = "failed", f"the package is {sc.package}, not the app {sub.declared} it was submitted for"
-                if status == "done" and merged is not None:
-                    vals["merged_report_json"] = json.dumps(merged, ensure_ascii=False)
-            vals.update(status=status, error=error)
-            c.execute(update(submissions).where(submissions.c.id == sub_id).values(**vals))
-            c.execute(insert(log).values(submission_id=sub_id, event=status, detail=error or "", at=now))
+                    if changed is not None:
+                        base = merged or self._scan_report(c, sub.sha256)
+                        merged = _with_finding(base, _signer_finding(sc.package, changed, signer))
+            if status == "done" and merged is not None:
+                vals["merged_report_json"] = json.dumps(merged, ensure_ascii=False)
+        vals.update(status=status, error=error)
+        c.execute(update(submissions).where(submissions.c.id == sub_id).values(**vals))
+        c.execute(insert(log).values(submission_id=sub_id, event=status, detail=error or "", at=now))
         return status
+
+    @staticmethod
+    def _scan_report(c, sha256: str) -> dict | None:
+        raw = c.execute(select(scans.c.report_json).where(scans.c.sha256 == sha256)).scalar()
+        return json.loads(raw) if raw else None
+
+    @staticmethod
+    def _bind(c, sub, package: str, signer: str, now) -> tuple[str | None, str | None, str | None]:
+        """The app a successfully scanned submission belongs to: (app id, None, the bound signer when
+        this version's differs, else None), or (None, why it may not, None). Locks the app's row; a
+        concurrent insert of the same package fails on its unique key and the caller runs again."""
+        row = c.execute(select(apps.c.id, apps.c.owner_id, apps.c.signer).where(apps.c.package == package)
+                        .with_for_update()).first()
+        developer = sub.declared_package is not None and sub.app_id is None  # not yet bound: a claim
+        if row is None:
+            app_id = _new_id("app")
+            c.execute(insert(apps).values(id=app_id, package=package, signer=signer or None, created_at=now,
+                                          owner_id=sub.submitted_by if developer else None))
+            return app_id, None, None
+        changed = None if same_signer(row.signer, signer) else row.signer
+        if developer and row.owner_id is None:
+            if changed is not None:
+                return None, (f"{package} is signed by another certificate than its version already reviewed;"
+                              " the name stays unclaimed (sign with the app's key, or ask the store)"), None
+            c.execute(update(apps).where(apps.c.id == row.id, apps.c.owner_id.is_(None))
+                      .values(owner_id=sub.submitted_by))
+        elif developer and row.owner_id != sub.submitted_by:
+            return None, (f"app {package} was registered to another account, whose submission's scan"
+                          " finished first"), None
+        if not row.signer and signer:
+            c.execute(update(apps).where(apps.c.id == row.id).values(signer=signer))
+        return row.id, None, changed
 
     def events(self, sub_id: str) -> list[dict]:
         with self.engine.connect() as c:
@@ -353,3 +443,30 @@ class ReviewStore:
              .order_by(func.coalesce(submissions.c.version_code, 0), submissions.c.created_at))
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
+
+
+def _signer_finding(package: str, bound: str, signer: str) -> dict:
+    """The review.signer-changed finding, serialised like the scan's own findings."""
+    from qingdan.checks.rules import Finding
+    from qingdan.knowledge.rules import load_rules
+    from qingdan.report.jsonreport import finding_dict
+
+    was, now = bound.split(","), [s for s in signer.split(",") if s]
+    f = Finding(load_rules()["review.signer-changed"], "block", "app",
+                f"{package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
+                f"（{'、'.join(x[:16] for x in was)}）不同。",
+                f"This version of {package} is signed by {', '.join(x[:16] for x in now) or 'nothing'},"
+                f" not by the certificate of its reviewed versions ({', '.join(x[:16] for x in was)}).",
+                {"bound_certificates": was, "certificates": now})
+    return finding_dict(None, f)
+
+
+def _with_finding(report: dict | None, finding: dict) -> dict | None:
+    if report is None:
+        return None
+    rep = {**report, "findings": [*report.get("findings", []), finding]}
+    counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
+    for f in rep["findings"]:
+        counts["accepted" if f["accepted"] else f["severity"]] += 1
+    rep["finding_counts"] = counts
+    return rep

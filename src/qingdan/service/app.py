@@ -22,14 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qingdan import __version__
+from qingdan._io import csv_cell
 from qingdan.ledger.crypto import KeyError_, KeyRing, mask
 from qingdan.ledger.db import make_engine, migrate
 from qingdan.ledger.links import LinkError, sign, verify
 from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
 from qingdan.service import faults, pages
+from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params, validation_message
 
 MAX_BATCH = 1000
+# occurred_at: no earlier than this, no later than a day from now (clock skew); anything else is a typo or a
+# placeholder (9999-12-31), which would stand first/last on the user's page for good
+OCCURRED_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+OCCURRED_MAX_AHEAD = timedelta(days=1)
 
 
 class ApiError(Exception):
@@ -44,16 +50,20 @@ def _err(status: int, code: str, message: str, headers: dict | None = None) -> J
 
 class EventIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    idempotency_key: str = Field(min_length=1, max_length=200, description="unique per app; a retry reuses it")
-    user_ref: str = Field(min_length=1, max_length=200, description="the app's pseudonymous user reference")
+    idempotency_key: Ident = Field(min_length=1, max_length=200,
+                                   description="unique per app; a retry reuses it")
+    user_ref: Ident = Field(min_length=1, max_length=200, description="the app's pseudonymous user reference")
     kind: Literal["collected", "shared"]
-    pi_type: str = Field(min_length=1, max_length=64, description="a PI taxonomy key (imei) or its Chinese name")
-    purpose: str = Field(min_length=1, max_length=500)
-    scenario: str = Field(default="", max_length=500)
-    source: str = Field(default="app", min_length=1, max_length=200,
-                        description="collected: app or an SDK id; shared: the third party (name, SDK id or company)")
-    value: str | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
-    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC")
+    pi_type: Ident = Field(min_length=1, max_length=64,
+                           description="a PI taxonomy key (imei) or its Chinese name")
+    purpose: Text = Field(min_length=1, max_length=500)
+    scenario: Text = Field(default="", max_length=500)
+    source: Ident = Field(default="app", min_length=1, max_length=200,
+                          description="collected: app or an SDK id; "
+                                      "shared: the third party (name, SDK id or company)")
+    value: Text | None = Field(default=None, max_length=4096, description="the content; encrypted at rest")
+    occurred_at: datetime = Field(description="ISO 8601; without a zone it is UTC; "
+                                              "from 2000-01-01 to a day from now")
 
 
 class EventBatch(BaseModel):
@@ -75,7 +85,7 @@ class IngestOut(BaseModel):
 
 class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    user_ref: str = Field(min_length=1, max_length=200)
+    user_ref: Ident = Field(min_length=1, max_length=200)
     ttl_seconds: int | None = Field(default=None, ge=30)
 
 
@@ -112,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs.close()
 
     app = FastAPI(title="qingdan ledger", version=__version__, lifespan=lifespan,
+                  dependencies=[Depends(check_params)],  # no control character in any path or query
                   description="Per-user personal-information ledger: what an app collected and shared, per user.")
     app.state.ledger = ledger
     app.state.settings = settings
@@ -128,8 +139,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         parts = []
         for e in errs[:10]:
             loc = ".".join(str(x) for x in e.get("loc", ()))
-            parts.append(f"{loc}: {e.get('msg')}")
+            parts.append(f"{loc}: {validation_message(e)}")
         return _err(422, "invalid_request", "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(BadParam)
+    async def _bad_param(request: Request, exc: BadParam):  # a control character in the path or the query
+        path = request.scope.get("path", "")
+        if path.startswith("/u/"):
+            title = "链接无效" if exc.status == 404 else "参数无效"
+            return HTMLResponse(pages.render_error(title, "此链接含有无效字符。请回到 App 中重新打开“我的个人信息记录”。"),
+                                status_code=exc.status, headers=pages.SECURITY_HEADERS)
+        if path.startswith("/console"):
+            from qingdan.service.console import ConsoleError
+
+            title = "未找到 Not found" if exc.status == 404 else "参数无效 Invalid input"
+            console_error = app.exception_handlers[ConsoleError]
+            return await console_error(request, ConsoleError(exc.status, title, exc.message))
+        return _err(exc.status, "not_found" if exc.status == 404 else "invalid_request", exc.message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException):
@@ -157,7 +183,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def post_events(batch: EventBatch, who: Auth) -> IngestOut:
         app_id, key_id = who
         rows = []
-        for e in batch.events:
+        newest = datetime.now(UTC) + OCCURRED_MAX_AHEAD  # checked here: once per batch, not per event
+        for i, e in enumerate(batch.events):
             d = e.model_dump()
             if d["pi_type"] not in pi_types:
                 d["pi_type"] = pi_idx.get(d["pi_type"].casefold(), d["pi_type"])
@@ -166,6 +193,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                "this server has no QINGDAN_LEDGER_KEYS, so it cannot store values")
             if d["occurred_at"].tzinfo is None:
                 d["occurred_at"] = d["occurred_at"].replace(tzinfo=UTC)
+            if not OCCURRED_MIN <= d["occurred_at"] <= newest:
+                raise ApiError(422, "invalid_request", f"body.events.{i}.occurred_at: must be between "
+                                                       "2000-01-01 and one day from now")
             rows.append(d)
         r = ledger.ingest(app_id, key_id, rows)
         return IngestOut(accepted=r.accepted, duplicates=r.duplicates, flagged=[Flagged(**f) for f in r.flagged])
@@ -196,7 +226,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # ------------------------------------------------------------------ the user's pages
     def _link(token: str) -> tuple[str, str, int] | HTMLResponse:
         try:
-            return verify(settings.secret, token)
+            link = verify(settings.secret, token)
+            if bad_char(link[1]) is not None:  # signed before user refs were checked: never to the database
+                raise LinkError("invalid")
+            return link
         except LinkError as exc:
             if exc.reason == "expired":
                 return HTMLResponse(pages.render_error("链接已过期", "此链接已过期。请回到 App 中重新打开“我的个人信息记录”。"),
@@ -242,8 +275,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except ApiError:
             return HTMLResponse(pages.render_error("日期无效", "请按 年-月-日 的格式选择日期。"), status_code=400,
                                 headers=pages.SECURITY_HEADERS)
-        t_from = datetime.combine(d_from, datetime.min.time(), pages.CN) if d_from else None
-        t_to = datetime.combine(d_to + timedelta(days=1), datetime.min.time(), pages.CN) if d_to else None
+        try:
+            t_from = _day_start(d_from) if d_from else None
+            t_to = _day_start(d_to + timedelta(days=1)) if d_to else None
+        except OverflowError:  # 0001-01-01, 9999-12-31: no instant to compare with
+            return HTMLResponse(pages.render_error("日期无效", "所选日期超出可查询的范围，请选择其他日期。"),
+                                status_code=400, headers=pages.SECURITY_HEADERS)
         show = reveal == "1"
         rows = ledger.user_rows(app_id, user_ref, t_from, t_to)
         types = pi_types
@@ -305,7 +342,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cols = ["occurred_at", "kind", "pi_type", "purpose", "scenario", "source", "value"]
         w.writerow(cols)
         for e in evs:
-            w.writerow([_csv_safe(e[c]) for c in cols])
+            w.writerow([csv_cell(e[c]) for c in cols])
         return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={**pages.SECURITY_HEADERS,
                                  "Content-Disposition": 'attachment; filename="my-data.csv"'})
@@ -319,6 +356,7 @@ def Query_(alias: str):  # noqa: N802 - reads like the FastAPI helper it wraps
     return Query(alias=alias)
 
 
-def _csv_safe(v) -> str:
-    s = "" if v is None else str(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+def _day_start(d: date) -> datetime:
+    """The start of a Beijing day as a UTC instant (SQLite compares the stored UTC text, dropping any zone);
+    OverflowError at the ends of the calendar."""
+    return datetime.combine(d, datetime.min.time(), pages.CN).astimezone(UTC)

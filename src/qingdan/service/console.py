@@ -39,7 +39,8 @@ from qingdan.review.attachments import (
 from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
-from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.review.store import PACKAGE, Forbidden, ReviewStore
+from qingdan.service.inputs import bad_char
 from qingdan.service.pages import fmt_time
 
 COOKIE = "qingdan_console"
@@ -74,6 +75,15 @@ def error_page(status: int, title: str, message: str, headers: dict | None = Non
     """An error page that needs nothing but the templates (no session: the database may be down)."""
     html = _env.get_template("error.html.j2").render(css=Markup(CSS), me=None, csrf="", title=title, message=message)
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
+def _check_form(form: FormData, free_text: tuple[str, ...] = ()) -> None:
+    """Every text field without control characters (``free_text`` ones may have tab and newlines)."""
+    for name, value in form.multi_items():
+        if isinstance(value, str) and (c := bad_char(name) or bad_char(value, name in free_text)) is not None:
+            raise ConsoleError(422, "输入无效 Invalid input",
+                               f"字段 {name!r} 含有控制字符 {c}。"
+                               f"The field {name!r} contains the control character {c}.")
 
 
 def _b64(b: bytes) -> str:
@@ -141,6 +151,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         form = await request.form(max_files=0, max_fields=300, max_part_size=16 * 1024)
         if not hmac.compare_digest(str(form.get("csrf", "")), token):
             raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+        _check_form(form, free_text=("note",))
         return acc, form
 
     def visible(sub_id: str, acc: dict) -> dict:
@@ -194,6 +205,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
             resp.headers["Retry-After"] = str(wait)
             return resp
         form = await request.form(max_files=0, max_fields=10, max_part_size=4096)
+        _check_form(form)
         acc = store.authenticate(str(form.get("api_key", "")).strip())
         if acc is None:
             recent.append(time.monotonic())
@@ -225,9 +237,18 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         q = select(apps).order_by(apps.c.package)
         if acc["role"] != "reviewer":
             q = q.where(apps.c.owner_id == acc["id"])
+        unbound = []
+        if acc["role"] != "reviewer":  # uploads for names not (yet) theirs: queued, or failed with why
+            u = (select(submissions.c.id, submissions.c.declared_package, submissions.c.status,
+                        submissions.c.error, submissions.c.created_at)
+                 .where(submissions.c.app_id.is_(None), submissions.c.submitted_by == acc["id"])
+                 .order_by(submissions.c.created_at.desc()).limit(100))
         with store.engine.connect() as c:
             rows = [dict(r._mapping) for r in c.execute(q)]
-        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows])
+            if acc["role"] != "reviewer":
+                unbound = [dict(r._mapping) for r in c.execute(u)]
+        return page(request, "apps.html.j2", apps=[{**a, "versions": versions_of(a["id"])} for a in rows],
+                    unbound=unbound)
 
     @app.get("/console/apps/{package}", include_in_schema=False)
     def history(package: str, request: Request):
@@ -266,6 +287,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
         try:
             if not hmac.compare_digest(str(form.get("csrf", "")), token):
                 raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+            _check_form(form)
             package = str(form.get("app", "")).strip()
             file = form.get("file")
             if not package or len(package) > 255 or isinstance(file, str) or file is None or not file.filename:
@@ -282,6 +304,11 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
                         count_check(attached)
             except BadAttachment as exc:
                 raise ConsoleError(415, "附件无效 Bad attachment", f"{exc}.") from None
+            try:  # another account's app: refused before the package is stored
+                await run_in_threadpool(store.check_upload, package, acc["id"])
+            except Forbidden:
+                raise ConsoleError(403, "无权限 Forbidden",
+                                   f"应用 {package} 属于另一个账号。The app belongs to another account.") from None
             sha, size = await run_in_threadpool(_store_upload, storage, file.file, rs.max_upload_bytes, True)
         finally:
             await form.close()
@@ -302,7 +329,7 @@ def mount(app: FastAPI, store: ReviewStore, storage: Storage, jobs: Queue, rs: R
     @app.get("/console/queue", include_in_schema=False)
     def queue(request: Request):
         need(request, "reviewer")
-        q = (select(submissions, apps.c.package, accounts.c.name.label("submitter"))
+        q = (select(submissions, PACKAGE, accounts.c.name.label("submitter"))
              .outerjoin(apps, apps.c.id == submissions.c.app_id)
              .join(accounts, accounts.c.id == submissions.c.submitted_by)
              .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(500))

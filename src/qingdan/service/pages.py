@@ -123,7 +123,10 @@ ERROR_PAGE = _env.from_string("""<!doctype html>
 
 
 def fmt_time(dt: datetime) -> str:
-    return dt.astimezone(CN).strftime("%Y-%m-%d %H:%M")
+    try:
+        return dt.astimezone(CN).strftime("%Y-%m-%d %H:%M")
+    except OverflowError:  # a 9999-12-31 time stored before occurred_at was checked: shown in its own zone
+        return dt.strftime("%Y-%m-%d %H:%M ") + (dt.tzname() or "UTC")
 
 
 def render_user_page(**kw) -> str:

@@ -9,12 +9,14 @@ the scan)
 · ``GET /v1/review/submissions/{id}`` (+ ``/report.json``, ``/report.html``)
 · ``POST /v1/review/submissions/{id}/verdict`` (reviewer key)
 · ``GET /v1/review/apps/{package}/history`` · ``POST /v1/review/batch`` (reviewer key).
-A developer sees only their own apps (others' are 404) and may not give verdicts (403); a reviewer
-sees everything. Errors are ``{"error": {"code", "message"}}`` like the ledger's.
+A developer sees only their own apps and submissions (others' are 404) and may not give verdicts
+(403); a reviewer sees everything. A package name is claimed by the first developer upload whose scan
+succeeds with that name (an upload for another account's app is 403 before its body is read); the
+first version's signing certificates bind later ones. Errors are ``{"error": {"code", "message"}}``
+like the ledger's.
 """
 
 import json
-from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
@@ -34,8 +36,9 @@ from qingdan.review.attachments import (
     validate,
 )
 from qingdan.review.settings import ReviewSettings
-from qingdan.review.storage import NotAPackage, Storage, StorageFull, TooLarge
+from qingdan.review.storage import BadFolder, NotAPackage, Storage, StorageFull, TooLarge, batch_files
 from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.service.inputs import Ident, Text, bad_char
 
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
@@ -61,15 +64,16 @@ class ReviewError(Exception):
 class VerdictIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["approve", "reject"]
-    rules: list[str] = Field(default_factory=list, max_length=200,
-                             description="rule ids chosen among the submission's findings")
-    note: str = Field(default="", max_length=5000)
+    rules: list[Ident] = Field(default_factory=list, max_length=200,
+                               description="rule ids chosen among the submission's findings")
+    note: Text = Field(default="", max_length=5000)
 
 
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sha256s: list[str] | None = Field(default=None, max_length=MAX_BATCH)
-    folder: str | None = Field(default=None, description=f"a server folder below QINGDAN_BATCH_ROOT; its {', '.join(PACKAGE_SUFFIXES)} files")
+    sha256s: list[Ident] | None = Field(default=None, max_length=MAX_BATCH)
+    folder: Ident | None = Field(default=None, description="a server folder below QINGDAN_BATCH_ROOT (a relative"
+                                 f" one is taken from there); its {', '.join(PACKAGE_SUFFIXES)} files")
 
 
 def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> None:
@@ -144,13 +148,23 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
         if length and length.isdigit() and int(length) > rs.max_upload_bytes + ATTACH_TOTAL + 64 * 1024:
             raise ReviewError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
         ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+        async def may_submit(package: str) -> None:  # another account's app: 403 before the package is read
+            try:
+                await run_in_threadpool(store.check_upload, package.strip(), acc["id"])
+            except Forbidden as exc:
+                raise ReviewError(403, "forbidden", str(exc)) from None
+
+        if (app_q or "").strip():
+            await may_submit(app_q)
         if ctype in RAW_TYPES:
             if not (app_q or "").strip() or len(app_q.strip()) > 255:  # refused before the body is read
                 raise ReviewError(422, "invalid_request", "give the package name as the query parameter `app`")
             fields, attached = {"app": app_q or ""}, []
             sha, size = await _receive_raw(request, storage, rs.max_upload_bytes)
         else:
-            fields, sha, size, attached = await _receive(request, storage, rs.max_upload_bytes)
+            fields, sha, size, attached = await _receive(request, storage, rs.max_upload_bytes,
+                                                         None if (app_q or "").strip() else may_submit)
         package = (fields.get("app") or app_q or "").strip()
         if not package or len(package) > 255:
             raise ReviewError(422, "invalid_request", "the form field `app` (the package name) is required")
@@ -256,22 +270,23 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
         else:
             if rs.batch_root is None:
                 raise ReviewError(403, "forbidden", "folder batches are off (set QINGDAN_BATCH_ROOT)")
-            folder = Path(body.folder).resolve()
-            if not folder.is_relative_to(rs.batch_root) or not folder.is_dir():
-                raise ReviewError(400, "bad_request", f"{body.folder}: not a folder below the batch root")
-            files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PACKAGE_SUFFIXES)
-            if len(files) > MAX_BATCH:
-                raise ReviewError(413, "batch_too_large", f"at most {MAX_BATCH} packages per batch")
-            for p in files:
+            try:
+                files = batch_files(rs.batch_root, body.folder, PACKAGE_SUFFIXES, MAX_BATCH)
+            except BadFolder as exc:
+                if exc.too_many:
+                    raise ReviewError(413, "batch_too_large",
+                                      f"at most {MAX_BATCH} packages per batch") from None
+                raise ReviewError(400, "bad_request", str(exc)) from None
+            for source, p in files:
                 try:
-                    sha, size = storage.put_file(p, rs.max_upload_bytes)
+                    sha, size = storage.put_file(p, rs.max_upload_bytes, inside=rs.batch_root)
                 except TooLarge as exc:
-                    items.append({"source": str(p.relative_to(folder)), "error": str(exc)})
+                    items.append({"source": source, "error": str(exc)})
                     continue
                 except OSError as exc:
-                    items.append({"source": str(p.relative_to(folder)), "error": exc.strerror or str(exc)})
+                    items.append({"source": source, "error": exc.strerror or str(exc)})
                     continue
-                items.append({"sha256": sha, "source": str(p.relative_to(folder)), "size": size})
+                items.append({"sha256": sha, "source": source, "size": size})
         for it in items:
             if "error" in it:
                 continue
@@ -287,12 +302,13 @@ def mount(app: FastAPI, engine: Engine, rs: ReviewSettings | None = None) -> Non
     mount_console(app, store, storage, jobs, rs)
 
 
-async def _receive(request: Request, storage: Storage,
-                   limit: int) -> tuple[dict[str, str], str, int, list[tuple[str, str, bytes]]]:
+async def _receive(request: Request, storage: Storage, limit: int, may_submit=None
+                   ) -> tuple[dict[str, str], str, int, list[tuple[str, str, bytes]]]:
     """Stream a multipart body: the ``file`` part goes straight to the storage folder (hashed, counted,
     its first bytes checked for the zip signature); small text fields are kept; attachments (``policy``,
     ``lists``, ``ui``) are held in memory up to their limit and checked for name, type and encoding.
-    Nothing is parsed as a package here."""
+    Nothing is parsed as a package here. ``may_submit``: awaited with the ``app`` field as soon as it
+    has arrived (an app that is not the uploader's stops the upload there)."""
     from python_multipart.multipart import MultipartParser, parse_options_header
 
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
@@ -348,15 +364,23 @@ async def _receive(request: Request, storage: Storage,
                 attached.append((state["name"], name, bytes(state["buf"])))
                 count_check(attached)
         elif state["name"]:
-            fields[state["name"]] = state["buf"].decode("utf-8", "replace")
+            value = state["buf"].decode("utf-8", "replace")
+            if (c := bad_char(state["name"]) or bad_char(value)) is not None:  # before the file is kept
+                raise ReviewError(422, "invalid_request",
+                                  f"form field {state['name']!r}: control character {c} is not allowed")
+            fields[state["name"]] = value
 
     parser = MultipartParser(params[b"boundary"], {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
         "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished})
     try:
+        checked = may_submit is None
         async for chunk in request.stream():
             parser.write(chunk)
+            if not checked and "app" in fields:
+                checked = True
+                await may_submit(fields["app"])
         parser.finalize()
         if state["done"]:
             state["done"] = await run_in_threadpool(state["writer"].commit)
