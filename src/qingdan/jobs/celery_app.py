@@ -7,10 +7,12 @@ submission still finishes once.
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import worker_ready
+from celery.worker.consumer import Consumer as CeleryConsumer
 
 from qingdan.review.settings import ReviewSettings
 
@@ -25,9 +27,29 @@ def make_celery(settings: ReviewSettings) -> Celery:
         task_ignore_result=True,
         broker_transport_options={"visibility_timeout": settings.visibility_timeout},
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,  # a lost broker connection: reconnect (default; stated, it matters)
+        broker_connection_max_retries=None,  # … for as long as it takes (Redis restarted, failed over)
+        worker_consumer="qingdan.jobs.celery_app:Consumer",
         worker_hijack_root_logger=False,
     )
     return c
+
+
+class Consumer(CeleryConsumer):
+    """Celery's consumer, surviving the loss of its Redis connection while a task is unacknowledged.
+
+    On a lost connection Celery collects the connection, then closes it; closing the Redis channel
+    restores the unacknowledged messages through the transport that collect() has already detached,
+    which raises AttributeError (kombu 5.x) and the worker exits ("Unrecoverable error"). Those
+    messages are gone with a restarted Redis anyway (and are redelivered after the visibility timeout
+    otherwise); the unfinished submissions are queued again on reconnection (RequeueOnReconnect)."""
+
+    def on_connection_error_after_connected(self, exc):  # noqa: ANN001
+        try:
+            super().on_connection_error_after_connected(exc)
+        except AttributeError as err:
+            logging.getLogger("qingdan.jobs").warning("broker connection closed uncleanly (%r); reconnecting", err)
+            self.connection = None
 
 
 @cache
@@ -60,6 +82,24 @@ def process_task(self, submission_id: str) -> str | None:
 
 
 REQUEUE_WINDOW_S = 30
+
+
+class RequeueOnReconnect(bootsteps.StartStopStep):
+    """When the worker's broker connection comes back (Redis restarted: a Redis without persistence
+    comes back empty, its queued tasks and the unacknowledged ones gone), queue the unfinished
+    submissions again, as at start. Duplicates are harmless (the task is idempotent)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def start(self, c) -> None:  # noqa: ANN001 - the worker's Consumer
+        if c.restart_count > 0:  # not the first start (worker_ready does that one): a reconnection
+            try:
+                _requeue_unfinished()
+            except Exception:  # noqa: BLE001 - the database down too: the next reconnection or start
+                logging.getLogger("qingdan.jobs").exception("requeue after the broker came back")
+
+
+app.steps["consumer"].add(RequeueOnReconnect)
 
 
 @worker_ready.connect

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -19,6 +20,13 @@ class TooLarge(Exception):
 
 class NotAPackage(Exception):
     pass
+
+
+class StorageFull(Exception):  # noqa: N818 - a state of the disk, like TooLarge
+    """The store's file system has no space (ENOSPC) or quota (EDQUOT) left: nothing was stored."""
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
 class BadFolder(Exception):
@@ -149,16 +157,22 @@ class Writer:
                 raise NotAPackage("not a zip archive (an Android package starts with PK\\x03\\x04)")
         self.h.update(data)
         assert self.fh is not None
-        self.fh.write(data)
+        try:
+            self.fh.write(data)
+        except OSError as exc:
+            self._full(exc)
 
     def commit(self) -> tuple[str, int]:
         """Close, check, and move into place under its sha256; returns (sha256, size)."""
         if self.check_magic and self.head != ZIP_MAGIC:
             raise NotAPackage("not a zip archive (an Android package starts with PK\\x03\\x04)")
         assert self.fh is not None
-        self.fh.flush()
-        os.fsync(self.fh.fileno())
-        self.fh.close()
+        try:
+            self.fh.flush()
+            os.fsync(self.fh.fileno())
+            self.fh.close()
+        except OSError as exc:
+            self._full(exc)
         self.fh = None
         sha = self.h.hexdigest()
         target = self.storage.path(sha)
@@ -169,9 +183,19 @@ class Writer:
         self.tmp = ""
         return sha, self.size
 
+    def _full(self, exc: OSError):
+        """A write failed: the partial temporary file goes at once; disk full becomes StorageFull."""
+        self.discard()
+        if exc.errno in FULL_ERRNOS:
+            raise StorageFull("the package store is out of disk space") from exc
+        raise exc
+
     def discard(self) -> None:
         if self.fh is not None:
-            self.fh.close()
+            try:
+                self.fh.close()  # flushes what is buffered: fails again on a full disk
+            except OSError:
+                pass
             self.fh = None
         if self.tmp:
             try:

@@ -50,7 +50,29 @@ def process(store: ReviewStore, sub_id: str, lease_s: float, run=None) -> str | 
     scanned = state == "scan"
     prior = None if scanned or not job["attachments"] else store.scan_report(job["sha256"])
     report, error, merged = (run or scan_job)(job["path"], scanned, job["attachments"], prior)
-    return store.complete(sub_id, job["sha256"], scanned, report, error, merged)
+    # The scan is done and this worker holds its lease: a database away for a moment (restarting, a
+    # lost connection) must not throw the outcome away and leave the package leased to nobody.
+    return _patiently(lambda: store.complete(sub_id, job["sha256"], scanned, report, error, merged))
+
+
+COMPLETE_PATIENCE_S = 120.0
+
+
+def _patiently(fn, patience_s: float | None = None):
+    """``fn()``, tried again while the database cannot be reached, for up to ``patience_s`` seconds."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    end = time.monotonic() + (COMPLETE_PATIENCE_S if patience_s is None else patience_s)
+    pause = 0.25
+    while True:
+        try:
+            return fn()
+        except (OperationalError, InterfaceError, PoolTimeout):
+            if time.monotonic() + pause > end:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def scan_job(path: str, scan: bool, attachments: list[dict] | None, prior: dict | None

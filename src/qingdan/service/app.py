@@ -29,7 +29,7 @@ from qingdan.ledger.db import make_engine, migrate
 from qingdan.ledger.links import LinkError, sign, verify
 from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
-from qingdan.service import pages
+from qingdan.service import faults, pages
 from qingdan.service.inputs import BadParam, Ident, Text, bad_char, check_params, validation_message
 from qingdan.service.limits import BodyLimit
 
@@ -172,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(Exception)
     async def _unexpected(_req: Request, exc: Exception):  # never a traceback to the client
         return _err(500, "internal_error", f"internal error ({type(exc).__name__})")
+    faults.install(app)  # database or broker down: 503 + Retry-After; the package store's disk full: 507
     __import__("qingdan.service.review", fromlist=["mount"]).mount(app, engine)  # the review API (issue 9)
 
     def auth(authorization: Annotated[str | None, Header()] = None) -> tuple[str, str]:

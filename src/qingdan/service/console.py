@@ -71,6 +71,12 @@ class ConsoleError(Exception):
         self.status, self.title, self.message = status, title, message
 
 
+def error_page(status: int, title: str, message: str, headers: dict | None = None) -> HTMLResponse:
+    """An error page that needs nothing but the templates (no session: the database may be down)."""
+    html = _env.get_template("error.html.j2").render(css=Markup(CSS), me=None, csrf="", title=title, message=message)
+    return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+
+
 def _check_form(form: FormData, free_text: tuple[str, ...] = ()) -> None:
     """Every text field without control characters (``free_text`` ones may have tab and newlines)."""
     for name, value in form.multi_items():

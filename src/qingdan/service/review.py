@@ -36,7 +36,7 @@ from qingdan.review.attachments import (
     validate,
 )
 from qingdan.review.settings import ReviewSettings
-from qingdan.review.storage import BadFolder, NotAPackage, Storage, TooLarge, batch_files
+from qingdan.review.storage import BadFolder, NotAPackage, Storage, StorageFull, TooLarge, batch_files
 from qingdan.review.store import Forbidden, ReviewStore
 from qingdan.service.inputs import Ident, Text, bad_char
 
@@ -396,7 +396,7 @@ async def _receive(request: Request, storage: Storage, limit: int, may_submit=No
         raise ReviewError(415, "not_a_package", f"the upload is {exc}") from None
     except BadAttachment as exc:
         raise ReviewError(415, "bad_attachment", str(exc)) from None
-    except ReviewError:
+    except (ReviewError, StorageFull):  # the disk full: 507 (qingdan.service.faults)
         raise
     except Exception as exc:  # noqa: BLE001 - a malformed body
         raise ReviewError(400, "bad_request", f"malformed multipart body ({type(exc).__name__})") from None
