@@ -34,7 +34,8 @@ class KeyRing:
             except (binascii.Error, ValueError):
                 raise KeyringError(f"QINGDAN_LEDGER_KEYS: key {kid!r} is not base64") from None
             if len(raw) != 32:
-                raise KeyringError(f"QINGDAN_LEDGER_KEYS: key {kid!r} must be 32 bytes (AES-256), got {len(raw)}")
+                raise KeyringError(f"QINGDAN_LEDGER_KEYS: key {kid!r} must be 32 bytes (AES-256),"
+                                   f" got {len(raw)}")
             if kid in self.keys:
                 raise KeyringError(f"QINGDAN_LEDGER_KEYS: key id {kid!r} given twice")
             self.keys[kid] = AESGCM(raw)
