@@ -462,6 +462,40 @@ class ReviewStore:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
 
+    # ---------------------------------------------------------------- the console's lists
+    def session_account(self, acc_id: str) -> dict | None:
+        """An enabled account, with ``sessions_after``: its console sessions issued until then are void."""
+        a = accounts.c
+        with self.engine.connect() as c:
+            row = c.execute(select(a.id, a.name, a.role, a.sessions_after)
+                            .where(a.id == acc_id, a.disabled_at.is_(None))).first()
+        return dict(row._mapping) if row else None
+
+    def visible_apps(self, viewer: dict) -> list[dict]:
+        """The apps ``viewer`` may see (a reviewer: all), by package name."""
+        q = select(apps).order_by(apps.c.package)
+        if viewer["role"] != "reviewer":
+            q = q.where(apps.c.owner_id == viewer["id"])
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def unbound_submissions(self, account_id: str, limit: int = 100) -> list[dict]:
+        """The account's newest uploads for names not (yet) theirs: queued, or failed (with why)."""
+        s = submissions.c
+        q = (select(s.id, s.declared_package, s.status, s.error, s.created_at)
+             .where(s.app_id.is_(None), s.submitted_by == account_id).order_by(s.created_at.desc()).limit(limit))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
+    def review_queue(self, limit: int = 500) -> list[dict]:
+        """The newest submissions of every account, with their package and their submitter's name."""
+        q = (select(submissions, PACKAGE, accounts.c.name.label("submitter"))
+             .outerjoin(apps, apps.c.id == submissions.c.app_id)
+             .join(accounts, accounts.c.id == submissions.c.submitted_by)
+             .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(limit))
+        with self.engine.connect() as c:
+            return [dict(r._mapping) for r in c.execute(q)]
+
 
 def _signer_finding(package: str, bound: str, signer: str) -> dict:
     """The review.signer-changed finding, serialised like the scan's own findings."""
