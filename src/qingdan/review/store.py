@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from qingdan.ledger.db import writer
 from qingdan.ledger.store import as_utc, hash_token, utcnow
+from qingdan.review.queries import PACKAGE_OF, ConsoleQueries
 from qingdan.review.schema import accounts, apps, log, scans, submissions, verdicts
 
 ROLES = ("reviewer", "developer")
@@ -36,8 +37,7 @@ def _column(text: str | None, limit: int) -> str | None:
 
 # a submission's report: its own (with the attachments' findings) when it has one, else its scan's
 _REPORT = func.coalesce(submissions.c.merged_report_json, scans.c.report_json).label("report_json")
-# a submission's app: its app's package once bound, else the package name it was uploaded for
-_PACKAGE = func.coalesce(apps.c.package, submissions.c.declared_package)
+_PACKAGE = PACKAGE_OF  # a submission's app: its app's package once bound, else the one it was uploaded for
 PACKAGE = _PACKAGE.label("package")
 
 
@@ -82,7 +82,7 @@ def _ts(v: datetime | None) -> str | None:
     return as_utc(v).isoformat() if v is not None else None
 
 
-class ReviewStore:
+class ReviewStore(ConsoleQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.w = writer(engine)
@@ -459,40 +459,6 @@ class ReviewStore:
              .join(scans, scans.c.sha256 == submissions.c.sha256)
              .where(submissions.c.app_id == app_id)
              .order_by(func.coalesce(submissions.c.version_code, 0), submissions.c.created_at))
-        with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
-
-    # ---------------------------------------------------------------- the console's lists
-    def session_account(self, acc_id: str) -> dict | None:
-        """An enabled account, with ``sessions_after``: its console sessions issued until then are void."""
-        a = accounts.c
-        with self.engine.connect() as c:
-            row = c.execute(select(a.id, a.name, a.role, a.sessions_after)
-                            .where(a.id == acc_id, a.disabled_at.is_(None))).first()
-        return dict(row._mapping) if row else None
-
-    def visible_apps(self, viewer: dict) -> list[dict]:
-        """The apps ``viewer`` may see (a reviewer: all), by package name."""
-        q = select(apps).order_by(apps.c.package)
-        if viewer["role"] != "reviewer":
-            q = q.where(apps.c.owner_id == viewer["id"])
-        with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
-
-    def unbound_submissions(self, account_id: str, limit: int = 100) -> list[dict]:
-        """The account's newest uploads for names not (yet) theirs: queued, or failed (with why)."""
-        s = submissions.c
-        q = (select(s.id, s.declared_package, s.status, s.error, s.created_at)
-             .where(s.app_id.is_(None), s.submitted_by == account_id).order_by(s.created_at.desc()).limit(limit))
-        with self.engine.connect() as c:
-            return [dict(r._mapping) for r in c.execute(q)]
-
-    def review_queue(self, limit: int = 500) -> list[dict]:
-        """The newest submissions of every account, with their package and their submitter's name."""
-        q = (select(submissions, PACKAGE, accounts.c.name.label("submitter"))
-             .outerjoin(apps, apps.c.id == submissions.c.app_id)
-             .join(accounts, accounts.c.id == submissions.c.submitted_by)
-             .order_by(submissions.c.created_at.desc(), submissions.c.id).limit(limit))
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
 

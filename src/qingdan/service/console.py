@@ -51,7 +51,8 @@ CSP = (f"default-src 'none'; style-src {CSS_HASH}; img-src 'none'; frame-src 'se
 HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "same-origin",
            "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "X-Robots-Tag": "noindex"}
 REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
-STATUS = {"queued": "排队中 Queued", "running": "扫描中 Running", "done": "已完成 Done", "failed": "失败 Failed"}
+STATUS = {"queued": "排队中 Queued", "running": "扫描中 Running", "done": "已完成 Done",
+          "failed": "失败 Failed"}
 DECISION = {"approve": "通过 Approved", "reject": "驳回 Rejected"}
 
 _env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(default=True),
@@ -65,7 +66,8 @@ LOGIN_FAILS, LOGIN_WINDOW_S = 10, 300  # failed logins per client address per wi
 
 def error_page(status: int, title: str, message: str, headers: dict | None = None) -> HTMLResponse:
     """An error page that needs nothing but the templates (no session: the database may be down)."""
-    html = _env.get_template("error.html.j2").render(css=Markup(CSS), me=None, csrf="", title=title, message=message)
+    html = _env.get_template("error.html.j2").render(css=Markup(CSS), me=None, csrf="", title=title,
+                                                     message=message)
     return HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
 
 
@@ -129,7 +131,8 @@ async def error_handler(request: Request, exc: ConsoleError) -> HTMLResponse:
 def need(request: Request, role: str | None = None) -> tuple[dict, str]:
     s = session(request)
     if s is None:
-        raise ConsoleError(401, "请先登录 Please log in", "此页面需要登录。This page needs a console session.")
+        raise ConsoleError(401, "请先登录 Please log in",
+                           "此页面需要登录。This page needs a console session.")
     if role and s[0]["role"] != role:
         raise ConsoleError(403, "无权限 Forbidden",
                            f"仅限{'审核员 reviewers' if role == 'reviewer' else '开发者 developers'}。")
@@ -144,7 +147,8 @@ def same_origin(request: Request) -> None:
 
 def _csrf(form: FormData, token: str) -> None:
     if not hmac.compare_digest(str(form.get("csrf", "")), token):
-        raise ConsoleError(403, "请求被拒绝 Refused", "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
+        raise ConsoleError(403, "请求被拒绝 Refused",
+                           "表单已过期或无效，请刷新页面后重试。Invalid CSRF token.")
 
 
 async def form_checked(request: Request, role: str | None = None) -> tuple[dict, FormData]:
@@ -175,7 +179,8 @@ def redirect(url: str) -> RedirectResponse:
 
 
 def _not_yours(package: str) -> ConsoleError:
-    return ConsoleError(403, "无权限 Forbidden", f"应用 {package} 属于另一个账号。The app belongs to another account.")
+    return ConsoleError(403, "无权限 Forbidden",
+                        f"应用 {package} 属于另一个账号。The app belongs to another account.")
 
 
 router = APIRouter(include_in_schema=False)
@@ -226,7 +231,8 @@ async def login(request: Request, store: ReviewStoreDep):
     acc = store.authenticate(str(form.get("api_key", "")).strip())
     if acc is None:
         recent.append(time.monotonic())
-        return page(request, "login.html.j2", 401, error="API 密钥无效或账号已停用。Unknown or disabled API key.")
+        return page(request, "login.html.j2", 401,
+                    error="API 密钥无效或账号已停用。Unknown or disabled API key.")
     request.app.state.login_failures.pop(ip, None)
     resp = redirect("/console/")
     resp.set_cookie(COOKIE, _make_session(request, acc["id"]), max_age=SESSION_S, path="/console",
@@ -397,7 +403,8 @@ async def verdict(sub_id: str, request: Request, store: ReviewStoreDep) -> Respo
     acc, _ = need(request)
     visible(store, sub_id, acc)
     if acc["role"] != "reviewer":
-        raise ConsoleError(403, "无权限 Forbidden", "只有审核员可以给出审核结论。Only reviewers give verdicts.")
+        raise ConsoleError(403, "无权限 Forbidden",
+                           "只有审核员可以给出审核结论。Only reviewers give verdicts.")
     acc, form = await form_checked(request, "reviewer")
     sub = visible(store, sub_id, acc)
     if sub["status"] != "done" or not sub["report_json"]:

@@ -42,6 +42,7 @@ from qingdan.service.inputs import Ident, Text, bad_char
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
 # a raw-body upload: the package bytes as they are (``curl --data-binary @app.apk``), no form encoding
+APP_Q = "the package name (raw-body uploads; a multipart form gives it as the field app)"
 RAW_TYPES = ("application/vnd.android.package-archive", "application/octet-stream", "application/zip")
 UPLOAD_BODY = {"requestBody": {"required": True, "content": {
     **{t: {"schema": {"type": "string", "format": "binary"}} for t in RAW_TYPES},
@@ -49,7 +50,8 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {
         "app": {"type": "string", "description": "the package name"},
         "file": {"type": "string", "format": "binary", "description": "the package (.apk)"},
         "policy": {"type": "string", "format": "binary", "description": "privacy policy (.html, .htm, .txt)"},
-        "lists": {"type": "string", "format": "binary", "description": "the double lists (privacy-lists.yaml)"},
+        "lists": {"type": "string", "format": "binary",
+                  "description": "the double lists (privacy-lists.yaml)"},
         "ui": {"type": "array", "items": {"type": "string", "format": "binary"},
                "description": "UI dumps (uiautomator .xml, GKD .json)"}}}}}}}
 
@@ -71,8 +73,9 @@ class VerdictIn(BaseModel):
 class BatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sha256s: list[Ident] | None = Field(default=None, max_length=MAX_BATCH)
-    folder: Ident | None = Field(default=None, description="a server folder below QINGDAN_BATCH_ROOT (a relative"
-                                 f" one is taken from there); its {', '.join(PACKAGE_SUFFIXES)} files")
+    folder: Ident | None = Field(default=None, description="a server folder below QINGDAN_BATCH_ROOT"
+                                 " (a relative one is taken from there)"
+                                 f"; its {', '.join(PACKAGE_SUFFIXES)} files")
 
 
 def who(store: ReviewStoreDep, authorization: Annotated[str | None, Header()] = None) -> dict:
@@ -100,7 +103,8 @@ def view(store: ReviewStore, sub: dict) -> dict:
     out = {"id": sub["id"], "app": sub["package"], "sha256": sub["sha256"], "size": sub["size"],
            "version_name": sub["version_name"], "version_code": sub["version_code"], "status": status,
            "progress": {"queued": 0.0, "running": 0.5}.get(status, 1.0), "attempts": sub["attempts"],
-           "error": sub["error"], "created_at": _iso(sub["created_at"]), "started_at": _iso(sub["started_at"]),
+           "error": sub["error"], "created_at": _iso(sub["created_at"]),
+           "started_at": _iso(sub["started_at"]),
            "finished_at": _iso(sub["finished_at"]), "summary": None,
            "verdicts": store.verdicts([sub["id"]])[sub["id"]]}
     if status == "done" and sub["report_json"]:
@@ -134,18 +138,18 @@ router = APIRouter(prefix="/v1/review", tags=["review"])
                      " (fields app, file; optional policy, lists, ui (repeatable))")
 async def upload(request: Request, acc: Who, store: ReviewStoreDep, rs: ReviewSettingsDep,
                  storage: StorageDep, jobs: JobsDep,
-                 app_q: Annotated[str | None, Query(alias="app", description="the package name (raw-body"
-                                                     " uploads; a multipart form gives it as the field app)")] = None
-                 ) -> JSONResponse:
+                 app_q: Annotated[str | None, Query(alias="app", description=APP_Q)] = None) -> JSONResponse:
     """Developers only. The package streams to the store (hashed, size-capped, checked for the zip
     signature) and is queued for a scan; nothing is parsed here. 202 with the submission's id, or 200
     when the same package, name and attachments were submitted before (``duplicate``). An app that
     another account has claimed is refused (403) before the body is read."""
     if acc["role"] != "developer":
-        raise ServiceError(403, "forbidden", "only developer accounts submit packages; reviewers use /v1/review/batch")
+        raise ServiceError(403, "forbidden",
+                           "only developer accounts submit packages; reviewers use /v1/review/batch")
     length = request.headers.get("content-length")
     if length and length.isdigit() and int(length) > rs.max_upload_bytes + ATTACH_TOTAL + 64 * 1024:
-        raise ServiceError(413, "too_large", f"the upload is larger than the limit of {rs.max_upload_bytes // (1024 * 1024)} MiB")
+        mib = rs.max_upload_bytes // (1024 * 1024)
+        raise ServiceError(413, "too_large", f"the upload is larger than the limit of {mib} MiB")
     ctype = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
     async def may_submit(package: str) -> None:  # another account's app: 403 before the package is read
@@ -183,7 +187,8 @@ async def upload(request: Request, acc: Who, store: ReviewStoreDep, rs: ReviewSe
                         status_code=200 if dup else 202)
 
 
-@router.get("/submissions", summary="Submissions, newest first: a developer's own apps, or all for a reviewer")
+@router.get("/submissions",
+            summary="Submissions, newest first: a developer's own apps, or all for a reviewer")
 def list_submissions(acc: Who, store: ReviewStoreDep,
                      status: Annotated[Literal["queued", "running", "done", "failed"] | None, Query()] = None,
                      app_q: Annotated[str | None, Query(alias="app", description="a package name")] = None,
@@ -236,10 +241,12 @@ def post_verdict(sub_id: str, body: VerdictIn, acc: Who, store: ReviewStoreDep) 
     found = {f["rule"] for f in rep["findings"]}
     unknown = sorted(set(body.rules) - found)
     if unknown:
-        raise ServiceError(422, "invalid_reason", f"not among this submission's findings: {', '.join(unknown)}")
+        raise ServiceError(422, "invalid_reason",
+                           f"not among this submission's findings: {', '.join(unknown)}")
     if body.decision == "reject" and not body.rules and not body.note.strip():
         raise ServiceError(422, "invalid_reason", "a rejection needs a reason: finding rule ids or a note")
-    v = store.add_verdict(sub_id, acc["id"], body.decision, list(dict.fromkeys(body.rules)), body.note.strip())
+    rules = list(dict.fromkeys(body.rules))
+    v = store.add_verdict(sub_id, acc["id"], body.decision, rules, body.note.strip())
     return {"submission": sub_id, **v, "reviewer": acc["name"]}
 
 
@@ -256,7 +263,8 @@ def history(package: str, acc: Who, store: ReviewStoreDep) -> dict:
     vs = store.verdicts([s["id"] for s in subs])
     versions, diffs, prev = [], [], None
     for s in subs:
-        versions.append({"submission": s["id"], "version_name": s["version_name"], "version_code": s["version_code"],
+        versions.append({"submission": s["id"], "version_name": s["version_name"],
+                         "version_code": s["version_code"],
                          "sha256": s["sha256"], "status": s["status"], "created_at": _iso(s["created_at"]),
                          "verdicts": vs[s["id"]]})
         if s["status"] == "done" and s["report_json"]:
@@ -267,7 +275,8 @@ def history(package: str, acc: Who, store: ReviewStoreDep) -> dict:
     return {"app": package, "owner": a["owner_id"], "versions": versions, "diffs": diffs}
 
 
-@router.post("/batch", status_code=202, summary="Many submissions: stored sha256s or a server folder (reviewers)")
+@router.post("/batch", status_code=202,
+             summary="Many submissions: stored sha256s or a server folder (reviewers)")
 def batch(body: BatchIn, acc: Who, store: ReviewStoreDep, rs: ReviewSettingsDep, storage: StorageDep,
           jobs: JobsDep) -> dict:
     """Either packages already in the store (by sha256) or the package files of a folder below
@@ -310,7 +319,8 @@ def batch(body: BatchIn, acc: Who, store: ReviewStoreDep, rs: ReviewSettingsDep,
         if "error" in it:
             continue
         size = it.pop("size")
-        it["id"], _ = store.create_submission(None, acc["id"], it["sha256"], str(storage.path(it["sha256"])), size)
+        path = str(storage.path(it["sha256"]))
+        it["id"], _ = store.create_submission(None, acc["id"], it["sha256"], path, size)
         jobs.submit(it["id"])
     return {"submitted": sum(1 for it in items if "id" in it), "items": items}
 
@@ -326,10 +336,12 @@ async def _receive(request: Request, storage: Storage, limit: int, may_submit=No
 
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
-        raise ServiceError(415, "unsupported_media_type", "send multipart/form-data with the fields app and file")
+        raise ServiceError(415, "unsupported_media_type",
+                           "send multipart/form-data with the fields app and file")
     fields: dict[str, str] = {}
     attached: list[tuple[str, str, bytes]] = []
-    state: dict = {"name": None, "hdr": b"", "val": b"", "headers": {}, "buf": b"", "writer": None, "done": None}
+    state: dict = {"name": None, "hdr": b"", "val": b"", "headers": {}, "buf": b"", "writer": None,
+                   "done": None}
 
     def on_part_begin():
         state.update(name=None, headers={}, buf=b"")
@@ -358,7 +370,8 @@ async def _receive(request: Request, storage: Storage, limit: int, may_submit=No
         elif state["name"] in KINDS:
             state["buf"] += data[start:end]
             if len(state["buf"]) > ATTACH_MAX:
-                raise ServiceError(413, "too_large", f"the attached {state['name']} file is larger than the limit of "
+                raise ServiceError(413, "too_large",
+                                   f"the attached {state['name']} file is larger than the limit of "
                                                     f"{ATTACH_MAX // (1024 * 1024)} MiB")
         else:
             state["buf"] += data[start:end]
@@ -385,7 +398,8 @@ async def _receive(request: Request, storage: Storage, limit: int, may_submit=No
 
     parser = MultipartParser(params[b"boundary"], {
         "on_part_begin": on_part_begin, "on_part_data": on_part_data, "on_part_end": on_part_end,
-        "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
+        "on_header_field": on_header_field, "on_header_value": on_header_value,
+        "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished})
     try:
         checked = may_submit is None

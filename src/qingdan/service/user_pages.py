@@ -25,7 +25,8 @@ _AGAIN = "请回到 App 中重新打开“我的个人信息记录”。"
 
 
 def _error(status: int, title: str, message: str) -> HTMLResponse:
-    return HTMLResponse(pages.render_error(title, message), status_code=status, headers=pages.SECURITY_HEADERS)
+    return HTMLResponse(pages.render_error(title, message), status_code=status,
+                        headers=pages.SECURITY_HEADERS)
 
 
 def bad_param_page(status: int) -> HTMLResponse:
