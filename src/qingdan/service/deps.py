@@ -14,6 +14,7 @@ from qingdan.ledger.store import Ledger
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import Storage
 from qingdan.review.store import ReviewStore
+from qingdan.service.errors import ServiceError
 
 
 async def settings(request: Request) -> Settings:
@@ -43,6 +44,13 @@ async def storage(request: Request) -> Storage:
 
 async def jobs(request: Request) -> Queue:
     return request.app.state.review_queue
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (the API keys); 401 without one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise ServiceError(401, "unauthorized", "send the API key as `Authorization: Bearer <token>`")
+    return authorization[7:].strip()
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

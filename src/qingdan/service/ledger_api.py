@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qingdan.ledger.links import sign
 from qingdan.ledger.settings import Settings
-from qingdan.service.deps import LedgerDep, PiIndexDep, SettingsDep
+from qingdan.service.deps import LedgerDep, PiIndexDep, SettingsDep, bearer_token
 from qingdan.service.errors import ServiceError
 from qingdan.service.inputs import Ident, Text
 
@@ -88,9 +88,7 @@ def pi_index() -> tuple[dict, dict]:
 
 def auth(ledger: LedgerDep, authorization: Annotated[str | None, Header()] = None) -> tuple[str, str]:
     """(app id, key id) of the request's API key; 401 without one or with an unknown one."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise ServiceError(401, "unauthorized", "send the API key as `Authorization: Bearer <token>`")
-    found = ledger.authenticate(authorization[7:].strip())
+    found = ledger.authenticate(bearer_token(authorization))
     if found is None:
         raise ServiceError(401, "unauthorized", "unknown or revoked API key")
     return found

@@ -35,7 +35,7 @@ from qingdan.review.attachments import (
 )
 from qingdan.review.storage import BadFolder, NotAPackage, Storage, StorageFull, TooLarge, batch_files
 from qingdan.review.store import Forbidden, ReviewStore
-from qingdan.service.deps import JobsDep, ReviewSettingsDep, ReviewStoreDep, StorageDep
+from qingdan.service.deps import JobsDep, ReviewSettingsDep, ReviewStoreDep, StorageDep, bearer_token
 from qingdan.service.errors import ServiceError
 from qingdan.service.inputs import Ident, Text, bad_char
 
@@ -80,9 +80,7 @@ class BatchIn(BaseModel):
 
 def who(store: ReviewStoreDep, authorization: Annotated[str | None, Header()] = None) -> dict:
     """The account of the request's API key; 401 without one or with an unknown or disabled one."""
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise ServiceError(401, "unauthorized", "send the API key as `Authorization: Bearer <token>`")
-    acc = store.authenticate(authorization[7:].strip())
+    acc = store.authenticate(bearer_token(authorization))
     if acc is None:
         raise ServiceError(401, "unauthorized", "unknown or disabled review account key")
     return acc
