@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from qingdan.db.engine import writer
 from qingdan.db.review_tables import accounts, apps, log, scans, submissions, verdicts
 from qingdan.db.util import as_utc, hash_token, utcnow
+from qingdan.review.queries import PACKAGE_OF, ConsoleQueries
 
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
@@ -35,8 +36,7 @@ def _column(text: str | None, limit: int) -> str | None:
 
 # a submission's report: its own (with the attachments' findings) when it has one, else its scan's
 _REPORT = func.coalesce(submissions.c.merged_report_json, scans.c.report_json).label("report_json")
-# a submission's app: its app's package once bound, else the package name it was uploaded for
-_PACKAGE = func.coalesce(apps.c.package, submissions.c.declared_package)
+_PACKAGE = PACKAGE_OF  # a submission's app: its app's package once bound, else the one it was uploaded for
 PACKAGE = _PACKAGE.label("package")
 
 
@@ -81,7 +81,7 @@ def _ts(v: datetime | None) -> str | None:
     return as_utc(v).isoformat() if v is not None else None
 
 
-class ReviewStore:
+class ReviewStore(ConsoleQueries):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.w = writer(engine)
