@@ -7,12 +7,15 @@ import json
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qingdan.checks.findings import Finding, count_by_severity, rule, run_stage, stage_rules
+from qingdan.knowledge.rules import Rule
 from qingdan.ledger.db import writer
 from qingdan.ledger.store import as_utc, hash_token, utcnow
 from qingdan.review.schema import accounts, apps, log, scans, submissions, verdicts
@@ -20,7 +23,6 @@ from qingdan.review.schema import accounts, apps, log, scans, submissions, verdi
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
 DECISIONS = ("approve", "reject")
-REVIEW_RULES = ("review.signer-changed",)  # findings the review service adds to a submission's report
 
 
 # what Android accepts as a package name (segments of letters, digits and _, not starting with a digit)
@@ -463,28 +465,37 @@ class ReviewStore:
             return [dict(r._mapping) for r in c.execute(q)]
 
 
+@dataclass(frozen=True, slots=True)
+class SignerChange:
+    package: str
+    bound: list[str]  # the certificates of the app's reviewed versions
+    signer: list[str]  # the new version's (none: unsigned)
+
+
+@rule("review.signer-changed")
+def _signer_changed(r: Rule, ch: SignerChange) -> list[Finding]:
+    was, now = ch.bound, ch.signer
+    return [Finding.of(r, "app",
+                       f"{ch.package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
+                       f"（{'、'.join(x[:16] for x in was)}）不同。",
+                       f"This version of {ch.package} is signed by {', '.join(x[:16] for x in now) or 'nothing'},"
+                       f" not by the certificate of its reviewed versions ({', '.join(x[:16] for x in was)}).",
+                       bound_certificates=was, certificates=now)]
+
+
+REVIEW_RULES = stage_rules("review")  # findings the review service adds to a submission's report
+
+
 def _signer_finding(package: str, bound: str, signer: str) -> dict:
     """The review.signer-changed finding, serialised like the scan's own findings."""
-    from qingdan.checks.rules import Finding
-    from qingdan.knowledge.rules import load_rules
-    from qingdan.report.jsonreport import finding_dict
-
-    was, now = bound.split(","), [s for s in signer.split(",") if s]
-    f = Finding(load_rules()["review.signer-changed"], "block", "app",
-                f"{package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
-                f"（{'、'.join(x[:16] for x in was)}）不同。",
-                f"This version of {package} is signed by {', '.join(x[:16] for x in now) or 'nothing'},"
-                f" not by the certificate of its reviewed versions ({', '.join(x[:16] for x in was)}).",
-                {"bound_certificates": was, "certificates": now})
-    return finding_dict(None, f)
+    change = SignerChange(package, bound.split(","), [s for s in signer.split(",") if s])
+    (f,) = run_stage("review", change, only=("review.signer-changed",))
+    return f.to_dict()
 
 
 def _with_finding(report: dict | None, finding: dict) -> dict | None:
     if report is None:
         return None
     rep = {**report, "findings": [*report.get("findings", []), finding]}
-    counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
-    for f in rep["findings"]:
-        counts["accepted" if f["accepted"] else f["severity"]] += 1
-    rep["finding_counts"] = counts
+    rep["finding_counts"] = count_by_severity(rep["findings"])
     return rep
