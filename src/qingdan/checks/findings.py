@@ -55,13 +55,14 @@ class Finding:
         docs = load_documents()
         d = scan.sdk(self.owner) if scan is not None else None
         r = self.rule
+        name = d.sdk.name if d else ("App" if self.owner == "app" else self.owner)
         return {
             "rule": r.id, "severity": self.severity, "title_zh": r.title_zh, "title_en": r.title_en,
-            "owner": self.owner, "owner_name": d.sdk.name if d else ("App" if self.owner == "app" else self.owner),
+            "owner": self.owner, "owner_name": name,
             "company": d.sdk.company if d else None,
             "message_zh": self.message_zh, "message_en": self.message_en, "evidence": self.evidence,
-            "refs": [{"doc": ref.doc, "doc_zh": docs[ref.doc].zh, "doc_en": docs[ref.doc].en, "item": ref.item}
-                     for ref in r.refs],
+            "refs": [{"doc": ref.doc, "doc_zh": docs[ref.doc].zh, "doc_en": docs[ref.doc].en,
+                      "item": ref.item} for ref in r.refs],
             "fix_zh": r.fix_zh, "fix_en": r.fix_en,
             "accepted": self.accepted, "accepted_reason": self.accepted_reason,
         }

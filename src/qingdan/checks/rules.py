@@ -264,7 +264,8 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
 # -- personal information collected, by whom ----------------------------------------------------
 
 
-def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str, en_what: str) -> list[Finding]:
+def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
+             en_what: str) -> list[Finding]:
     """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info)."""
     res = ctx.result
     by_owner: dict[str, list[Any]] = {}
@@ -300,7 +301,8 @@ def _non_resettable_id(r: Rule, ctx: Context) -> list[Finding]:
 
 @rule("pi.installed-apps")
 def _installed_apps(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表", "reads the installed-app list")
+    return _pi_uses(r, ctx, lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表",
+                    "reads the installed-app list")
 
 
 @rule("pi.running-processes")

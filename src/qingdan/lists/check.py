@@ -122,7 +122,8 @@ def _pi_undeclared(r: Rule, ctx: ListsContext) -> list[Finding]:
                               f"{'the app' if owner == APP else 'SDK ' + owner} collects {'/'.join(types)} "
                               f"({u.api.en}), which the lists do not declare for it",
                               severity=sev, pi_type=types[0], pi_types=list(types),
-                              evidence=[f"{s.caller_class}.{s.caller_method} → {u.callee}" for s in u.sites[:3]]))
+                              evidence=[f"{s.caller_class}.{s.caller_method} → {u.callee}"
+                                        for s in u.sites[:3]]))
     return out
 
 
@@ -138,7 +139,8 @@ def _stale_row(r: Rule, ctx: ListsContext) -> list[Finding]:
     for s in dl.shared:
         if s.sdk and s.sdk not in detected:
             out.append(Finding.of(r, s.sdk, f"共享清单列出 {s.third_party}（{s.sdk}），应用中未发现该 SDK",
-                                  f"the sharing list names {s.third_party} ({s.sdk}), which the app does not contain",
+                                  f"the sharing list names {s.third_party} ({s.sdk}), "
+                                  "which the app does not contain",
                                   sdk=s.sdk, **_where(s, dl)))
     permissions = {p.name for p in scan.permissions}
     for c in dl.collected:

@@ -265,7 +265,8 @@ def _permission_no_purpose(r: Rule, ctx: PolicyContext) -> list[Finding]:
             why_en = "mentioned without a purpose" if st and st.mentioned else "not mentioned"
             out.append(Finding.of(r, APP,
                                   f"应用申请{PERMISSION_ZH[key]}权限（{', '.join(perms)}），{why_zh}",
-                                  f"the app requests the {key} permission ({', '.join(perms)}): {why_en} in the policy",
+                                  f"the app requests the {key} permission ({', '.join(perms)}): "
+                                  f"{why_en} in the policy",
                                   permission=key, permissions=perms,
                                   evidence=[e.text[:120] for e in (st.evidence if st else [])[:3]]))
     return out
@@ -278,7 +279,8 @@ def _undisclosed_views(row: Row) -> list[str]:
     """The views that have the row when the policy does not disclose it."""
     if row.cells["disclosed"].present:
         return []
-    return [v for v in ("declared", "detected", "observed") if row.cells[v] is not None and row.cells[v].present]
+    return [v for v in ("declared", "detected", "observed")
+            if row.cells[v] is not None and row.cells[v].present]
 
 
 @rule("policy.sdk-stale", each="rows")
@@ -317,7 +319,8 @@ def _sdk_undisclosed(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
     if not views or row.kind == "pi" or not _embedded_sdk(row, views):
         return []
     return [Finding.of(r, row.key, f"应用内嵌 SDK {row.label}，政策中未列明",
-                       f"the app embeds SDK {row.label}, which the policy does not name", sdk=row.key, views=views)]
+                       f"the app embeds SDK {row.label}, which the policy does not name",
+                       sdk=row.key, views=views)]
 
 
 @rule("policy.third-party-undisclosed", each="rows")
@@ -327,8 +330,8 @@ def _third_party_undisclosed(r: Rule, ctx: PolicyContext, row: Row) -> list[Find
         return []
     if "declared" in views:
         return [Finding.of(r, row.key, f"共享清单列出的第三方 {row.label} 在政策中未说明",
-                           f"the sharing list names {row.label}, which the policy does not", third_party=row.key,
-                           evidence=row.cells["declared"].evidence[:3])]
+                           f"the sharing list names {row.label}, which the policy does not",
+                           third_party=row.key, evidence=row.cells["declared"].evidence[:3])]
     if "observed" in views:
         return [Finding.of(r, row.key, f"台账记录向 {row.label} 提供了个人信息，政策中未说明",
                            f"the ledger records sharing with {row.label}, which the policy does not name",

@@ -307,7 +307,8 @@ def _no_close(r: Rule, ctx: ScreenContext) -> list[Finding]:
     return [Finding.of(r, ctx.rec.owner, f"{ctx.what_zh}中找不到关闭/跳过按钮",
                        f"no close or skip control on the {ctx.rec.kind}",
                        element=None, bounds=[0, 0, s.width, s.height], measured=0, threshold=1,
-                       source="524 一、（四）: every splash screen and popup needs a close button users can find and use")]
+                       source="524 一、（四）: every splash screen and popup needs a close button users can "
+                       "find and use")]
 
 
 @rule("ui.close-too-small")
@@ -323,8 +324,9 @@ def _close_too_small(r: Rule, ctx: ScreenContext) -> list[Finding]:
     return [Finding.of(r, ctx.rec.owner,
                        f"关闭/跳过按钮 {el} 仅 {w_dp:.0f}×{h_dp:.0f} dp（{close.width}×{close.height} px，"
                        f"密度 {s.density}），小于 {t.value:.0f}×{t.value:.0f} dp",
-                       f"close/skip control {el} is {w_dp:.1f}×{h_dp:.1f} dp ({close.width}×{close.height} px at "
-                       f"density {s.density}), below {t.value:.0f}×{t.value:.0f} dp",
+                       f"close/skip control {el} is {w_dp:.1f}×{h_dp:.1f} dp "
+                       f"({close.width}×{close.height} px at density {s.density}), "
+                       f"below {t.value:.0f}×{t.value:.0f} dp",
                        element=el, bounds=list(close.bounds),
                        measured={"width_dp": round(w_dp, 1), "height_dp": round(h_dp, 1),
                                  "width_px": close.width, "height_px": close.height},
@@ -346,8 +348,9 @@ def _close_position(r: Rule, ctx: ScreenContext) -> list[Finding]:
     return [Finding.of(r, rec.owner,
                        f"关闭/跳过按钮 {el} 位于非常见位置（中心 {cx / s.width:.0%}, {cy / s.height:.0%}），"
                        "不在角落区域，也不紧贴内容上方/下方",
-                       f"close/skip control {el} sits in an unusual place (centre at {cx / s.width:.0%} across, "
-                       f"{cy / s.height:.0%} down): neither in a corner band nor directly above/below the content",
+                       f"close/skip control {el} sits in an unusual place (centre at {cx / s.width:.0%} "
+                       f"across, {cy / s.height:.0%} down): neither in a corner band nor directly "
+                       "above/below the content",
                        element=el, bounds=list(b), measured={"centre_x": round(cx / s.width, 3),
                                                              "centre_y": round(cy / s.height, 3)},
                        container=list(cont), threshold={"corner_band_x": THRESHOLDS["corner_band_x"].value,
@@ -368,7 +371,8 @@ def _close_contrast(r: Rule, ctx: ScreenContext) -> list[Finding]:
         return []
     return [Finding.of(r, ctx.rec.owner,
                        f"关闭/跳过按钮 {el} 与周围的对比度仅 {c:.2f}:1，低于 3:1",
-                       f"close/skip control {el} has a contrast of {c:.2f}:1 against its surroundings, below 3:1",
+                       f"close/skip control {el} has a contrast of {c:.2f}:1 against its surroundings, "
+                       "below 3:1",
                        element=el, bounds=list(b), measured=round(c, 2), **_thr("min_contrast"))]
 
 
@@ -382,8 +386,8 @@ def _close_countdown(r: Rule, ctx: ScreenContext) -> list[Finding]:
             return []
         return [Finding.of(r, own,
                            f"关闭/跳过按钮 {el} 显示倒计时“{cd}”：可能须等倒计时结束才能关闭（请点按确认）",
-                           f'close/skip control {el} shows a countdown "{cd}": it may only close once the countdown '
-                           "ends (a dump cannot tell; tap it to confirm)",
+                           f'close/skip control {el} shows a countdown "{cd}": it may only close once the '
+                           "countdown ends (a dump cannot tell; tap it to confirm)",
                            element=el, bounds=list(close.bounds), measured=cd, threshold="closable at once",
                            source="《互联网广告管理办法》第十条: one-click close, no waiting for a countdown")]
     cd_node = next((n for n in s.nodes if n.visible and COUNTDOWN.search(n.text) and "秒后" in n.text), None)
@@ -406,7 +410,8 @@ def _close_icon_only(r: Rule, ctx: ScreenContext) -> list[Finding]:
                        f"close/skip control {el} is an icon only, with no text or content-desc",
                        element=el, bounds=list(close.bounds), measured="no text, no content-desc",
                        threshold="text or content-desc",
-                       source="524 一、（四） '找得到'; Android accessibility: label every control (contentDescription)")]
+                       source="524 一、（四） '找得到'; Android accessibility: label every control "
+                       "(contentDescription)")]
 
 
 @rule("ui.fullscreen-jump")
@@ -452,7 +457,8 @@ def _ad_unlabelled(r: Rule, ctx: ScreenContext) -> list[Finding]:
     if any("广告" in (n.text + n.desc) or AD_LABEL.search(n.rid_name) for n in s.nodes if n.visible and n.area):
         return []
     return [Finding.of(r, rec.owner, f"{ctx.what_zh}广告没有“广告”标识", f'the {rec.kind} ad carries no "广告" label',
-                       element=None, bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height],
+                       element=None,
+                       bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height],
                        measured="no 广告 text, content-desc or ad-logo view", threshold='a visible "广告" label',
                        source="《互联网广告管理办法》第九条、第十条")]
 
