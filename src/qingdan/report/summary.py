@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from qingdan.checks.findings import SEVERITY_ORDER
+from qingdan.checks.findings import SEVERITIES, SEVERITY_ORDER
 
 
 def _size(n: int) -> str:
@@ -90,7 +90,7 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         out.append(f"  app PI    {', '.join(app_pi)}")
     fc = rep["finding_counts"]
     if rep["findings"]:
-        parts = [f"{fc[k]} {k}" for k in ("block", "warn", "info") if fc[k]]
+        parts = [f"{fc[k]} {k}" for k in SEVERITIES if fc[k]]
         acc = f" ({fc['accepted']} accepted)" if fc["accepted"] else ""
         out.append(f"  findings  {' · '.join(parts) or 'none open'}{acc}")
         shown = sorted((f for f in rep["findings"] if not f["accepted"] and f["severity"] != "info"),
