@@ -46,6 +46,8 @@ def test_the_report_row_has_the_schema_fields():
     finding = schema["$defs"][finding["$ref"].rsplit("/", 1)[-1]] if "$ref" in finding else finding
     assert set(row) == set(finding["properties"])
     assert row["owner_name"] == "App" and row["refs"]
+    short = Finding.of("sec.debuggable", "app", "zh", "en").short_dict()
+    assert list(short) == ["rule", "severity", "owner", "message_zh", "message_en", "evidence"]
 
 
 def test_every_catalogue_rule_has_exactly_one_registered_function():

@@ -68,6 +68,12 @@ class Finding:
         }
 
 
+    def short_dict(self) -> dict[str, Any]:
+        """The row of the ``lists check``/``policy check``/``ui check`` JSON outputs."""
+        return {"rule": self.rule.id, "severity": self.severity, "owner": self.owner,
+                "message_zh": self.message_zh, "message_en": self.message_en, "evidence": self.evidence}
+
+
 def finding_dict(scan: Any, f: Finding) -> dict[str, Any]:
     """``f.to_dict(scan)``: a finding of any stage serialised as the JSON report does."""
     return f.to_dict(scan)
