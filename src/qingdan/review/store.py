@@ -7,17 +7,16 @@ import json
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from qingdan.checks.findings import Finding, count_by_severity, rule, run_stage, stage_rules
-from qingdan.knowledge.rules import Rule
+from qingdan.checks.findings import count_by_severity
 from qingdan.ledger.db import writer
 from qingdan.ledger.store import as_utc, hash_token, utcnow
+from qingdan.review.rules import REVIEW_RULES, signer_finding  # noqa: F401 - REVIEW_RULES: its old home
 from qingdan.review.schema import accounts, apps, log, scans, submissions, verdicts
 
 ROLES = ("reviewer", "developer")
@@ -390,7 +389,7 @@ class ReviewStore:
                     vals["app_id"] = app_id
                     if changed is not None:
                         base = merged or self._scan_report(c, sub.sha256)
-                        merged = _with_finding(base, _signer_finding(sc.package, changed, signer))
+                        merged = _with_finding(base, signer_finding(sc.package, changed, signer))
             if status == "done" and merged is not None:
                 vals["merged_report_json"] = json.dumps(merged, ensure_ascii=False)
         vals.update(status=status, error=error)
@@ -463,35 +462,6 @@ class ReviewStore:
              .order_by(func.coalesce(submissions.c.version_code, 0), submissions.c.created_at))
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(q)]
-
-
-@dataclass(frozen=True, slots=True)
-class SignerChange:
-    package: str
-    bound: list[str]  # the certificates of the app's reviewed versions
-    signer: list[str]  # the new version's (none: unsigned)
-
-
-@rule("review.signer-changed")
-def _signer_changed(r: Rule, ch: SignerChange) -> list[Finding]:
-    was, now = ch.bound, ch.signer
-    return [Finding.of(r, "app",
-                       f"{ch.package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
-                       f"（{'、'.join(x[:16] for x in was)}）不同。",
-                       f"This version of {ch.package} is signed by "
-                       f"{', '.join(x[:16] for x in now) or 'nothing'}, not by the certificate of its "
-                       f"reviewed versions ({', '.join(x[:16] for x in was)}).",
-                       bound_certificates=was, certificates=now)]
-
-
-REVIEW_RULES = stage_rules("review")  # findings the review service adds to a submission's report
-
-
-def _signer_finding(package: str, bound: str, signer: str) -> dict:
-    """The review.signer-changed finding, serialised like the scan's own findings."""
-    change = SignerChange(package, bound.split(","), [s for s in signer.split(",") if s])
-    (f,) = run_stage("review", change, only=("review.signer-changed",))
-    return f.to_dict()
 
 
 def _with_finding(report: dict | None, finding: dict) -> dict | None:
