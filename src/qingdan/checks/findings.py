@@ -21,7 +21,7 @@ from qingdan.knowledge.rules import SEVERITIES, Rule, load_documents, load_rules
 # SEVERITIES, most severe first: block, warn, info
 SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0, warn 1, block 2
 SEVERITY_ORDER = {s: i for i, s in enumerate(SEVERITIES)}  # sort key, most severe first: block 0
-#: The stages whose rules need more than a scan, by rule area; every other area is the scan's.
+#: A rule's stage is its area when the area is one of these; every other area is the scan's.
 STAGES = ("scan", "lists", "policy", "ui", "review")
 
 
@@ -99,11 +99,6 @@ def count_by_severity(findings: Iterable[Finding | dict[str, Any]]) -> dict[str,
     for f in findings:
         out["accepted" if _accepted(f) else _severity(f)] += 1
     return out
-
-
-def by_severity(findings: Iterable[Finding | dict[str, Any]]) -> list:
-    """Most severe first; a stable sort, so equal findings keep their order."""
-    return sorted(findings, key=lambda f: SEVERITY_ORDER[_severity(f)])
 
 
 # -- the rule registry ------------------------------------------------------------------------------
