@@ -575,15 +575,15 @@ ledger_app.add_typer(ledger_keys, name="key")
 
 
 def _ledger():
-    from qingdan.ledger.crypto import KeyError_, KeyRing
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
+    from qingdan.ledger.crypto import KeyRing, KeyringError
     from qingdan.ledger.settings import Settings
     from qingdan.ledger.store import Ledger
 
     settings = Settings.from_env()
     try:
         ring = KeyRing(settings.ledger_keys)
-    except KeyError_ as exc:
+    except KeyringError as exc:
         raise fail("QINGDAN_LEDGER_KEYS", str(exc)) from None
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -593,7 +593,7 @@ def _ledger():
 @ledger_app.command("migrate")
 def ledger_migrate() -> None:
     """Create or upgrade the ledger's tables (QINGDAN_DATABASE_URL; default ./qingdan-ledger.db)."""
-    from qingdan.ledger.db import current_revision, make_engine, migrate
+    from qingdan.db.engine import current_revision, make_engine, migrate
     from qingdan.ledger.settings import Settings
 
     engine = make_engine(Settings.from_env().database_url)
@@ -659,7 +659,7 @@ def serve(
     _need_extra("service", "uvicorn", "httptools", "fastapi", "sqlalchemy")
     import uvicorn
 
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.service.server import uvicorn_options
 
@@ -810,7 +810,7 @@ review_app.add_typer(review_accounts, name="account")
 
 
 def _review_store():
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.review.store import ReviewStore
 
@@ -904,7 +904,7 @@ def review_worker(ctx: typer.Context) -> None:
     _need_extra("service", "celery", "sqlalchemy")
     if not os.environ.get("QINGDAN_BROKER_URL"):
         raise fail("QINGDAN_BROKER_URL", "not set (redis://host:6379/0); without it `qingdan serve` scans in-process")
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.review.settings import ReviewSettings
 

@@ -14,14 +14,13 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from qingdan.checks.findings import count_by_severity
-from qingdan.ledger.db import writer
-from qingdan.ledger.store import as_utc, hash_token, utcnow
+from qingdan.db.engine import writer
+from qingdan.db.review_tables import accounts, apps, log, scans, submissions, verdicts
+from qingdan.db.util import as_utc, hash_token, utcnow
 from qingdan.review.rules import REVIEW_RULES, signer_finding  # noqa: F401 - REVIEW_RULES: its old home
-from qingdan.review.schema import accounts, apps, log, scans, submissions, verdicts
 
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
-DECISIONS = ("approve", "reject")
 
 
 # what Android accepts as a package name (segments of letters, digits and _, not starting with a digit)
