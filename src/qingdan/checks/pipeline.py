@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qingdan.apk.zipread import Limits
-from qingdan.checks.rules import SEVERITY_RANK, Finding, run_rules
+from qingdan.checks.findings import Finding, at_or_above
+from qingdan.checks.rules import run_rules
 from qingdan.checks.scan import ScanResult, scan_path
 from qingdan.knowledge.rules import SEVERITIES, load_rules
 
@@ -93,8 +94,7 @@ def apply_acceptance(findings: list[Finding], accept: list[Acceptance]) -> None:
 
 def failing(findings: list[Finding], level: str) -> list[Finding]:
     """Findings at or above ``level`` that were not accepted."""
-    floor = SEVERITY_RANK[level]
-    return [f for f in findings if not f.accepted and SEVERITY_RANK[f.severity] >= floor]
+    return at_or_above(findings, level)
 
 
 def analyze(path: str | Path, config: Config | None = None, app_type: str | None = None,

@@ -11,32 +11,17 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+# SEVERITY_RANK and implemented_rules are still imported from here (the CLI, the tests)
+from qingdan.checks.findings import SEVERITY_RANK, Finding, implemented_rules, rule, run_stage  # noqa: F401
 from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge._data import data_bytes, load_yaml_data
-from qingdan.knowledge.rules import SEVERITIES, Rule, load_rules
+from qingdan.knowledge.rules import Rule
 
-SEVERITY_RANK = {s: i for i, s in enumerate(reversed(SEVERITIES))}  # info 0, warn 1, block 2
 MAX_SITES = 5
-
-
-@dataclass(slots=True)
-class Finding:
-    rule: Rule
-    severity: str
-    owner: str  # "app" or an SDK id
-    message_zh: str
-    message_en: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-    accepted: bool = False
-    accepted_reason: str | None = None
-
-    @property
-    def rule_id(self) -> str:
-        return self.rule.id
 
 
 @dataclass(slots=True)
@@ -45,45 +30,11 @@ class Context:
     app_type: str | None = None
 
 
-RuleFn = Callable[[Context], list[Finding]]
-# Rule areas whose checks need more than a scan and live with their stage.
-OTHER_STAGES = {"lists": "qingdan.lists.check", "policy": "qingdan.policy", "ui": "qingdan.ui",
-                "review": "qingdan.review.store"}
-_RULES: dict[str, RuleFn] = {}
-
-
-def rule(rule_id: str) -> Callable[[RuleFn], RuleFn]:
-    def deco(fn: RuleFn) -> RuleFn:
-        _RULES[rule_id] = fn
-        return fn
-
-    return deco
-
-
 def run_rules(result: ScanResult, app_type: str | None = None, only: Iterable[str] | None = None) -> list[Finding]:
-    """Every rule of the catalogue, in catalogue order (``only``: a subset of ids)."""
-    ctx = Context(result, app_type)
-    wanted = set(only) if only is not None else None
-    out: list[Finding] = []
-    for rid, r in load_rules().items():
-        if wanted is not None and rid not in wanted:
-            continue
-        if r.area in OTHER_STAGES:
-            continue  # run by their own stage (lists.check, policy…), which has the inputs they need
-        fn = _RULES.get(rid)
-        if fn is None:  # pragma: no cover - the catalogue test keeps these in step
-            raise KeyError(f"rule {rid} has no check")
-        out.extend(fn(ctx))
-    return out
-
-
-def implemented_rules() -> set[str]:
-    return set(_RULES)
-
-
-def _finding(rid: str, owner: str, zh: str, en: str, severity: str | None = None, **evidence: Any) -> Finding:
-    r = load_rules()[rid]
-    return Finding(r, severity or r.severity, owner, zh, en, evidence)
+    """Every scan rule, in catalogue order (the order of the functions below; ``only``: a subset of
+    ids). The rules of other areas (lists, policy, ui, review) are run by their own stage, which
+    has the inputs they need."""
+    return run_stage("scan", Context(result, app_type), only)
 
 
 def _owner_label(res: ScanResult, owner: str) -> str:
@@ -101,7 +52,7 @@ def _owner_of(res: ScanResult, class_name: str) -> str:
 
 
 @rule("sdk.autostart-receiver")
-def _autostart(ctx: Context) -> list[Finding]:
+def _autostart(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     out = []
     for c in res.package.manifest.components:
@@ -112,8 +63,8 @@ def _autostart(ctx: Context) -> list[Finding]:
             continue
         owner = _owner_of(res, c.name)
         short = ", ".join(a.rsplit(".", 1)[-1] for a in acts)
-        out.append(_finding(
-            "sdk.autostart-receiver", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，可在用户未打开应用时启动进程",
             f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process without the user",
             component=c.name, actions=acts, exported=c.exported))
@@ -144,13 +95,13 @@ def _sites_of(res: ScanResult, calls: Iterable[tuple[str, str]]) -> dict[str, li
 
 
 @rule("sdk.keepalive-job")
-def _keepalive_job(ctx: Context) -> list[Finding]:
+def _keepalive_job(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     out = []
     for owner, sites in sorted(_sites_of(res, KEEPALIVE_CALLS).items()):
         kinds = sorted({s["callee"].rsplit(".", 1)[-1] for s in sites})
-        out.append(_finding(
-            "sdk.keepalive-job", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{_owner_label(res, owner)} 使用持久化任务或唤醒闹钟（{', '.join(kinds)}），共 {len(sites)} 处",
             f"{_owner_label(res, owner)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), {len(sites)} call sites",
             sites=sites[:MAX_SITES], count=len(sites)))
@@ -161,7 +112,7 @@ SYNC_ACTIONS = {"android.accounts.AccountAuthenticator", "android.content.SyncAd
 
 
 @rule("sdk.keepalive-sync")
-def _keepalive_sync(ctx: Context) -> list[Finding]:
+def _keepalive_sync(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     out = []
     for c in res.package.manifest.components:
@@ -169,8 +120,8 @@ def _keepalive_sync(ctx: Context) -> list[Finding]:
         if not acts:
             continue
         owner = _owner_of(res, c.name)
-        out.append(_finding(
-            "sdk.keepalive-sync", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{_owner_label(res, owner)} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），系统会定期拉起进程",
             f"{_owner_label(res, owner)} component {c.name} declares account sync ({', '.join(acts)}); the system starts it periodically",
             severity=None if owner != APP else "info", component=c.name, actions=acts))
@@ -222,7 +173,7 @@ def _foreign_packages(sites, own: tuple[str, ...]) -> list[str]:
 
 
 @rule("sdk.associated-start")
-def _associated_start(ctx: Context) -> list[Finding]:
+def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
     """Two patterns, per owner: (1) one method aims an Intent at another app by constant package
     or class name and starts/binds/broadcasts it; (2) the owner's code enumerates other apps'
     components that answer an action (queryIntentServices / queryBroadcastReceivers) and
@@ -280,8 +231,8 @@ def _associated_start(ctx: Context) -> list[Finding]:
             what_en = "enumerating other apps' components that answer an action" + (
                 f" ({', '.join(acts[:3])})" if acts else "") + ", then starting or broadcasting to explicit components"
         sev = None if owner != APP else "info"
-        out.append(_finding(
-            "sdk.associated-start", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{_owner_label(res, owner)} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
             f"{_owner_label(res, owner)} code can start, bind or broadcast to other apps' components: {what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
@@ -290,7 +241,7 @@ def _associated_start(ctx: Context) -> list[Finding]:
 
 
 @rule("sdk.wakeup-service-exported")
-def _wakeup_exported(ctx: Context) -> list[Finding]:
+def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     out = []
     for c in res.package.manifest.components:
@@ -302,8 +253,8 @@ def _wakeup_exported(ctx: Context) -> list[Finding]:
         acts = sorted(a for a in c.actions() if not a.startswith("android."))
         if not acts:
             continue
-        out.append(_finding(
-            "sdk.wakeup-service-exported", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{_owner_label(res, owner)} 导出组件 {c.name}（{', '.join(acts)}），其他应用可借此唤醒本应用",
             f"{_owner_label(res, owner)} exports {c.name} ({', '.join(acts)}); other apps can wake this app through it",
             component=c.name, kind=c.kind, actions=acts))
@@ -313,55 +264,79 @@ def _wakeup_exported(ctx: Context) -> list[Finding]:
 # -- personal information collected, by whom ----------------------------------------------------
 
 
-def _pi_rule(rid: str, select: Callable[[Any], bool], zh_what: str, en_what: str) -> RuleFn:
-    def check(ctx: Context) -> list[Finding]:
-        res = ctx.result
-        by_owner: dict[str, list[Any]] = {}
-        for u in res.api_uses:
-            if u.api.weak or not select(u.api):
-                continue
-            by_owner.setdefault(u.owner, []).append(u)
-        out = []
-        for owner, uses in sorted(by_owner.items()):
-            direct = [u for u in uses if u.certainty == "direct"]
-            pis = sorted({p for u in uses for p in u.api.pi_types})
-            n = sum(u.count for u in uses)
-            sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
-                      "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
-                     for u in (direct or uses) for s in u.sites]
-            out.append(_finding(
-                rid, owner,
-                f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能"),
-                f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {n} call sites" + ("" if direct else ", reflection only"),
-                severity=None if direct else "info", pi_types=pis, count=n, sites=sites[:MAX_SITES]))
-        return out
-
-    return check
+def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
+             en_what: str) -> list[Finding]:
+    """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info)."""
+    res = ctx.result
+    by_owner: dict[str, list[Any]] = {}
+    for u in res.api_uses:
+        if u.api.weak or not select(u.api):
+            continue
+        by_owner.setdefault(u.owner, []).append(u)
+    out = []
+    for owner, uses in sorted(by_owner.items()):
+        direct = [u for u in uses if u.certainty == "direct"]
+        pis = sorted({p for u in uses for p in u.api.pi_types})
+        n = sum(u.count for u in uses)
+        sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
+                  "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
+                 for u in (direct or uses) for s in u.sites]
+        out.append(Finding.of(
+            r, owner,
+            f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能"),
+            f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {n} call sites"
+            + ("" if direct else ", reflection only"),
+            severity=None if direct else "info", pi_types=pis, count=n, sites=sites[:MAX_SITES]))
+    return out
 
 
 _NON_RESETTABLE = {"imei", "meid", "imsi", "iccid", "serial_number", "mac_address", "udid"}
-rule("pi.non-resettable-id")(_pi_rule(
-    "pi.non-resettable-id", lambda a: a.non_resettable or bool(_NON_RESETTABLE & set(a.pi_types)),
-    "收集不可变更的设备标识符", "collects non-resettable device identifiers"))
-rule("pi.installed-apps")(_pi_rule(
-    "pi.installed-apps", lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表", "reads the installed-app list"))
-rule("pi.running-processes")(_pi_rule(
-    "pi.running-processes", lambda a: "running_processes" in a.pi_types, "读取运行中的进程/任务", "reads running processes/tasks"))
-rule("pi.clipboard")(_pi_rule(
-    "pi.clipboard", lambda a: "clipboard" in a.pi_types, "读取剪贴板", "reads the clipboard"))
-rule("pi.contacts")(_pi_rule(
-    "pi.contacts", lambda a: "address_book" in a.pi_types, "读取通讯录", "reads contacts"))
-rule("pi.sms")(_pi_rule(
-    "pi.sms", lambda a: bool({"sms_content", "sms_code"} & set(a.pi_types)), "访问短信", "reads or sends SMS"))
-rule("pi.call-log")(_pi_rule(
-    "pi.call-log", lambda a: "call_log" in a.pi_types, "读取通话记录", "reads the call log"))
+
+
+@rule("pi.non-resettable-id")
+def _non_resettable_id(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: a.non_resettable or bool(_NON_RESETTABLE & set(a.pi_types)),
+                    "收集不可变更的设备标识符", "collects non-resettable device identifiers")
+
+
+@rule("pi.installed-apps")
+def _installed_apps(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表",
+                    "reads the installed-app list")
+
+
+@rule("pi.running-processes")
+def _running_processes(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: "running_processes" in a.pi_types, "读取运行中的进程/任务",
+                    "reads running processes/tasks")
+
+
+@rule("pi.clipboard")
+def _clipboard(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: "clipboard" in a.pi_types, "读取剪贴板", "reads the clipboard")
+
+
+@rule("pi.contacts")
+def _contacts(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: "address_book" in a.pi_types, "读取通讯录", "reads contacts")
+
+
+@rule("pi.sms")
+def _sms(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: bool({"sms_content", "sms_code"} & set(a.pi_types)), "访问短信",
+                    "reads or sends SMS")
+
+
+@rule("pi.call-log")
+def _call_log(r: Rule, ctx: Context) -> list[Finding]:
+    return _pi_uses(r, ctx, lambda a: "call_log" in a.pi_types, "读取通话记录", "reads the call log")
 
 
 # -- ads ----------------------------------------------------------------------------------------
 
 
 @rule("ad.shake-sensor")
-def _shake(ctx: Context) -> list[Finding]:
+def _shake(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     ads = {d.sdk.id for d in res.sdks if d.sdk.category == "ads"}
     by_owner: dict[str, list[Any]] = {}
@@ -373,8 +348,8 @@ def _shake(ctx: Context) -> list[Finding]:
         n = sum(u.count for u in uses)
         sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "dex": s.dex_source}
                  for u in uses for s in u.sites]
-        out.append(_finding(
-            "ad.shake-sensor", owner,
+        out.append(Finding.of(
+            r, owner,
             f"广告 SDK {_owner_label(res, owner)} 注册运动传感器，可实现“摇一摇”跳转，{n} 处",
             f"ad SDK {_owner_label(res, owner)} listens to motion sensors (shake-to-jump), {n} places",
             count=n, sites=sites[:MAX_SITES]))
@@ -392,7 +367,7 @@ def _splash_apis() -> tuple[tuple[str, str, str], ...]:
 
 
 @rule("ad.splash-sdk")
-def _splash(ctx: Context) -> list[Finding]:
+def _splash(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     found: dict[str, list[dict[str, Any]]] = {}
     for d in res.package.dex:
@@ -403,8 +378,8 @@ def _splash(ctx: Context) -> list[Finding]:
     out = []
     for sdk, sites in sorted(found.items()):
         owner = sdk if res.sdk(sdk) else APP
-        out.append(_finding(
-            "ad.splash-sdk", owner,
+        out.append(Finding.of(
+            r, owner,
             f"使用 {sdk} 的开屏广告接口（{len(sites)} 处）；请用 qingdan ui check 检查开屏界面的关闭按钮与点击区域",
             f"{sdk}'s splash-ad API is used ({len(sites)} places); check the splash screen with `qingdan ui check`",
             sdk=sdk, sites=sites[:MAX_SITES], count=len(sites)))
@@ -415,7 +390,7 @@ def _splash(ctx: Context) -> list[Finding]:
 
 
 @rule("perm.beyond-necessary")
-def _beyond_necessary(ctx: Context) -> list[Finding]:
+def _beyond_necessary(r: Rule, ctx: Context) -> list[Finding]:
     if not ctx.app_type:
         return []
     from qingdan.knowledge.app_types import find_app_type
@@ -432,8 +407,8 @@ def _beyond_necessary(ctx: Context) -> list[Finding]:
         if len(outside) < len(p.pi_types):
             continue  # the permission serves some necessary information
         users = p.used_by or [APP]
-        out.append(_finding(
-            "perm.beyond-necessary", users[0] if len(users) == 1 else APP,
+        out.append(Finding.of(
+            r, users[0] if len(users) == 1 else APP,
             f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 {', '.join(outside)}；拒绝该权限不得影响基本功能",
             f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not block the basic function",
             permission=p.name, pi_types=outside, app_type=t.key, used_by=users))
@@ -444,27 +419,27 @@ def _beyond_necessary(ctx: Context) -> list[Finding]:
 
 
 @rule("sec.debuggable")
-def _debuggable(ctx: Context) -> list[Finding]:
+def _debuggable(r: Rule, ctx: Context) -> list[Finding]:
     if not ctx.result.package.manifest.debuggable:
         return []
-    return [_finding("sec.debuggable", APP, "application 设置了 android:debuggable=\"true\"",
+    return [Finding.of(r, APP, "application 设置了 android:debuggable=\"true\"",
                      "the application sets android:debuggable=\"true\"", attribute="android:debuggable")]
 
 
 @rule("sec.cleartext-traffic")
-def _cleartext(ctx: Context) -> list[Finding]:
+def _cleartext(r: Rule, ctx: Context) -> list[Finding]:
     m = ctx.result.package.manifest
     if not m.uses_cleartext_traffic or m.network_security_config:
         return []
     how_zh = "显式设置" if m.cleartext_explicit else f"targetSdkVersion {m.target_sdk} 的默认值"
     how_en = "set explicitly" if m.cleartext_explicit else f"the default for target SDK {m.target_sdk}"
-    return [_finding("sec.cleartext-traffic", APP, f"允许明文 HTTP（{how_zh}），且无网络安全配置",
+    return [Finding.of(r, APP, f"允许明文 HTTP（{how_zh}），且无网络安全配置",
                      f"cleartext HTTP is allowed ({how_en}) with no network security config",
                      explicit=m.cleartext_explicit, target_sdk=m.target_sdk)]
 
 
 @rule("sec.allow-backup-pi")
-def _backup(ctx: Context) -> list[Finding]:
+def _backup(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     if not res.package.manifest.allow_backup:
         return []
@@ -472,14 +447,14 @@ def _backup(ctx: Context) -> list[Finding]:
                        if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence))
     if not collected:
         return []
-    return [_finding("sec.allow-backup-pi", APP,
+    return [Finding.of(r, APP,
                      f"允许备份（allowBackup），而应用收集个人信息：{', '.join(collected[:8])}",
                      f"backup is allowed while the app collects personal information: {', '.join(collected[:8])}",
                      pi_types=collected)]
 
 
 @rule("sec.exported-unprotected")
-def _exported(ctx: Context) -> list[Finding]:
+def _exported(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     callers = res.sensitive_callers
     out = []
@@ -488,8 +463,8 @@ def _exported(ctx: Context) -> list[Finding]:
             continue
         handles = c.name in callers
         owner = _owner_of(res, c.name)
-        out.append(_finding(
-            "sec.exported-unprotected", owner,
+        out.append(Finding.of(
+            r, owner,
             f"{c.kind} {c.name} 对外导出且无权限保护" + ("，并调用敏感 API" if handles else ""),
             f"{c.kind} {c.name} is exported without a permission" + (" and calls sensitive APIs" if handles else ""),
             severity=None if handles else "info", component=c.name, kind=c.kind, handles_pi=handles))
@@ -497,12 +472,12 @@ def _exported(ctx: Context) -> list[Finding]:
 
 
 @rule("sec.low-target-sdk")
-def _low_target(ctx: Context) -> list[Finding]:
+def _low_target(r: Rule, ctx: Context) -> list[Finding]:
     t = ctx.result.package.manifest.target_sdk
     if t >= 30:
         return []
     sev = "warn" if t < 23 else "info"
-    return [_finding("sec.low-target-sdk", APP,
+    return [Finding.of(r, APP,
                      f"targetSdkVersion 为 {t}" + ("，危险权限在安装时一次性授予" if t < 23 else "，低于应用商店普遍要求的 30"),
                      f"target SDK is {t}" + (": dangerous permissions are all granted at install" if t < 23
                                               else ", below the 30 stores generally require"),

@@ -2,38 +2,50 @@
 
 from __future__ import annotations
 
-from qingdan.checks.rules import Finding
+from dataclasses import dataclass, field
+
+from qingdan.checks.findings import Finding, rule, run_stage, stage_rules
 from qingdan.checks.scan import ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge.pi import load_pi_types
-from qingdan.knowledge.rules import load_rules
+from qingdan.knowledge.rules import Rule
 from qingdan.lists.draft import observed_collection
 from qingdan.lists.model import TODO, DoubleList
 
-LIST_RULES = ("lists.todo", "lists.sdk-undeclared", "lists.pi-undeclared", "lists.stale-row",
-              "lists.sensitive-no-purpose")
 # Catch-all purposes that say nothing (认定方法 4.5 names the first ones)
 VAGUE_PURPOSES = ("改善服务质量", "提升用户体验", "提升服务体验", "优化服务", "优化用户体验", "研发新产品", "定向推送",
                   "为了更好地服务", "improve the user experience", "improve our services")
-
-
-def _f(rid: str, owner: str, zh: str, en: str, severity: str | None = None, **evidence) -> Finding:
-    r = load_rules()[rid]
-    return Finding(r, severity or r.severity, owner, zh, en, evidence)
 
 
 def _where(item, dl: DoubleList) -> dict:
     return {"file": dl.source, "line": item.pos.line if item.pos else None}
 
 
+@dataclass(slots=True)
+class ListsContext:
+    dl: DoubleList
+    scan: ScanResult | None
+    pis: dict = field(default_factory=load_pi_types)
+
+    @property
+    def detected(self) -> dict:
+        """The SDKs the scan found, by id (low confidence left out); empty without a scan."""
+        return {d.sdk.id: d for d in self.scan.sdks if d.confidence != "low"} if self.scan else {}
+
+
 def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]:
-    pis = load_pi_types()
+    """Every ``lists.*`` rule; those that compare with the app only when ``scan`` is given."""
+    return run_stage("lists", ListsContext(dl, scan))
+
+
+@rule("lists.todo")
+def _todo(r: Rule, ctx: ListsContext) -> list[Finding]:
+    dl = ctx.dl
     out: list[Finding] = []
-    # TODOs anywhere
     for field_name in ("name", "operator", "contact", "policy_url"):
         if getattr(dl.app, field_name) == TODO:
-            out.append(_f("lists.todo", APP, f"app.{field_name} 仍为 TODO", f"app.{field_name} is still TODO",
-                          file=dl.source, field=f"app.{field_name}"))
+            out.append(Finding.of(r, APP, f"app.{field_name} 仍为 TODO", f"app.{field_name} is still TODO",
+                                  file=dl.source, field=f"app.{field_name}"))
     for kind, items in (("collected", dl.collected), ("shared", dl.shared)):
         for it in items:
             todo = [k for k in ("purpose", "scenario", "company", "third_party", "collector", "policy_url", "pi_type")
@@ -42,31 +54,48 @@ def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]
                 todo.append("pi_types")
             if todo:
                 what = getattr(it, "pi_type", None) or getattr(it, "third_party", "")
-                out.append(_f("lists.todo", APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
-                              f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo, **_where(it, dl)))
-    # sensitive PI needs a specific purpose
-    for it in dl.collected:
-        t = pis.get(it.pi_type)
+                out.append(Finding.of(r, APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
+                                      f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo,
+                                      **_where(it, dl)))
+    return out
+
+
+@rule("lists.sensitive-no-purpose")
+def _sensitive_no_purpose(r: Rule, ctx: ListsContext) -> list[Finding]:
+    out: list[Finding] = []
+    for it in ctx.dl.collected:
+        t = ctx.pis.get(it.pi_type)
         if t is None or t.sensitive != "true" or it.purpose == TODO:
             continue
         vague = it.purpose.strip().rstrip("。.") in VAGUE_PURPOSES or len(it.purpose.strip()) < 4
         if vague:
-            out.append(_f("lists.sensitive-no-purpose", APP,
-                          f"敏感个人信息 {t.zh} 的使用目的过于笼统：{it.purpose}",
-                          f"sensitive {t.en}: the purpose is a catch-all: {it.purpose}",
-                          pi_type=it.pi_type, purpose=it.purpose, **_where(it, dl)))
-    if scan is None:
-        return out
+            out.append(Finding.of(r, APP,
+                                  f"敏感个人信息 {t.zh} 的使用目的过于笼统：{it.purpose}",
+                                  f"sensitive {t.en}: the purpose is a catch-all: {it.purpose}",
+                                  pi_type=it.pi_type, purpose=it.purpose, **_where(it, ctx.dl)))
+    return out
 
-    detected = {d.sdk.id: d for d in scan.sdks if d.confidence != "low"}
+
+@rule("lists.sdk-undeclared")
+def _sdk_undeclared(r: Rule, ctx: ListsContext) -> list[Finding]:
+    if ctx.scan is None:
+        return []
+    dl = ctx.dl
     declared_sdks = dl.sdk_ids() | {c.collector for c in dl.collected if c.collector != APP}
-    for sid, d in detected.items():
-        if sid not in declared_sdks:
-            out.append(_f("lists.sdk-undeclared", sid,
-                          f"检测到 SDK {d.sdk.name}（{d.sdk.company or '运营方未知'}），共享清单中没有对应行",
-                          f"SDK {d.sdk.name} ({d.sdk.company or 'company unknown'}) is embedded but not in the sharing list",
-                          sdk=sid, evidence_classes=d.evidence.classes, components=d.evidence.components[:3]))
-    # collected by code, by owner, but not declared
+    return [Finding.of(r, sid,
+                       f"检测到 SDK {d.sdk.name}（{d.sdk.company or '运营方未知'}），共享清单中没有对应行",
+                       f"SDK {d.sdk.name} ({d.sdk.company or 'company unknown'}) is embedded "
+                       "but not in the sharing list",
+                       sdk=sid, evidence_classes=d.evidence.classes, components=d.evidence.components[:3])
+            for sid, d in ctx.detected.items() if sid not in declared_sdks]
+
+
+@rule("lists.pi-undeclared")
+def _pi_undeclared(r: Rule, ctx: ListsContext) -> list[Finding]:
+    """Collected by code, by owner, but not declared."""
+    if ctx.scan is None:
+        return []
+    dl, pis = ctx.dl, ctx.pis
     declared = {(c.pi_type, c.collector) for c in dl.collected}
     shared_by_sdk: dict[str, set[str]] = {}
     for s in dl.shared:
@@ -74,7 +103,8 @@ def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]
             shared_by_sdk.setdefault(s.sdk, set()).update(s.pi_types)
     # per API: declaring any one of the PI types it yields (getDeviceId: IMEI or MEID) covers it
     flagged: set[tuple[str, tuple[str, ...]]] = set()
-    for u in scan.api_uses:
+    out: list[Finding] = []
+    for u in ctx.scan.api_uses:
         if u.certainty != "direct" or u.api.weak or not u.api.pi_types:
             continue
         types = tuple(u.api.pi_types)
@@ -87,33 +117,50 @@ def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]
         names = [pis[pi].zh if pi in pis else pi for pi in types]
         sev = "block" if any(pis[pi].sensitive == "true" for pi in types if pi in pis) else None
         who_zh = "App" if owner == APP else f"SDK {owner}"
-        out.append(_f("lists.pi-undeclared", owner,
-                      f"{who_zh} 收集 {'/'.join(names)}（{u.api.zh}），清单中没有该收集方的对应行",
-                      f"{'the app' if owner == APP else 'SDK ' + owner} collects {'/'.join(types)} ({u.api.en}), "
-                      "which the lists do not declare for it",
-                      severity=sev, pi_type=types[0], pi_types=list(types),
-                      evidence=[f"{s.caller_class}.{s.caller_method} → {u.callee}" for s in u.sites[:3]]))
+        out.append(Finding.of(r, owner,
+                              f"{who_zh} 收集 {'/'.join(names)}（{u.api.zh}），清单中没有该收集方的对应行",
+                              f"{'the app' if owner == APP else 'SDK ' + owner} collects {'/'.join(types)} "
+                              f"({u.api.en}), which the lists do not declare for it",
+                              severity=sev, pi_type=types[0], pi_types=list(types),
+                              evidence=[f"{s.caller_class}.{s.caller_method} → {u.callee}"
+                                        for s in u.sites[:3]]))
+    return out
+
+
+@rule("lists.stale-row")
+def _stale_row(r: Rule, ctx: ListsContext) -> list[Finding]:
+    """Declared but not found."""
+    scan = ctx.scan
+    if scan is None:
+        return []
+    dl, pis, detected = ctx.dl, ctx.pis, ctx.detected
     observed = observed_collection(scan)
-    # declared but not found
+    out: list[Finding] = []
     for s in dl.shared:
         if s.sdk and s.sdk not in detected:
-            out.append(_f("lists.stale-row", s.sdk, f"共享清单列出 {s.third_party}（{s.sdk}），应用中未发现该 SDK",
-                          f"the sharing list names {s.third_party} ({s.sdk}), which the app does not contain",
-                          sdk=s.sdk, **_where(s, dl)))
+            out.append(Finding.of(r, s.sdk, f"共享清单列出 {s.third_party}（{s.sdk}），应用中未发现该 SDK",
+                                  f"the sharing list names {s.third_party} ({s.sdk}), "
+                                  "which the app does not contain",
+                                  sdk=s.sdk, **_where(s, dl)))
     permissions = {p.name for p in scan.permissions}
     for c in dl.collected:
         if c.collector != APP and c.collector != TODO and c.collector not in detected:
-            out.append(_f("lists.stale-row", c.collector,
-                          f"已收集清单把 {c.pi_type} 记在 SDK {c.collector} 名下，应用中未发现该 SDK",
-                          f"the collected list attributes {c.pi_type} to SDK {c.collector}, which the app does not contain",
-                          sdk=c.collector, pi_type=c.pi_type, **_where(c, dl)))
+            out.append(Finding.of(r, c.collector,
+                                  f"已收集清单把 {c.pi_type} 记在 SDK {c.collector} 名下，应用中未发现该 SDK",
+                                  f"the collected list attributes {c.pi_type} to SDK {c.collector}, "
+                                  "which the app does not contain",
+                                  sdk=c.collector, pi_type=c.pi_type, **_where(c, dl)))
         elif c.method in ("automatic", "permission") and (c.pi_type, c.collector) not in observed and c.pi_type in pis:
             if c.permission and c.permission not in permissions:
                 reason_zh, reason_en = f"且未申请 {c.permission}", f"and {c.permission} is not requested"
             else:
                 reason_zh = reason_en = ""
-            out.append(_f("lists.stale-row", c.collector,
-                          f"已收集清单列出 {pis[c.pi_type].zh}（{c.method}），代码中未发现采集{reason_zh}",
-                          f"the collected list declares {pis[c.pi_type].en} ({c.method}), the code shows no collection {reason_en}".strip(),
-                          severity="info", pi_type=c.pi_type, **_where(c, dl)))
+            out.append(Finding.of(r, c.collector,
+                                  f"已收集清单列出 {pis[c.pi_type].zh}（{c.method}），代码中未发现采集{reason_zh}",
+                                  f"the collected list declares {pis[c.pi_type].en} ({c.method}), "
+                                  f"the code shows no collection {reason_en}".strip(),
+                                  severity="info", pi_type=c.pi_type, **_where(c, dl)))
     return out
+
+
+LIST_RULES = stage_rules("lists")

@@ -10,19 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from qingdan.checks.rules import Finding
+from qingdan.checks.findings import Finding, rule, run_stage, stage_rules
 from qingdan.checks.scan import ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge.pi import load_pi_types
-from qingdan.knowledge.rules import load_rules
+from qingdan.knowledge.rules import Rule
 from qingdan.knowledge.sdks import load_sdks
 from qingdan.lists.model import DoubleList
 from qingdan.policy.lexicon import company_short
 from qingdan.policy.model import PolicyFacts
 
-POLICY_RULES = ("policy.no-summary", "policy.permission-no-purpose", "policy.pi-undisclosed", "policy.sdk-undisclosed",
-                "policy.third-party-undisclosed", "policy.sdk-stale", "policy.no-deregistration", "policy.no-contact",
-                "policy.no-lists-link")
 VIEWS = ("declared", "detected", "disclosed", "observed")
 #: Android permission → the sensitive-permission key of PolicyFacts.permissions
 PERMISSION_KEYS = {
@@ -63,11 +60,6 @@ class Row:
 class Comparison:
     rows: list[Row]
     views: dict[str, bool]  # which of the four views were given
-
-
-def _f(rid: str, owner: str, zh: str, en: str, severity: str | None = None, **evidence) -> Finding:
-    r = load_rules()[rid]
-    return Finding(r, severity or r.severity, owner, zh, en, evidence)
 
 
 def _disclosed_pi(facts: PolicyFacts) -> dict[str, list[str]]:
@@ -198,77 +190,154 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
     return Comparison(rows, views)
 
 
+@dataclass(slots=True)
+class PolicyContext:
+    facts: PolicyFacts
+    scan: ScanResult | None
+    comparison: Comparison
+
+    @property
+    def rows(self) -> list[Row]:
+        return self.comparison.rows
+
+
 def check_policy(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleList | None = None,
                  observed: dict[str, set[str]] | None = None, policy_text: str = "",
                  comparison: Comparison | None = None) -> list[Finding]:
-    out: list[Finding] = []
-    src = facts.source
-    if not facts.summary.present:
-        out.append(_f("policy.no-summary", APP, "隐私政策没有摘要（摘要/概要/要点/简要版）",
-                      "the policy has no summary (摘要/概要/要点/简要版)", file=src))
-    if facts.right("deregister") is None:
-        out.append(_f("policy.no-deregistration", APP, "隐私政策没有说明如何注销账号",
-                      "the policy does not say how to deregister the account", file=src))
-    c = facts.contact
-    if not c.company or not (c.emails or c.phones):
-        missing = [x for x, ok in (("company", c.company), ("e-mail or phone", c.emails or c.phones)) if not ok]
-        out.append(_f("policy.no-contact", APP, f"隐私政策缺少：{'、'.join('运营者名称' if m == 'company' else '邮箱或电话' for m in missing)}",
-                      f"the policy lacks: {', '.join(missing)}", file=src, missing=missing))
-    ll = facts.lists_links
-    if not (ll.collected and ll.shared):
-        missing = [x for x, ok in (("collected", ll.collected), ("shared", ll.shared)) if not ok]
-        out.append(_f("policy.no-lists-link", APP, "隐私政策未提供" + "、".join(
-            "已收集个人信息清单" if m == "collected" else "第三方共享清单" for m in missing) + "的入口",
-            f"the policy does not point to the {' and '.join(missing)} list(s)", file=src, missing=missing))
-    if scan is not None:
-        requested: dict[str, list[str]] = {}
-        for p in scan.permissions:
-            key = PERMISSION_KEYS.get(p.name.rsplit(".", 1)[-1])
-            if key and p.name.startswith("android.permission."):
-                requested.setdefault(key, []).append(p.name)
-        for key, perms in sorted(requested.items()):
-            st = facts.permission(key)
-            if st is None or not st.purpose_stated:
-                why_zh = "政策提及但未说明目的" if st and st.mentioned else "政策未提及"
-                why_en = "mentioned without a purpose" if st and st.mentioned else "not mentioned"
-                out.append(_f("policy.permission-no-purpose", APP,
-                              f"应用申请{PERMISSION_ZH[key]}权限（{', '.join(perms)}），{why_zh}",
-                              f"the app requests the {key} permission ({', '.join(perms)}): {why_en} in the policy",
-                              permission=key, permissions=perms,
-                              evidence=[e.text[:120] for e in (st.evidence if st else [])[:3]]))
+    """Every ``policy.*`` rule: the policy's own gaps first, then the comparison's rows one by one."""
     cmp_ = comparison or compare(facts, scan, lists, observed, policy_text)
-    pis = load_pi_types()
-    for row in cmp_.rows:
-        if row.cells["disclosed"].present:
-            if row.kind == "third_party" and "named in the policy but not found in the app" in row.mismatches:
-                tp = next((t for t in facts.third_parties if row.key in t.sdk_ids), None)
-                if tp is not None and not (tp.company and tp.name in tp.company):  # a company, not an SDK
-                    out.append(_f("policy.sdk-stale", row.key, f"隐私政策列出 {tp.name}，应用中未发现该 SDK",
-                                  f"the policy names {tp.name} ({row.key}), which the app does not contain",
-                                  sdk=row.key, evidence=[e.text[:120] for e in tp.evidence[:2]]))
-            continue
-        views = [v for v in ("declared", "detected", "observed") if row.cells[v] is not None and row.cells[v].present]
-        if not views:
-            continue
-        if row.kind == "pi":
-            t = pis.get(row.key)
-            name_zh = t.zh if t else row.key
-            out.append(_f("policy.pi-undisclosed", APP, f"{name_zh} 已被{'/'.join(_ZH[v] for v in views)}，政策中未说明",
-                          f"{row.key} is {'/'.join(views)} but the policy does not mention it",
-                          severity="block" if row.sensitive else None, pi_type=row.key, views=views,
-                          evidence={v: row.cells[v].evidence[:3] for v in views}))
-        elif "detected" in views and row.key in load_sdks():
-            out.append(_f("policy.sdk-undisclosed", row.key, f"应用内嵌 SDK {row.label}，政策中未列明",
-                          f"the app embeds SDK {row.label}, which the policy does not name", sdk=row.key, views=views))
-        elif "declared" in views:
-            out.append(_f("policy.third-party-undisclosed", row.key, f"共享清单列出的第三方 {row.label} 在政策中未说明",
-                          f"the sharing list names {row.label}, which the policy does not", third_party=row.key,
-                          evidence=row.cells["declared"].evidence[:3]))
-        elif "observed" in views:
-            out.append(_f("policy.third-party-undisclosed", row.key, f"台账记录向 {row.label} 提供了个人信息，政策中未说明",
-                          f"the ledger records sharing with {row.label}, which the policy does not name",
-                          third_party=row.key))
+    return run_stage("policy", PolicyContext(facts, scan, cmp_))
+
+
+@rule("policy.no-summary")
+def _no_summary(r: Rule, ctx: PolicyContext) -> list[Finding]:
+    if ctx.facts.summary.present:
+        return []
+    return [Finding.of(r, APP, "隐私政策没有摘要（摘要/概要/要点/简要版）",
+                       "the policy has no summary (摘要/概要/要点/简要版)", file=ctx.facts.source)]
+
+
+@rule("policy.no-deregistration")
+def _no_deregistration(r: Rule, ctx: PolicyContext) -> list[Finding]:
+    if ctx.facts.right("deregister") is not None:
+        return []
+    return [Finding.of(r, APP, "隐私政策没有说明如何注销账号",
+                       "the policy does not say how to deregister the account", file=ctx.facts.source)]
+
+
+@rule("policy.no-contact")
+def _no_contact(r: Rule, ctx: PolicyContext) -> list[Finding]:
+    c = ctx.facts.contact
+    if c.company and (c.emails or c.phones):
+        return []
+    missing = [x for x, ok in (("company", c.company), ("e-mail or phone", c.emails or c.phones)) if not ok]
+    what_zh = "、".join("运营者名称" if m == "company" else "邮箱或电话" for m in missing)
+    return [Finding.of(r, APP, f"隐私政策缺少：{what_zh}", f"the policy lacks: {', '.join(missing)}",
+                       file=ctx.facts.source, missing=missing)]
+
+
+@rule("policy.no-lists-link")
+def _no_lists_link(r: Rule, ctx: PolicyContext) -> list[Finding]:
+    ll = ctx.facts.lists_links
+    if ll.collected and ll.shared:
+        return []
+    missing = [x for x, ok in (("collected", ll.collected), ("shared", ll.shared)) if not ok]
+    return [Finding.of(r, APP, "隐私政策未提供" + "、".join(
+        "已收集个人信息清单" if m == "collected" else "第三方共享清单" for m in missing) + "的入口",
+        f"the policy does not point to the {' and '.join(missing)} list(s)", file=ctx.facts.source,
+        missing=missing)]
+
+
+@rule("policy.permission-no-purpose")
+def _permission_no_purpose(r: Rule, ctx: PolicyContext) -> list[Finding]:
+    if ctx.scan is None:
+        return []
+    requested: dict[str, list[str]] = {}
+    for p in ctx.scan.permissions:
+        key = PERMISSION_KEYS.get(p.name.rsplit(".", 1)[-1])
+        if key and p.name.startswith("android.permission."):
+            requested.setdefault(key, []).append(p.name)
+    out: list[Finding] = []
+    for key, perms in sorted(requested.items()):
+        st = ctx.facts.permission(key)
+        if st is None or not st.purpose_stated:
+            why_zh = "政策提及但未说明目的" if st and st.mentioned else "政策未提及"
+            why_en = "mentioned without a purpose" if st and st.mentioned else "not mentioned"
+            out.append(Finding.of(r, APP,
+                                  f"应用申请{PERMISSION_ZH[key]}权限（{', '.join(perms)}），{why_zh}",
+                                  f"the app requests the {key} permission ({', '.join(perms)}): "
+                                  f"{why_en} in the policy",
+                                  permission=key, permissions=perms,
+                                  evidence=[e.text[:120] for e in (st.evidence if st else [])[:3]]))
     return out
 
 
+# -- the comparison's rows: a row the policy discloses can only be stale; one it does not, undisclosed
+
+
+def _undisclosed_views(row: Row) -> list[str]:
+    """The views that have the row when the policy does not disclose it."""
+    if row.cells["disclosed"].present:
+        return []
+    return [v for v in ("declared", "detected", "observed")
+            if row.cells[v] is not None and row.cells[v].present]
+
+
+@rule("policy.sdk-stale", each="rows")
+def _sdk_stale(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
+    if not (row.cells["disclosed"].present and row.kind == "third_party"
+            and "named in the policy but not found in the app" in row.mismatches):
+        return []
+    tp = next((t for t in ctx.facts.third_parties if row.key in t.sdk_ids), None)
+    if tp is None or (tp.company and tp.name in tp.company):  # a company, not an SDK
+        return []
+    return [Finding.of(r, row.key, f"隐私政策列出 {tp.name}，应用中未发现该 SDK",
+                       f"the policy names {tp.name} ({row.key}), which the app does not contain",
+                       sdk=row.key, evidence=[e.text[:120] for e in tp.evidence[:2]])]
+
+
+@rule("policy.pi-undisclosed", each="rows")
+def _pi_undisclosed(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
+    views = _undisclosed_views(row)
+    if not views or row.kind != "pi":
+        return []
+    t = load_pi_types().get(row.key)
+    name_zh = t.zh if t else row.key
+    return [Finding.of(r, APP, f"{name_zh} 已被{'/'.join(_ZH[v] for v in views)}，政策中未说明",
+                       f"{row.key} is {'/'.join(views)} but the policy does not mention it",
+                       severity="block" if row.sensitive else None, pi_type=row.key, views=views,
+                       evidence={v: row.cells[v].evidence[:3] for v in views})]
+
+
+def _embedded_sdk(row: Row, views: list[str]) -> bool:
+    return "detected" in views and row.key in load_sdks()
+
+
+@rule("policy.sdk-undisclosed", each="rows")
+def _sdk_undisclosed(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
+    views = _undisclosed_views(row)
+    if not views or row.kind == "pi" or not _embedded_sdk(row, views):
+        return []
+    return [Finding.of(r, row.key, f"应用内嵌 SDK {row.label}，政策中未列明",
+                       f"the app embeds SDK {row.label}, which the policy does not name",
+                       sdk=row.key, views=views)]
+
+
+@rule("policy.third-party-undisclosed", each="rows")
+def _third_party_undisclosed(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
+    views = _undisclosed_views(row)
+    if not views or row.kind == "pi" or _embedded_sdk(row, views):
+        return []
+    if "declared" in views:
+        return [Finding.of(r, row.key, f"共享清单列出的第三方 {row.label} 在政策中未说明",
+                           f"the sharing list names {row.label}, which the policy does not",
+                           third_party=row.key, evidence=row.cells["declared"].evidence[:3])]
+    if "observed" in views:
+        return [Finding.of(r, row.key, f"台账记录向 {row.label} 提供了个人信息，政策中未说明",
+                           f"the ledger records sharing with {row.label}, which the policy does not name",
+                           third_party=row.key)]
+    return []
+
+
 _ZH = {"declared": "清单声明", "detected": "扫描发现", "observed": "台账记录"}
+POLICY_RULES = stage_rules("policy")

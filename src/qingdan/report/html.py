@@ -6,6 +6,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from qingdan.checks.findings import SEVERITY_ORDER
+
 _env = Environment(
     loader=PackageLoader("qingdan.report", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -30,15 +32,16 @@ def _groups(rep: dict[str, Any]) -> tuple[list, list]:
     """Findings grouped by regulation clause and by owner (app first, then each SDK)."""
     by_ref: dict[tuple[str, str], dict[str, Any]] = {}
     by_owner: dict[str, dict[str, Any]] = {}
-    rank = {"block": 0, "warn": 1, "info": 2}
-    for f in sorted(rep.get("findings", []), key=lambda f: (f["accepted"], rank[f["severity"]], f["rule"])):
+    order = SEVERITY_ORDER
+    for f in sorted(rep.get("findings", []), key=lambda f: (f["accepted"], order[f["severity"]], f["rule"])):
         for ref in f["refs"]:
             g = by_ref.setdefault((ref["doc"], ref["item"]), {"doc_zh": ref["doc_zh"], "item": ref["item"], "findings": []})
             g["findings"].append(f)
         g = by_owner.setdefault(f["owner"], {"owner": f["owner"], "name": f["owner_name"], "company": f["company"],
                                              "findings": []})
         g["findings"].append(f)
-    refs = sorted(by_ref.values(), key=lambda g: (min(rank[f["severity"]] for f in g["findings"]), g["doc_zh"], g["item"]))
+    refs = sorted(by_ref.values(),
+                  key=lambda g: (min(order[f["severity"]] for f in g["findings"]), g["doc_zh"], g["item"]))
     owners = sorted(by_owner.values(), key=lambda g: (g["owner"] != "app", g["owner"]))
     return refs, owners
 

@@ -11,6 +11,7 @@ from typing import Any
 from qingdan import __version__
 from qingdan._io import write_atomic  # noqa: F401 - its old home, still imported from here
 from qingdan.apk.dex import SCANNER
+from qingdan.checks.findings import count_by_severity, finding_dict  # noqa: F401 - finding_dict: its old home
 from qingdan.checks.scan import ScanResult
 
 SCHEMA_ID = "qingdan.report/1"
@@ -101,8 +102,8 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         ],
         "api_uses": _api_uses(r),
         "pi_summary": _pi_summary(r),
-        "findings": [_finding(r, f) for f in r.findings],
-        "finding_counts": _finding_counts(r.findings),
+        "findings": [f.to_dict(r) for f in r.findings],
+        "finding_counts": count_by_severity(r.findings),
         "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source} for n in pkg.native_libs],
         "assets": pkg.assets,
         "warnings": r.warnings,
@@ -122,36 +123,6 @@ def _sdk(d) -> dict[str, Any]:
 
 
 MAX_SITES = 5
-
-
-def _finding(r: ScanResult | None, f) -> dict[str, Any]:
-    from qingdan.knowledge.rules import load_documents
-
-    docs = load_documents()
-    d = r.sdk(f.owner) if r is not None else None
-    return {
-        "rule": f.rule_id, "severity": f.severity, "title_zh": f.rule.title_zh, "title_en": f.rule.title_en,
-        "owner": f.owner, "owner_name": d.sdk.name if d else ("App" if f.owner == "app" else f.owner),
-        "company": d.sdk.company if d else None,
-        "message_zh": f.message_zh, "message_en": f.message_en, "evidence": f.evidence,
-        "refs": [{"doc": ref.doc, "doc_zh": docs[ref.doc].zh, "doc_en": docs[ref.doc].en, "item": ref.item}
-                 for ref in f.rule.refs],
-        "fix_zh": f.rule.fix_zh, "fix_en": f.rule.fix_en,
-        "accepted": f.accepted, "accepted_reason": f.accepted_reason,
-    }
-
-
-finding_dict = _finding  # public: findings of other stages (policy, lists, UI) serialised the same way
-
-
-def _finding_counts(findings) -> dict[str, int]:
-    out = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
-    for f in findings:
-        if f.accepted:
-            out["accepted"] += 1
-        else:
-            out[f.severity] += 1
-    return out
 
 
 def _api_uses(r: ScanResult) -> list[dict[str, Any]]:

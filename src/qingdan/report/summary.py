@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qingdan.checks.findings import SEVERITIES, SEVERITY_ORDER
+
 
 def _size(n: int) -> str:
     for unit in ("B", "KiB", "MiB", "GiB"):
@@ -88,12 +90,11 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         out.append(f"  app PI    {', '.join(app_pi)}")
     fc = rep["finding_counts"]
     if rep["findings"]:
-        parts = [f"{fc[k]} {k}" for k in ("block", "warn", "info") if fc[k]]
+        parts = [f"{fc[k]} {k}" for k in SEVERITIES if fc[k]]
         acc = f" ({fc['accepted']} accepted)" if fc["accepted"] else ""
         out.append(f"  findings  {' · '.join(parts) or 'none open'}{acc}")
-        rank = {"block": 0, "warn": 1, "info": 2}
         shown = sorted((f for f in rep["findings"] if not f["accepted"] and f["severity"] != "info"),
-                       key=lambda f: (rank[f["severity"]], f["rule"], f["owner"]))
+                       key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule"], f["owner"]))
         for f in shown[:10]:
             out.append(f"            [{f['severity']}] {f['rule']}: {f['message_en']}")
         if len(shown) > 10:

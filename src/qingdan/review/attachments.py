@@ -83,22 +83,15 @@ def store_all(storage, items: list[tuple[str, str, bytes]]) -> list[dict]:
     return out
 
 
-def _counts(findings: list[dict]) -> dict[str, int]:
-    out = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
-    for f in findings:
-        out["accepted" if f["accepted"] else f["severity"]] += 1
-    return out
-
-
 def check_attachments(report: dict[str, Any], scan, attachments: list[dict]) -> dict[str, Any]:
     """The scan's report with the attachments' findings added (``findings``/``finding_counts``
     recomputed) and one ``warnings`` entry per file that could not be checked. ``scan``: the package's
     ScanResult (None: checks that compare with the package are skipped, with a warning)."""
+    from qingdan.checks.findings import count_by_severity
     from qingdan.lists.check import check_lists
     from qingdan.lists.declarations import ListsError, parse_lists
     from qingdan.policy import PolicyError, extract_facts, read_policy_bytes
     from qingdan.policy.check import check_policy
-    from qingdan.report.jsonreport import finding_dict
     from qingdan.ui import UiError, check_screen, read_dump
 
     rep = copy.deepcopy(report)
@@ -160,6 +153,6 @@ def check_attachments(report: dict[str, Any], scan, attachments: list[dict]) -> 
         warnings.extend(f"attachment ui {a['name']}: {w}" for w in s.warnings)
     if scan is None and attachments:
         warnings.append("attachments checked without the package's scan: comparisons with the package skipped")
-    rep["findings"] = list(rep.get("findings", [])) + [finding_dict(scan, f) for f in extra]
-    rep["finding_counts"] = _counts(rep["findings"])
+    rep["findings"] = list(rep.get("findings", [])) + [f.to_dict(scan) for f in extra]
+    rep["finding_counts"] = count_by_severity(rep["findings"])
     return rep

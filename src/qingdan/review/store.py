@@ -13,14 +13,15 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qingdan.checks.findings import count_by_severity
 from qingdan.db.engine import writer
 from qingdan.db.review_tables import accounts, apps, log, scans, submissions, verdicts
 from qingdan.db.util import as_utc, hash_token, utcnow
 from qingdan.review.queries import PACKAGE_OF, ConsoleQueries
+from qingdan.review.rules import REVIEW_RULES, signer_finding  # noqa: F401 - REVIEW_RULES: its old home
 
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
-REVIEW_RULES = ("review.signer-changed",)  # findings the review service adds to a submission's report
 
 
 # what Android accepts as a package name (segments of letters, digits and _, not starting with a digit)
@@ -387,7 +388,7 @@ class ReviewStore(ConsoleQueries):
                     vals["app_id"] = app_id
                     if changed is not None:
                         base = merged or self._scan_report(c, sub.sha256)
-                        merged = _with_finding(base, _signer_finding(sc.package, changed, signer))
+                        merged = _with_finding(base, signer_finding(sc.package, changed, signer))
             if status == "done" and merged is not None:
                 vals["merged_report_json"] = json.dumps(merged, ensure_ascii=False)
         vals.update(status=status, error=error)
@@ -462,28 +463,9 @@ class ReviewStore(ConsoleQueries):
             return [dict(r._mapping) for r in c.execute(q)]
 
 
-def _signer_finding(package: str, bound: str, signer: str) -> dict:
-    """The review.signer-changed finding, serialised like the scan's own findings."""
-    from qingdan.checks.rules import Finding
-    from qingdan.knowledge.rules import load_rules
-    from qingdan.report.jsonreport import finding_dict
-
-    was, now = bound.split(","), [s for s in signer.split(",") if s]
-    f = Finding(load_rules()["review.signer-changed"], "block", "app",
-                f"{package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
-                f"（{'、'.join(x[:16] for x in was)}）不同。",
-                f"This version of {package} is signed by {', '.join(x[:16] for x in now) or 'nothing'},"
-                f" not by the certificate of its reviewed versions ({', '.join(x[:16] for x in was)}).",
-                {"bound_certificates": was, "certificates": now})
-    return finding_dict(None, f)
-
-
 def _with_finding(report: dict | None, finding: dict) -> dict | None:
     if report is None:
         return None
     rep = {**report, "findings": [*report.get("findings", []), finding]}
-    counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
-    for f in rep["findings"]:
-        counts["accepted" if f["accepted"] else f["severity"]] += 1
-    rep["finding_counts"] = counts
+    rep["finding_counts"] = count_by_severity(rep["findings"])
     return rep

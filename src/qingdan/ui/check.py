@@ -10,14 +10,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qingdan.checks.rules import Finding
+from qingdan.checks.findings import Finding, rule, run_stage, stage_rules
 from qingdan.checks.sdks import APP
-from qingdan.knowledge.rules import load_rules
+from qingdan.knowledge.rules import Rule
 from qingdan.ui.model import Box, Node, ScreenFacts
 from qingdan.ui.read import MAX_DUMP_BYTES, UiError
-
-UI_RULES = ("ui.splash-or-popup", "ui.no-close", "ui.close-too-small", "ui.close-position", "ui.close-contrast",
-            "ui.close-countdown", "ui.close-icon-only", "ui.fullscreen-jump", "ui.shake-prompt", "ui.ad-unlabelled")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +61,6 @@ AD_LABEL = re.compile(r"ad_?(logo|flag|label|tag|mark|sign)", re.I)
 def tokens(name: str) -> set[str]:
     parts = re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name)
     return {p.lower() for p in parts if p}
-
-
-def _f(rid: str, owner: str, zh: str, en: str, **evidence) -> Finding:
-    r = load_rules()[rid]
-    return Finding(r, r.severity, owner, zh, en, evidence)
 
 
 def _thr(key: str) -> dict:
@@ -274,104 +266,201 @@ def control_contrast(im, s: ScreenFacts, b: Box) -> float | None:
 # -- the checks -----------------------------------------------------------------------------------
 
 
+@dataclass(slots=True)
+class ScreenContext:
+    s: ScreenFacts
+    screenshot: object  # a Pillow RGB image of the same screen, or None
+    rec: Recognition
+    closes: list[Node]  # the close/skip controls, best first
+
+    @property
+    def close(self) -> Node | None:
+        return self.closes[0] if self.closes else None
+
+    @property
+    def what_zh(self) -> str:
+        return "开屏" if self.rec.kind == "splash" else "弹窗"
+
+
 def check_screen(s: ScreenFacts, screenshot=None) -> tuple[Recognition, list[Finding]]:
     """All ``ui.*`` rules on one screen; ``screenshot``: a Pillow RGB image of the same screen."""
     rec = recognise(s)
     if rec.kind is None:
         return rec, []
-    own = rec.owner
-    what_zh = "开屏" if rec.kind == "splash" else "弹窗"
-    out = [_f("ui.splash-or-popup", own, f"识别为{what_zh}{'广告' if rec.ad else ''}：{'；'.join(rec.reasons[:4])}",
-              f"recognised as a {rec.kind}{' ad' if rec.ad else ''}: {'; '.join(rec.reasons[:4])}",
-              kind=rec.kind, ad=rec.ad, reasons=rec.reasons,
-              bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height])]
-    closes = close_controls(s)
-    if not closes:
-        out.append(_f("ui.no-close", own, f"{what_zh}中找不到关闭/跳过按钮", f"no close or skip control on the {rec.kind}",
-                      element=None, bounds=[0, 0, s.width, s.height], measured=0, threshold=1,
-                      source="524 一、（四）: every splash screen and popup needs a close button users can find and use"))
-    close = closes[0] if closes else None
+    return rec, run_stage("ui", ScreenContext(s, screenshot, rec, close_controls(s)))
+
+
+@rule("ui.splash-or-popup")
+def _splash_or_popup(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s, rec = ctx.s, ctx.rec
+    return [Finding.of(r, rec.owner, f"识别为{ctx.what_zh}{'广告' if rec.ad else ''}：{'；'.join(rec.reasons[:4])}",
+                       f"recognised as a {rec.kind}{' ad' if rec.ad else ''}: {'; '.join(rec.reasons[:4])}",
+                       kind=rec.kind, ad=rec.ad, reasons=rec.reasons,
+                       bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height])]
+
+
+@rule("ui.no-close")
+def _no_close(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    if ctx.closes:
+        return []
+    s = ctx.s
+    return [Finding.of(r, ctx.rec.owner, f"{ctx.what_zh}中找不到关闭/跳过按钮",
+                       f"no close or skip control on the {ctx.rec.kind}",
+                       element=None, bounds=[0, 0, s.width, s.height], measured=0, threshold=1,
+                       source="524 一、（四）: every splash screen and popup needs a close button users can "
+                       "find and use")]
+
+
+@rule("ui.close-too-small")
+def _close_too_small(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s, close = ctx.s, ctx.close
+    if close is None:
+        return []
+    el = close.label()
+    w_dp, h_dp = s.dp(close.width), s.dp(close.height)
+    t = THRESHOLDS["min_touch_dp"]
+    if min(w_dp, h_dp) >= t.value:
+        return []
+    return [Finding.of(r, ctx.rec.owner,
+                       f"关闭/跳过按钮 {el} 仅 {w_dp:.0f}×{h_dp:.0f} dp（{close.width}×{close.height} px，"
+                       f"密度 {s.density}），小于 {t.value:.0f}×{t.value:.0f} dp",
+                       f"close/skip control {el} is {w_dp:.1f}×{h_dp:.1f} dp "
+                       f"({close.width}×{close.height} px at density {s.density}), "
+                       f"below {t.value:.0f}×{t.value:.0f} dp",
+                       element=el, bounds=list(close.bounds),
+                       measured={"width_dp": round(w_dp, 1), "height_dp": round(h_dp, 1),
+                                 "width_px": close.width, "height_px": close.height},
+                       density=s.density, density_note=s.density_note, **_thr("min_touch_dp"))]
+
+
+@rule("ui.close-position")
+def _close_position(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s, rec, close = ctx.s, ctx.rec, ctx.close
+    if close is None:
+        return []
+    b, el = close.bounds, close.label()
+    screen: Box = (0, 0, s.width, s.height)
+    cont = rec.container.bounds if rec.container else screen
+    gap = THRESHOLDS["adjacent_dp"].value * s.density
+    if _in_corner(b, screen) or _in_corner(b, cont) or _adjacent(b, cont, gap):
+        return []
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    return [Finding.of(r, rec.owner,
+                       f"关闭/跳过按钮 {el} 位于非常见位置（中心 {cx / s.width:.0%}, {cy / s.height:.0%}），"
+                       "不在角落区域，也不紧贴内容上方/下方",
+                       f"close/skip control {el} sits in an unusual place (centre at {cx / s.width:.0%} "
+                       f"across, {cy / s.height:.0%} down): neither in a corner band nor directly "
+                       "above/below the content",
+                       element=el, bounds=list(b), measured={"centre_x": round(cx / s.width, 3),
+                                                             "centre_y": round(cy / s.height, 3)},
+                       container=list(cont), threshold={"corner_band_x": THRESHOLDS["corner_band_x"].value,
+                                                        "corner_band_y": THRESHOLDS["corner_band_y"].value,
+                                                        "adjacent_dp": THRESHOLDS["adjacent_dp"].value},
+                       source="; ".join(THRESHOLDS[k].source for k in ("corner_band_y", "corner_band_x",
+                                                                       "adjacent_dp")))]
+
+
+@rule("ui.close-contrast")
+def _close_contrast(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    close = ctx.close
+    if close is None or ctx.screenshot is None:
+        return []
+    b, el = close.bounds, close.label()
+    c = control_contrast(ctx.screenshot, ctx.s, b)
+    if c is None or c >= THRESHOLDS["min_contrast"].value:
+        return []
+    return [Finding.of(r, ctx.rec.owner,
+                       f"关闭/跳过按钮 {el} 与周围的对比度仅 {c:.2f}:1，低于 3:1",
+                       f"close/skip control {el} has a contrast of {c:.2f}:1 against its surroundings, "
+                       "below 3:1",
+                       element=el, bounds=list(b), measured=round(c, 2), **_thr("min_contrast"))]
+
+
+@rule("ui.close-countdown")
+def _close_countdown(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s, close, own = ctx.s, ctx.close, ctx.rec.owner
     if close is not None:
-        b, el = close.bounds, close.label()
-        w_dp, h_dp = s.dp(close.width), s.dp(close.height)
-        t = THRESHOLDS["min_touch_dp"]
-        if min(w_dp, h_dp) < t.value:
-            out.append(_f("ui.close-too-small", own,
-                          f"关闭/跳过按钮 {el} 仅 {w_dp:.0f}×{h_dp:.0f} dp（{close.width}×{close.height} px，密度 {s.density}），"
-                          f"小于 {t.value:.0f}×{t.value:.0f} dp",
-                          f"close/skip control {el} is {w_dp:.1f}×{h_dp:.1f} dp ({close.width}×{close.height} px at "
-                          f"density {s.density}), below {t.value:.0f}×{t.value:.0f} dp",
-                          element=el, bounds=list(b), measured={"width_dp": round(w_dp, 1), "height_dp": round(h_dp, 1),
-                                                                "width_px": close.width, "height_px": close.height},
-                          density=s.density, density_note=s.density_note, **_thr("min_touch_dp")))
-        screen: Box = (0, 0, s.width, s.height)
-        cont = rec.container.bounds if rec.container else screen
-        gap = THRESHOLDS["adjacent_dp"].value * s.density
-        if not (_in_corner(b, screen) or _in_corner(b, cont) or _adjacent(b, cont, gap)):
-            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-            out.append(_f("ui.close-position", own,
-                          f"关闭/跳过按钮 {el} 位于非常见位置（中心 {cx / s.width:.0%}, {cy / s.height:.0%}），不在角落区域，也不紧贴内容上方/下方",
-                          f"close/skip control {el} sits in an unusual place (centre at {cx / s.width:.0%} across, "
-                          f"{cy / s.height:.0%} down): neither in a corner band nor directly above/below the content",
-                          element=el, bounds=list(b), measured={"centre_x": round(cx / s.width, 3),
-                                                                "centre_y": round(cy / s.height, 3)},
-                          container=list(cont), threshold={"corner_band_x": THRESHOLDS["corner_band_x"].value,
-                                                           "corner_band_y": THRESHOLDS["corner_band_y"].value,
-                                                           "adjacent_dp": THRESHOLDS["adjacent_dp"].value},
-                          source="; ".join(THRESHOLDS[k].source for k in ("corner_band_y", "corner_band_x", "adjacent_dp"))))
-        texts = _texts(s, close)
-        if screenshot is not None:
-            c = control_contrast(screenshot, s, b)
-            if c is not None and c < THRESHOLDS["min_contrast"].value:
-                out.append(_f("ui.close-contrast", own,
-                              f"关闭/跳过按钮 {el} 与周围的对比度仅 {c:.2f}:1，低于 3:1",
-                              f"close/skip control {el} has a contrast of {c:.2f}:1 against its surroundings, below 3:1",
-                              element=el, bounds=list(b), measured=round(c, 2), **_thr("min_contrast")))
-        cd = next((x for x in texts if COUNTDOWN.search(x)), None)
-        if cd:
-            out.append(_f("ui.close-countdown", own,
-                          f"关闭/跳过按钮 {el} 显示倒计时“{cd}”：可能须等倒计时结束才能关闭（请点按确认）",
-                          f'close/skip control {el} shows a countdown "{cd}": it may only close once the countdown ends '
-                          "(a dump cannot tell; tap it to confirm)",
-                          element=el, bounds=list(b), measured=cd, threshold="closable at once",
-                          source="《互联网广告管理办法》第十条: one-click close, no waiting for a countdown"))
-        if not texts:
-            out.append(_f("ui.close-icon-only", own,
-                          f"关闭/跳过按钮 {el} 只有图标，没有文字或无障碍描述（content-desc）",
-                          f"close/skip control {el} is an icon only, with no text or content-desc",
-                          element=el, bounds=list(b), measured="no text, no content-desc", threshold="text or content-desc",
-                          source="524 一、（四） '找得到'; Android accessibility: label every control (contentDescription)"))
-    if not closes:
-        cd_node = next((n for n in s.nodes if n.visible and COUNTDOWN.search(n.text) and "秒后" in n.text), None)
-        if cd_node is not None:
-            out.append(_f("ui.close-countdown", own, f"倒计时“{cd_node.text}”结束前没有关闭按钮",
-                          f'no close control before the countdown "{cd_node.text}" ends',
-                          element=cd_node.label(), bounds=list(cd_node.bounds), measured=cd_node.text,
-                          threshold="closable at once", source="《互联网广告管理办法》第十条"))
-    if any(n.clickable for n in s.nodes):
-        share, jump = clickable_share(s, {c.index for c in closes})
-        t = THRESHOLDS["fullscreen_share"]
-        if share >= t.value:
-            big = jump[0]
-            out.append(_f("ui.fullscreen-jump", own,
-                          f"可点击跳转区域覆盖屏幕的 {share:.0%}（≥ {t.value:.0%}），最大为 {big.label()}",
-                          f"clickable jump areas cover {share:.1%} of the screen (≥ {t.value:.0%}); the largest is {big.label()}",
-                          element=big.label(), bounds=list(big.bounds), measured=round(share, 3),
-                          areas=[n.label() for n in jump[:5]], **_thr("fullscreen_share")))
-    for n in s.nodes:
+        el = close.label()
+        cd = next((x for x in _texts(s, close) if COUNTDOWN.search(x)), None)
+        if not cd:
+            return []
+        return [Finding.of(r, own,
+                           f"关闭/跳过按钮 {el} 显示倒计时“{cd}”：可能须等倒计时结束才能关闭（请点按确认）",
+                           f'close/skip control {el} shows a countdown "{cd}": it may only close once the '
+                           "countdown ends (a dump cannot tell; tap it to confirm)",
+                           element=el, bounds=list(close.bounds), measured=cd, threshold="closable at once",
+                           source="《互联网广告管理办法》第十条: one-click close, no waiting for a countdown")]
+    cd_node = next((n for n in s.nodes if n.visible and COUNTDOWN.search(n.text) and "秒后" in n.text), None)
+    if cd_node is None:
+        return []
+    return [Finding.of(r, own, f"倒计时“{cd_node.text}”结束前没有关闭按钮",
+                       f'no close control before the countdown "{cd_node.text}" ends',
+                       element=cd_node.label(), bounds=list(cd_node.bounds), measured=cd_node.text,
+                       threshold="closable at once", source="《互联网广告管理办法》第十条")]
+
+
+@rule("ui.close-icon-only")
+def _close_icon_only(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    close = ctx.close
+    if close is None or _texts(ctx.s, close):
+        return []
+    el = close.label()
+    return [Finding.of(r, ctx.rec.owner,
+                       f"关闭/跳过按钮 {el} 只有图标，没有文字或无障碍描述（content-desc）",
+                       f"close/skip control {el} is an icon only, with no text or content-desc",
+                       element=el, bounds=list(close.bounds), measured="no text, no content-desc",
+                       threshold="text or content-desc",
+                       source="524 一、（四） '找得到'; Android accessibility: label every control "
+                       "(contentDescription)")]
+
+
+@rule("ui.fullscreen-jump")
+def _fullscreen_jump(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s = ctx.s
+    if not any(n.clickable for n in s.nodes):
+        return []
+    share, jump = clickable_share(s, {c.index for c in ctx.closes})
+    t = THRESHOLDS["fullscreen_share"]
+    if share < t.value:
+        return []
+    big = jump[0]
+    return [Finding.of(r, ctx.rec.owner,
+                       f"可点击跳转区域覆盖屏幕的 {share:.0%}（≥ {t.value:.0%}），最大为 {big.label()}",
+                       f"clickable jump areas cover {share:.1%} of the screen (≥ {t.value:.0%}); "
+                       f"the largest is {big.label()}",
+                       element=big.label(), bounds=list(big.bounds), measured=round(share, 3),
+                       areas=[n.label() for n in jump[:5]], **_thr("fullscreen_share"))]
+
+
+@rule("ui.shake-prompt")
+def _shake_prompt(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    out: list[Finding] = []
+    for n in ctx.s.nodes:
         text = n.text or n.desc
         m = SHAKE.search(text) if n.visible else None
         if m:
-            out.append(_f("ui.shake-prompt", own,
-                          f"“{text[:40]}”：以{m.group(0)}等动作触发跳转（灵敏度须在真机上测试）",
-                          f'"{text[:40]}": a {m.group(0)} gesture triggers a jump (test its sensitivity on a device)',
-                          element=n.label(), bounds=list(n.bounds), measured=m.group(0), threshold="no shake/twist/swipe jump prompts",
-                          source="〔2023〕26号 第4条: no over-sensitive shake-to-jump; T/TAF 078.7"))
-    if rec.ad:
-        labelled = any("广告" in (n.text + n.desc) or AD_LABEL.search(n.rid_name) for n in s.nodes if n.visible and n.area)
-        if not labelled:
-            out.append(_f("ui.ad-unlabelled", own, f"{what_zh}广告没有“广告”标识", f'the {rec.kind} ad carries no "广告" label',
-                          element=None, bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height],
-                          measured="no 广告 text, content-desc or ad-logo view", threshold='a visible "广告" label',
-                          source="《互联网广告管理办法》第九条、第十条"))
-    return rec, out
+            out.append(Finding.of(r, ctx.rec.owner,
+                                  f"“{text[:40]}”：以{m.group(0)}等动作触发跳转（灵敏度须在真机上测试）",
+                                  f'"{text[:40]}": a {m.group(0)} gesture triggers a jump '
+                                  "(test its sensitivity on a device)",
+                                  element=n.label(), bounds=list(n.bounds), measured=m.group(0),
+                                  threshold="no shake/twist/swipe jump prompts",
+                                  source="〔2023〕26号 第4条: no over-sensitive shake-to-jump; T/TAF 078.7"))
+    return out
+
+
+@rule("ui.ad-unlabelled")
+def _ad_unlabelled(r: Rule, ctx: ScreenContext) -> list[Finding]:
+    s, rec = ctx.s, ctx.rec
+    if not rec.ad:
+        return []
+    if any("广告" in (n.text + n.desc) or AD_LABEL.search(n.rid_name) for n in s.nodes if n.visible and n.area):
+        return []
+    return [Finding.of(r, rec.owner, f"{ctx.what_zh}广告没有“广告”标识", f'the {rec.kind} ad carries no "广告" label',
+                       element=None,
+                       bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height],
+                       measured="no 广告 text, content-desc or ad-logo view", threshold='a visible "广告" label',
+                       source="《互联网广告管理办法》第九条、第十条")]
+
+
+UI_RULES = stage_rules("ui")

@@ -6,7 +6,7 @@ import base64
 import io
 from html import escape
 
-from qingdan.checks.rules import Finding
+from qingdan.checks.findings import Finding
 from qingdan.ui.model import ScreenFacts
 
 COLOURS = {"block": "#d1242f", "warn": "#bf8700", "info": "#0969da"}
