@@ -24,6 +24,7 @@ from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from qingdan.checks.findings import count_by_severity
 from qingdan.db.util import as_utc
 from qingdan.review.attachments import (
     ATTACH_MAX,
@@ -367,10 +368,9 @@ def submission(sub_id: str, request: Request, store: ReviewStoreDep, error: str 
     acc, _ = need(request)
     sub = visible(store, sub_id, acc)
     rep = json.loads(sub["report_json"]) if sub["status"] == "done" and sub["report_json"] else None
-    findings, counts = [], {"block": 0, "warn": 0, "info": 0, "accepted": 0}
+    findings, counts = [], count_by_severity(())
     if rep is not None:
-        for f in rep["findings"]:
-            counts["accepted" if f["accepted"] else f["severity"]] += 1
+        counts = count_by_severity(rep["findings"])
         seen: dict[str, dict] = {}
         for f in rep["findings"]:
             seen.setdefault(f["rule"], f)

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from qingdan.checks.findings import count_by_severity
 from qingdan.review.attachments import (
     ATTACH_MAX,
     ATTACH_TOTAL,
@@ -107,11 +108,8 @@ def view(store: ReviewStore, sub: dict) -> dict:
            "verdicts": store.verdicts([sub["id"]])[sub["id"]]}
     if status == "done" and sub["report_json"]:
         rep = json.loads(sub["report_json"])
-        counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
-        for f in rep["findings"]:
-            counts["accepted" if f["accepted"] else f["severity"]] += 1
         out["summary"] = {
-            "label": rep["app"].get("label"), "findings": counts,
+            "label": rep["app"].get("label"), "findings": count_by_severity(rep["findings"]),
             "rules": sorted({f["rule"] for f in rep["findings"]}),
             "sdks": sorted(d["id"] for d in rep["sdks"] if d["confidence"] != "low"),
             "permissions": len(rep["permissions"]),
