@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from qingdan.apk.package import PACKAGE_SUFFIXES
 from qingdan.jobs import make_queue
 from qingdan.review.attachments import (
     ATTACH_MAX,
@@ -40,7 +41,6 @@ from qingdan.review.storage import BadFolder, NotAPackage, Storage, StorageFull,
 from qingdan.review.store import Forbidden, ReviewStore
 from qingdan.service.inputs import Ident, Text, bad_char
 
-PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
 # a raw-body upload: the package bytes as they are (``curl --data-binary @app.apk``), no form encoding
 RAW_TYPES = ("application/vnd.android.package-archive", "application/octet-stream", "application/zip")
