@@ -75,6 +75,13 @@ def argv_command() -> str:
     return " ".join(words) or "qingdan"
 
 
+def echo_secret(id_line: str, secret_line: str, note: str) -> None:
+    """A new credential: its id, the secret (shown this once), and on stderr where to keep it."""
+    typer.echo(id_line)
+    typer.echo(secret_line)
+    typer.echo(note, err=True)
+
+
 def reason(exc: BaseException) -> str:
     """The reason part of an error line for an exception (a traceback only with QINGDAN_DEBUG)."""
     if isinstance(exc, ApkError):

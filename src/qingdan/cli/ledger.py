@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qingdan.cli._common import fail, need_extra
+from qingdan.cli._common import echo_secret, fail, need_extra
 from qingdan.cli.lists import load_lists_or_fail
 
 ledger_app = typer.Typer(
@@ -87,9 +87,8 @@ def ledger_key_create(
         key_id, token = open_ledger().create_key(app_id)
     except LookupError as exc:
         raise fail(app_id, str(exc)) from None
-    typer.echo(f"key id: {key_id}")
-    typer.echo(f"token:  {token}")
-    typer.echo("the token is shown once; store it in the app backend's secrets", err=True)
+    echo_secret(f"key id: {key_id}", f"token:  {token}",
+                "the token is shown once; store it in the app backend's secrets")
 
 
 @ledger_keys.command("revoke")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qingdan.cli._common import fail, need_extra
+from qingdan.cli._common import echo_secret, fail, need_extra
 
 review_app = typer.Typer(help="The app-store review service: accounts, package store.", no_args_is_help=True)
 review_accounts = typer.Typer(help="Reviewer and developer accounts.", no_args_is_help=True)
@@ -39,9 +39,7 @@ def review_account_create(
         acc_id, key = _review_store().create_account(name, role)
     except ValueError as exc:
         raise fail(name, str(exc)) from None
-    typer.echo(f"account: {acc_id} ({role})")
-    typer.echo(f"key:     {key}")
-    typer.echo("the key is shown once; store it safely", err=True)
+    echo_secret(f"account: {acc_id} ({role})", f"key:     {key}", "the key is shown once; store it safely")
 
 
 @review_accounts.command("list")
@@ -79,9 +77,7 @@ def review_account_rotate(name: Annotated[str, typer.Argument(help="The account'
         acc_id, key = _review_store().rotate_key(name)
     except LookupError as exc:
         raise fail(name, str(exc)) from None
-    typer.echo(f"account: {acc_id}")
-    typer.echo(f"key:     {key}")
-    typer.echo("the key is shown once; store it safely", err=True)
+    echo_secret(f"account: {acc_id}", f"key:     {key}", "the key is shown once; store it safely")
 
 
 @review_app.command("purge")
