@@ -205,7 +205,7 @@ def echo_findings(findings: list, where=lambda f: "") -> None:
 
 def counts_text(findings: list) -> str:
     """``2 block · 1 warn · 0 info``."""
-    counts = {k: sum(1 for f in findings if f.severity == k) for k in ("block", "warn", "info")}
+    counts = {k: sum(1 for f in findings if f.severity == k) for k in _LISTING_RANK}
     return " · ".join(f"{v} {k}" for k, v in counts.items())
 
 
