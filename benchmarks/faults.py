@@ -300,8 +300,8 @@ def _restart_pg(pg: PgCluster, when: threading.Event, down_s: float, row: Row,
 # ---------------------------------------------------------------------------------------------- 1. ledger
 def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: int = 250, clients: int = 4,
                       users: int = 200, down_s: float = 3.0) -> Row:
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.crypto import KeyRing
-    from qingdan.ledger.db import make_engine, migrate
     from qingdan.ledger.store import Ledger
     from qingdan.lists.model import AppInfo, CollectedItem, DoubleList
 
@@ -399,7 +399,7 @@ def make_packages(folder: Path, n: int, pad_kib: int = 0, start: int = 1) -> lis
 
 def _review_db(url: str) -> tuple[str, object]:
     """Migrate, create a developer account: (its key, the store)."""
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.review.store import ReviewStore
 
     engine = make_engine(url)
@@ -429,7 +429,7 @@ def _upload_until_taken(h: httpx.Client, path: Path, row: Row, lock: threading.L
 def _wait_final(store, ids: list[str], timeout: float) -> None:
     from sqlalchemy import select
 
-    from qingdan.review.schema import submissions
+    from qingdan.db.review_tables import submissions
 
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -449,7 +449,7 @@ def _check_review(store, packages: list[Path], ids: dict[Path, str | None], row:
     package, or a submission done more than once. Every submission's stored file is whole."""
     from sqlalchemy import select
 
-    from qingdan.review.schema import log, scans, submissions
+    from qingdan.db.review_tables import log, scans, submissions
 
     with store.engine.connect() as c:
         subs = c.execute(select(submissions.c.id, submissions.c.sha256, submissions.c.status)).all()
@@ -510,7 +510,7 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
         database is down: its outcome must not be lost)."""
         from sqlalchemy import select
 
-        from qingdan.review.schema import submissions
+        from qingdan.db.review_tables import submissions
 
         end = time.monotonic() + 60
         while time.monotonic() < end and not fault.is_set():
@@ -560,7 +560,7 @@ def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads:
     lock, ids = threading.Lock(), {}
     from sqlalchemy import select
 
-    from qingdan.review.schema import submissions
+    from qingdan.db.review_tables import submissions
 
     try:
         with httpx.Client(base_url=srv.base, timeout=30, headers={"Authorization": f"Bearer {key}"}) as h:

@@ -129,8 +129,8 @@ def main() -> None:
     ap.add_argument("--no-kill", action="store_true", help="do not kill and restart the server mid-load")
     args = ap.parse_args()
 
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.crypto import KeyRing
-    from qingdan.ledger.db import make_engine, migrate
     from qingdan.ledger.store import Ledger
     from qingdan.lists.declarations import parse_lists
 

@@ -308,7 +308,7 @@ def upload_all(base: str, key: str, items: list[tuple[str, bytes]], concurrency:
 def wait_done(engine, ids: list[str], timeout: float, procs: list[Proc]) -> None:
     from sqlalchemy import func, select
 
-    from qingdan.review.schema import submissions
+    from qingdan.db.review_tables import submissions
 
     deadline = time.monotonic() + timeout
     while True:
@@ -329,7 +329,7 @@ def span(engine, ids: list[str]) -> tuple[float, float]:
     """(first scan started, last finished) of these submissions, as epoch seconds."""
     from sqlalchemy import func, select
 
-    from qingdan.review.schema import submissions
+    from qingdan.db.review_tables import submissions
 
     with engine.connect() as c:
         lo, hi = c.execute(select(func.min(submissions.c.started_at), func.max(submissions.c.finished_at))
@@ -338,7 +338,7 @@ def span(engine, ids: list[str]) -> tuple[float, float]:
 
 
 def _epoch(v: datetime) -> float:
-    from qingdan.ledger.store import as_utc
+    from qingdan.db.util import as_utc
 
     return as_utc(v).timestamp()
 
@@ -346,7 +346,7 @@ def _epoch(v: datetime) -> float:
 def check(engine, base: str, key: str, ids: list[str]) -> tuple[bool, str]:
     from sqlalchemy import func, select
 
-    from qingdan.review.schema import log, submissions
+    from qingdan.db.review_tables import log, submissions
 
     with engine.connect() as c:
         status = dict(c.execute(select(submissions.c.id, submissions.c.status).where(submissions.c.id.in_(ids))).all())
@@ -399,7 +399,7 @@ def service_env(url: str, storage: Path, **extra: str) -> dict:
 
 def new_database(url: str):
     """(engine, a developer account's key) of a freshly migrated database."""
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.review.store import ReviewStore
 
     engine = make_engine(url)

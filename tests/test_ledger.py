@@ -15,9 +15,9 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from qingdan.db.ledger_tables import aggregates, events  # noqa: E402
 from qingdan.ledger import links  # noqa: E402
 from qingdan.ledger.crypto import KeyRing, mask  # noqa: E402
-from qingdan.ledger.schema import aggregates, events  # noqa: E402
 from qingdan.ledger.settings import Settings  # noqa: E402
 from qingdan.service.app import create_app  # noqa: E402
 from tests.conftest import cli  # noqa: E402
@@ -398,8 +398,8 @@ def test_migrations_match_the_models(svc):
     from alembic.autogenerate import compare_metadata
     from alembic.runtime.migration import MigrationContext
 
-    from qingdan.ledger.db import current_revision
-    from qingdan.ledger.schema import metadata
+    from qingdan.db.engine import current_revision
+    from qingdan.db.schema import metadata
 
     with svc.ledger.engine.connect() as c:
         diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
@@ -453,7 +453,7 @@ def test_admin_cli(tmp_path, db_url):
         assert s.ledger.get_app(app_id).retention == {"imei": 30, "phone_number": 90}
         assert s.ledger.authenticate(token) == (app_id, key_id)
         with s.ledger.engine.connect() as c:  # only the hash is stored
-            from qingdan.ledger.schema import api_keys
+            from qingdan.db.ledger_tables import api_keys
 
             stored = c.execute(select(api_keys.c.key_hash).where(api_keys.c.id == key_id)).scalar_one()
         assert token not in stored and len(stored) == 64
@@ -501,7 +501,7 @@ def test_pooled_connection_killed_while_idle_is_replaced(pg_url, monkeypatch):
     from sqlalchemy import text
     from sqlalchemy.exc import OperationalError
 
-    import qingdan.ledger.db as db
+    import qingdan.db.engine as db
 
     dbname = pg_url.rsplit("/", 1)[1]
 

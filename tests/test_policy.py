@@ -364,8 +364,8 @@ def test_cli_observed_view_from_the_ledger(tmp_path):
     import datetime as dt
     import os
 
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.crypto import KeyRing
-    from qingdan.ledger.db import make_engine, migrate
     from qingdan.ledger.store import Ledger
     from tests.support.ledger import KEY1, lists
 

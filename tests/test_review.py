@@ -154,7 +154,7 @@ def test_same_sha256_is_scanned_once(svc, tmp_path):
     assert done["status"] == "done" and done["app"] == PKG
     from sqlalchemy import select
 
-    from qingdan.review.schema import scans
+    from qingdan.db.review_tables import scans
 
     with svc.app.state.review.engine.connect() as c:
         rows = c.execute(select(scans.c.attempts)).all()
@@ -209,7 +209,7 @@ def test_concurrent_first_uploads_of_one_app(svc, tmp_path):
 
     from sqlalchemy import func, select
 
-    from qingdan.review.schema import apps, scans, submissions
+    from qingdan.db.review_tables import apps, scans, submissions
 
     store = svc.app.state.review
     owner = store.authenticate(svc.dev)["id"]
@@ -246,7 +246,7 @@ def test_identical_uploads_racing_are_one_submission(svc, tmp_path):
 
     from sqlalchemy import func, select, text
 
-    from qingdan.review.schema import submissions
+    from qingdan.db.review_tables import submissions
 
     store = svc.app.state.review
     owner = store.authenticate(svc.dev)["id"]
@@ -379,8 +379,8 @@ def test_wrong_package_for_app_fails(svc, tmp_path):
 
 def test_in_process_queue_recovers_unfinished(tmp_path, monkeypatch):
     """A server stopped with work queued picks it up when it starts again (SQLite, in-process pool)."""
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.jobs import InProcessQueue
-    from qingdan.ledger.db import make_engine, migrate
     from qingdan.review.storage import Storage
     from qingdan.review.store import ReviewStore
 
@@ -471,7 +471,7 @@ def test_same_package_with_new_attachments_is_a_new_submission(svc, tmp_path):
     package still scanned once; the same files again are the same submission."""
     from sqlalchemy import select
 
-    from qingdan.review.schema import scans
+    from qingdan.db.review_tables import scans
 
     apk = jpush_apk(tmp_path / "v1.apk")
     first = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))]).json()
@@ -688,8 +688,8 @@ def test_purge_package_store(svc, tmp_path):
 
     from sqlalchemy import update
 
-    from qingdan.ledger.store import utcnow
-    from qingdan.review.schema import scans
+    from qingdan.db.review_tables import scans
+    from qingdan.db.util import utcnow
 
     with svc.app.state.review.engine.begin() as c:
         c.execute(update(scans).values(finished_at=utcnow() - timedelta(days=31)))

@@ -57,8 +57,8 @@ class Served:
     """``qingdan serve`` in a subprocess, with an app and its API key, and a developer account."""
 
     def __init__(self, tmp: Path) -> None:
+        from qingdan.db.engine import make_engine, migrate
         from qingdan.ledger.crypto import KeyRing
-        from qingdan.ledger.db import make_engine, migrate
         from qingdan.ledger.store import Ledger
         from qingdan.review.store import ReviewStore
 

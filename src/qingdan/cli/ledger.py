@@ -22,15 +22,15 @@ ledger_app.add_typer(ledger_keys, name="key")
 
 def open_ledger():
     """The ledger of QINGDAN_DATABASE_URL (migrated), with the keys of QINGDAN_LEDGER_KEYS."""
-    from qingdan.ledger.crypto import KeyError_, KeyRing
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
+    from qingdan.ledger.crypto import KeyRing, KeyringError
     from qingdan.ledger.settings import Settings
     from qingdan.ledger.store import Ledger
 
     settings = Settings.from_env()
     try:
         ring = KeyRing(settings.ledger_keys)
-    except KeyError_ as exc:
+    except KeyringError as exc:
         raise fail("QINGDAN_LEDGER_KEYS", str(exc)) from None
     engine = make_engine(settings.database_url)
     migrate(engine)
@@ -40,7 +40,7 @@ def open_ledger():
 @ledger_app.command("migrate")
 def ledger_migrate() -> None:
     """Create or upgrade the ledger's tables (QINGDAN_DATABASE_URL; default ./qingdan-ledger.db)."""
-    from qingdan.ledger.db import current_revision, make_engine, migrate
+    from qingdan.db.engine import current_revision, make_engine, migrate
     from qingdan.ledger.settings import Settings
 
     engine = make_engine(Settings.from_env().database_url)
@@ -108,7 +108,7 @@ def serve(
     need_extra("service", "uvicorn", "httptools", "fastapi", "sqlalchemy")
     import uvicorn
 
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.service.server import uvicorn_options
 

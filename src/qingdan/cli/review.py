@@ -16,7 +16,7 @@ review_app.add_typer(review_accounts, name="account")
 
 
 def _review_store():
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.review.store import ReviewStore
 
@@ -108,7 +108,7 @@ def review_worker(ctx: typer.Context) -> None:
     if not os.environ.get("QINGDAN_BROKER_URL"):
         raise fail("QINGDAN_BROKER_URL",
                    "not set (redis://host:6379/0); without it `qingdan serve` scans in-process")
-    from qingdan.ledger.db import make_engine, migrate
+    from qingdan.db.engine import make_engine, migrate
     from qingdan.ledger.settings import Settings
     from qingdan.review.settings import ReviewSettings
 

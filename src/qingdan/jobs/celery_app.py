@@ -54,7 +54,7 @@ class Consumer(CeleryConsumer):
 
 @cache
 def _context():
-    from qingdan.ledger.db import make_engine
+    from qingdan.db.engine import make_engine
     from qingdan.review.store import ReviewStore
 
     settings = ReviewSettings.from_env()

@@ -16,7 +16,7 @@ import pickle
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from qingdan._io import write_atomic
 
@@ -156,3 +156,31 @@ class DataChecker:
             if bad:
                 raise self.fail(f"{where}: {field} has malformed values {bad!r}")
         return tuple(value)
+
+
+class KnowledgeFile(Generic[T]):
+    """One file of ``knowledge/data`` as its loader sees it: the name, the checker whose errors name
+    the file, the text, and the parsed form built by the loader's ``parse`` and cached by
+    :func:`cached_build` (keyed by the data, the loader's own source and the Python version).
+
+    The loader keeps a module-level ``_read_text`` and a ``functools.cache``'d function around
+    :meth:`build`, so tests can patch the one and clear the other.
+    """
+
+    def __init__(self, data_file: str, loader_file: str,
+                 checker: Callable[[str], DataChecker] = DataChecker) -> None:
+        self.data_file = data_file  # relative to the qingdan.knowledge package: "data/pi_types.yaml"
+        self.name = data_file.rsplit("/", 1)[-1]
+        self.check = checker(self.name)
+        self.loader_file = loader_file
+
+    def raw(self) -> bytes:
+        return data_bytes(self.name)
+
+    def read_text(self) -> str:
+        return self.raw().decode("utf-8")
+
+    def build(self, data: str | bytes, parse: Callable[[Any], T], key_extra: bytes = b"") -> T:
+        """``parse(data)``, cached; ``key_extra`` adds what else the result depends on to the key."""
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        return cached_build(self.data_file, raw + key_extra, lambda: parse(data), self.loader_file)

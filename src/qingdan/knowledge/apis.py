@@ -45,7 +45,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
+from qingdan.knowledge._data import KnowledgeFile
 
 __all__ = [
     "DATA_FILE",
@@ -65,7 +65,8 @@ __all__ = [
 SCHEMA = "qingdan.knowledge.apis/1"
 #: Path of the data file relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/sensitive_apis.yaml"
-_CK = DataChecker(DATA_FILE.rsplit("/", 1)[-1])
+_FILE: KnowledgeFile[_Knowledge] = KnowledgeFile(DATA_FILE, __file__)
+_CK = _FILE.check
 _fail = _CK.fail
 _text = _CK.text
 
@@ -158,7 +159,7 @@ def descriptor(cls: str) -> str:
 
 
 def _read_text() -> str:
-    return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
+    return _FILE.read_text()
 
 
 def _permission(value: Any, field: str, where: str) -> str | None:
@@ -262,8 +263,7 @@ def _parse(text: str) -> _Knowledge:
 
 @functools.cache
 def _knowledge() -> _Knowledge:
-    text = _read_text()
-    return cached_build(DATA_FILE, text.encode("utf-8"), lambda: _parse(text), __file__)
+    return _FILE.build(_read_text(), _parse)
 
 
 @functools.cache

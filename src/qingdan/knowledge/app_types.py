@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
+from qingdan.knowledge._data import DataChecker, KnowledgeFile
 
 __all__ = [
     "DATA_FILE",
@@ -74,15 +74,8 @@ class _Catalogue:
     lookup: dict[str, str]
 
 
-def _name(path: str) -> str:
-    return path.rsplit("/", 1)[-1]
-
-
 class _Checker(DataChecker):
     """Values of this file are stripped of surrounding blanks."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(_name(path))
 
     def text(self, value: Any, field: str, where: str) -> str:
         return super().text(value, field, where).strip()
@@ -94,16 +87,20 @@ class _Checker(DataChecker):
         return tuple(v.strip() for v in super().str_list(value, field, where))
 
 
+_FILE: KnowledgeFile[_Catalogue] = KnowledgeFile(DATA_FILE, __file__, _Checker)
+_PI_FILE: KnowledgeFile[Any] = KnowledgeFile(PI_FILE, __file__, _Checker)
+
+
 def _pi_keys(raw: bytes) -> frozenset[str]:
-    doc = _Checker(PI_FILE).load(raw)
+    doc = _PI_FILE.check.load(raw)
     entries = doc.get("pi_types")
     if not isinstance(entries, list):
-        raise ValueError(f"qingdan/knowledge/{PI_FILE}: pi_types must be a list")
+        raise _PI_FILE.check.fail("pi_types must be a list")
     return frozenset(e["key"] for e in entries if isinstance(e, dict) and isinstance(e.get("key"), str))
 
 
 def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
-    ck = _Checker(DATA_FILE)
+    ck = _FILE.check
     doc = ck.load(raw)
     sources = ck.header(doc, SCHEMA, source_fields=("title", "use"))
     raw_types = doc.get("types")
@@ -195,11 +192,9 @@ def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
 
 @functools.cache
 def _catalogue() -> _Catalogue:
-    raw = data_bytes(_name(DATA_FILE))
-    pi_raw = data_bytes(_name(PI_FILE))
+    pi_raw = _PI_FILE.raw()
     # the cache key covers both files: an edit to pi_types.yaml re-validates the mapping
-    key_bytes = raw + b"\0" + pi_raw
-    return cached_build(DATA_FILE, key_bytes, lambda: _parse(raw, pi_raw), __file__)
+    return _FILE.build(_FILE.raw(), lambda raw: _parse(raw, pi_raw), key_extra=b"\0" + pi_raw)
 
 
 def load_app_types() -> dict[str, AppType]:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
+from qingdan.knowledge._data import KnowledgeFile
 
 __all__ = [
     "DATA_FILE",
@@ -35,7 +35,8 @@ __all__ = [
 SCHEMA = "qingdan.knowledge.pi/1"
 #: Path of the data file relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/pi_types.yaml"
-_CK = DataChecker(DATA_FILE.rsplit("/", 1)[-1])
+_FILE: KnowledgeFile[_Knowledge] = KnowledgeFile(DATA_FILE, __file__)
+_CK = _FILE.check
 _fail = _CK.fail
 _text = _CK.text
 _str_list = _CK.str_list
@@ -90,7 +91,7 @@ class _Knowledge:
 
 
 def _read_text() -> str:
-    return data_bytes(DATA_FILE.rsplit("/", 1)[-1]).decode("utf-8")
+    return _FILE.read_text()
 
 
 def _parse(text: str) -> _Knowledge:
@@ -190,8 +191,7 @@ def _parse(text: str) -> _Knowledge:
 
 @functools.cache
 def _knowledge() -> _Knowledge:
-    text = _read_text()
-    return cached_build(DATA_FILE, text.encode("utf-8"), lambda: _parse(text), __file__)
+    return _FILE.build(_read_text(), _parse)
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import cached_build, data_bytes, load_yaml_data
+from qingdan.knowledge._data import KnowledgeFile
 
 DATA_FILE = "rules.yaml"
 SCHEMA = "qingdan.knowledge.rules/1"
@@ -52,28 +52,20 @@ class _Catalogue:
     documents: dict[str, Document]
 
 
-def _fail(what: str) -> ValueError:
-    return ValueError(f"qingdan/knowledge/data/{DATA_FILE}: {what}")
+_FILE: KnowledgeFile[_Catalogue] = KnowledgeFile(DATA_FILE, __file__)
+_CK = _FILE.check
+_fail = _CK.fail
 
 
 def _text(v: Any, field: str, where: str) -> str:
-    if not isinstance(v, str) or not v.strip():
-        raise _fail(f"{where}: {field} must be a non-empty string")
-    return v.strip()
+    return _CK.text(v, field, where).strip()
 
 
 def _parse(raw: bytes) -> _Catalogue:
-    try:
-        doc = load_yaml_data(DATA_FILE, raw)
-    except ValueError as exc:
-        raise _fail(str(exc).split(": ", 1)[-1]) from None
-    if not isinstance(doc, dict) or (doc.get("meta") or {}).get("schema") != SCHEMA:
-        raise _fail(f"meta.schema must be {SCHEMA!r}")
-    docs: dict[str, Document] = {}
-    for key, d in (doc.get("documents") or {}).items():
-        if not isinstance(d, dict):
-            raise _fail(f"documents.{key}: must be a mapping")
-        docs[key] = Document(key, _text(d.get("zh"), "zh", key), _text(d.get("en"), "en", key), d.get("url"))
+    doc = _CK.load(raw)
+    documents = _CK.header(doc, SCHEMA, sources_key="documents", source_fields=("zh", "en"))
+    docs = {key: Document(key, _text(d.get("zh"), "zh", key), _text(d.get("en"), "en", key), d.get("url"))
+            for key, d in documents.items()}
     rules: dict[str, Rule] = {}
     for i, e in enumerate(doc.get("rules") or []):
         where = f"rules[{i}]"
@@ -104,8 +96,7 @@ def _parse(raw: bytes) -> _Catalogue:
 
 @functools.cache
 def _catalogue() -> _Catalogue:
-    raw = data_bytes(DATA_FILE)
-    return cached_build(DATA_FILE, raw, lambda: _parse(raw), __file__)
+    return _FILE.build(_FILE.raw(), _parse)
 
 
 def load_rules() -> dict[str, Rule]:

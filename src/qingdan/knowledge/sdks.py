@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, cached_build, data_bytes
+from qingdan.knowledge._data import DataChecker, KnowledgeFile
 
 __all__ = [
     "CATEGORIES",
@@ -150,19 +150,20 @@ class _Catalogue:
 
 
 def _read_text(name: str) -> str:
-    return data_bytes(name.rsplit("/", 1)[-1]).decode("utf-8")
+    return _FILES[name].read_text()
 
 
 class _Checker(DataChecker):
-    def __init__(self, name: str) -> None:
-        super().__init__(name.rsplit("/", 1)[-1])
-
     def regexes(self, values: tuple[str, ...], field: str, where: str) -> None:
         for rx in values:
             try:
                 re.compile(rx)
             except re.error as exc:
                 raise self.fail(f"{where}: {field} has an invalid regular expression {rx!r}: {exc}") from exc
+
+
+_FILES: dict[str, KnowledgeFile[Any]] = {name: KnowledgeFile(name, __file__, _Checker)
+                                         for name in (DATA_FILE, EXODUS_FILE)}
 
 
 def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
@@ -185,7 +186,7 @@ def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
 
 
 def _parse_catalogue(text: str) -> _Catalogue:
-    ck = _Checker(DATA_FILE)
+    ck = _FILES[DATA_FILE].check
     doc = ck.load(text)
     sources = ck.header(doc, SCHEMA, source_fields=("title", "licence"))
     raw = doc.get("sdks")
@@ -260,7 +261,7 @@ def _parse_catalogue(text: str) -> _Catalogue:
 
 
 def _parse_exodus(text: str) -> list[ExodusTracker]:
-    ck = _Checker(EXODUS_FILE)
+    ck = _FILES[EXODUS_FILE].check
     doc = ck.load(text)
     meta = doc.get("meta")
     if not isinstance(meta, dict) or meta.get("schema") != EXODUS_SCHEMA:
@@ -305,8 +306,7 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
 
 @functools.cache
 def _catalogue() -> _Catalogue:
-    text = _read_text(DATA_FILE)
-    return cached_build(DATA_FILE, text.encode("utf-8"), lambda: _parse_catalogue(text), __file__)
+    return _FILES[DATA_FILE].build(_read_text(DATA_FILE), _parse_catalogue)
 
 
 @functools.cache
@@ -329,8 +329,7 @@ def load_exodus() -> list[ExodusTracker]:
 
     The result is cached and shared between callers: treat it as read-only.
     """
-    text = _read_text(EXODUS_FILE)
-    return cached_build(EXODUS_FILE, text.encode("utf-8"), lambda: _parse_exodus(text), __file__)
+    return _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), _parse_exodus)
 
 
 def search_sdks(text: str | None = None, category: str | None = None) -> list[Sdk]:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 VERSION = 1
 
 
-class KeyError_(ValueError):
+class KeyringError(ValueError):
     """QINGDAN_LEDGER_KEYS is malformed, or a value's key is not in the ring."""
 
 
@@ -28,15 +28,16 @@ class KeyRing:
                 continue
             kid, sep, b64 = part.partition(":")
             if not sep or not kid or len(kid.encode()) > 255:
-                raise KeyError_("QINGDAN_LEDGER_KEYS: each entry is kid:base64key")
+                raise KeyringError("QINGDAN_LEDGER_KEYS: each entry is kid:base64key")
             try:
                 raw = base64.b64decode(b64, validate=True)
             except (binascii.Error, ValueError):
-                raise KeyError_(f"QINGDAN_LEDGER_KEYS: key {kid!r} is not base64") from None
+                raise KeyringError(f"QINGDAN_LEDGER_KEYS: key {kid!r} is not base64") from None
             if len(raw) != 32:
-                raise KeyError_(f"QINGDAN_LEDGER_KEYS: key {kid!r} must be 32 bytes (AES-256), got {len(raw)}")
+                raise KeyringError(f"QINGDAN_LEDGER_KEYS: key {kid!r} must be 32 bytes (AES-256),"
+                                   f" got {len(raw)}")
             if kid in self.keys:
-                raise KeyError_(f"QINGDAN_LEDGER_KEYS: key id {kid!r} given twice")
+                raise KeyringError(f"QINGDAN_LEDGER_KEYS: key id {kid!r} given twice")
             self.keys[kid] = AESGCM(raw)
             self.current = self.current or kid
 
@@ -45,7 +46,7 @@ class KeyRing:
 
     def encrypt(self, value: str, aad: bytes) -> bytes:
         if self.current is None:
-            raise KeyError_("no encryption key: set QINGDAN_LEDGER_KEYS to store values")
+            raise KeyringError("no encryption key: set QINGDAN_LEDGER_KEYS to store values")
         kid = self.current.encode()
         nonce = os.urandom(12)
         ct = self.keys[self.current].encrypt(nonce, value.encode("utf-8"), aad)
@@ -58,22 +59,17 @@ class KeyRing:
     def decrypt(self, blob: bytes, aad: bytes) -> str:
         blob = bytes(blob)
         if not blob or blob[0] != VERSION:
-            raise KeyError_("unknown value format")
+            raise KeyringError("unknown value format")
         kid = self.kid_of(blob)
         key = self.keys.get(kid)
         if key is None:
-            raise KeyError_(f"value encrypted under key {kid!r}, which QINGDAN_LEDGER_KEYS does not hold")
+            raise KeyringError(f"value encrypted under key {kid!r}, which QINGDAN_LEDGER_KEYS does not hold")
         off = 2 + blob[1]
         return key.decrypt(blob[off:off + 12], blob[off + 12:], aad).decode("utf-8")
 
 
 def aad(app_id: str, user_ref: str) -> bytes:
     return f"qingdan.ledger/1\x00{app_id}\x00{user_ref}".encode()
-
-
-def new_key_spec(kid: str = "k1") -> str:
-    """A fresh ``kid:base64key`` entry for QINGDAN_LEDGER_KEYS."""
-    return f"{kid}:{base64.b64encode(os.urandom(32)).decode()}"
 
 
 def mask(value: str | None) -> str:

@@ -24,7 +24,8 @@ import secrets
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-DEFAULT_DATABASE_URL = "sqlite:///qingdan-ledger.db"
+from qingdan.db import DEFAULT_DATABASE_URL
+
 DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024
 
 

@@ -15,38 +15,24 @@ source is no shared row's third party, SDK id or company; a collected event whos
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from qingdan.db.engine import scrub, writer
+from qingdan.db.ledger_tables import AGG_KEY, aggregates, api_keys, apps, events
+from qingdan.db.util import as_utc, hash_token, utcnow
 from qingdan.ledger.crypto import KeyRing, aad
-from qingdan.ledger.db import scrub, writer
-from qingdan.ledger.schema import AGG_KEY, aggregates, api_keys, apps, events
 from qingdan.lists.model import DoubleList
 
 KINDS = ("collected", "shared")
-FLAGS = ("undeclared_pi", "undeclared_purpose", "undeclared_third_party")
 GROUP = AGG_KEY[1:]  # user_ref, kind, pi_type, purpose, scenario, source
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def as_utc(dt: datetime) -> datetime:
-    """SQLite gives naive datetimes back: they are UTC."""
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def lists_to_json(dl: DoubleList) -> str:

@@ -1,1 +1,1 @@
-"""The app-store review service (issue 9): accounts, submissions, scans on workers, verdicts."""
+"""The app-store review service: accounts, submissions, scans on workers, verdicts."""

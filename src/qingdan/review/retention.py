@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from qingdan.ledger.store import utcnow
-from qingdan.review.schema import scans, submissions
+from qingdan.db.review_tables import scans, submissions
+from qingdan.db.util import utcnow
 from qingdan.review.storage import SHA_RE, Storage
 from qingdan.review.store import FINAL, ReviewStore
 

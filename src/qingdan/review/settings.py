@@ -21,6 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from qingdan.db import DEFAULT_DATABASE_URL
+
 
 @dataclass(slots=True)
 class ReviewSettings:
@@ -36,8 +38,6 @@ class ReviewSettings:
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> ReviewSettings:
-        from qingdan.ledger.settings import DEFAULT_DATABASE_URL
-
         env = os.environ
         root = env.get("QINGDAN_BATCH_ROOT")
         return cls(

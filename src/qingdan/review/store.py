@@ -13,13 +13,12 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from qingdan.ledger.db import writer
-from qingdan.ledger.store import as_utc, hash_token, utcnow
-from qingdan.review.schema import accounts, apps, log, scans, submissions, verdicts
+from qingdan.db.engine import writer
+from qingdan.db.review_tables import accounts, apps, log, scans, submissions, verdicts
+from qingdan.db.util import as_utc, hash_token, utcnow
 
 ROLES = ("reviewer", "developer")
 FINAL = ("done", "failed")
-DECISIONS = ("approve", "reject")
 REVIEW_RULES = ("review.signer-changed",)  # findings the review service adds to a submission's report
 
 

@@ -24,8 +24,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from qingdan import __version__
 from qingdan._io import csv_cell
-from qingdan.ledger.crypto import KeyError_, KeyRing, mask
-from qingdan.ledger.db import make_engine, migrate
+from qingdan.db.engine import make_engine, migrate
+from qingdan.ledger.crypto import KeyRing, mask
 from qingdan.ledger.links import LinkError, sign, verify
 from qingdan.ledger.settings import Settings
 from qingdan.ledger.store import Ledger
@@ -263,7 +263,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def _safe_decrypt(app_id: str, user_ref: str, blob) -> str | None:
         try:
             return ledger.decrypt(app_id, user_ref, blob)
-        except (KeyError_, ValueError, Exception):  # noqa: BLE001 - a key gone from the ring: say so
+        except Exception:  # noqa: BLE001 - a key gone from the ring, a damaged value: say so
             return "（无法解密）"
 
     @app.get("/u/{token}", response_class=HTMLResponse, tags=["user pages"], summary="The user's own page (H5)")

@@ -25,8 +25,9 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
+from qingdan.db.review_tables import accounts, apps, submissions
+from qingdan.db.util import as_utc
 from qingdan.jobs import Queue
-from qingdan.ledger.store import as_utc
 from qingdan.review.attachments import (
     ATTACH_MAX,
     ATTACH_TOTAL,
@@ -36,7 +37,6 @@ from qingdan.review.attachments import (
     store_all,
     validate,
 )
-from qingdan.review.schema import accounts, apps, submissions
 from qingdan.review.settings import ReviewSettings
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import PACKAGE, Forbidden, ReviewStore

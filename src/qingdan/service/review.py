@@ -429,6 +429,6 @@ async def _receive_raw(request: Request, storage: Storage, limit: int) -> tuple[
 
 
 def _iso(v) -> str | None:
-    from qingdan.ledger.store import as_utc
+    from qingdan.db.util import as_utc
 
     return as_utc(v).isoformat() if v is not None else None

@@ -1,8 +1,8 @@
-"""Alembic environment of the ledger: run by qingdan.ledger.db.migrate (no alembic.ini needed)."""
+"""Alembic environment of the one migration chain: run by qingdan.db.engine.migrate (no alembic.ini)."""
 
 from alembic import context
 
-from qingdan.ledger.schema import metadata
+from qingdan.db.schema import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -1,20 +1,17 @@
-"""The review service's tables (SQLAlchemy Core), created by migration 0002 of the ledger's chain."""
+"""The review service's tables (SQLAlchemy Core), created by migration 0002 of the one chain."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text
 
-from qingdan.ledger.schema import metadata  # one schema, one migration chain
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-TS = DateTime(timezone=True)
+from qingdan.db.base import TS, BigId, metadata  # one schema, one migration chain
 
 accounts = Table(
     "review_accounts", metadata,
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("role", String(16), nullable=False),  # reviewer | developer
-    Column("key_hash", String(64), nullable=False, unique=True),  # ledger.store.hash_token of the key
+    Column("key_hash", String(64), nullable=False, unique=True),  # db.util.hash_token of the key
     Column("created_at", TS, nullable=False),
     Column("disabled_at", TS),
     Column("sessions_after", TS),  # console sessions issued before this are void (logout, new key, disable)

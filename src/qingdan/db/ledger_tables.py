@@ -5,23 +5,16 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     ForeignKey,
     Index,
-    Integer,
     LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
     UniqueConstraint,
 )
 
-metadata = MetaData()
-
-# BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite so autoincrement works there
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-TS = DateTime(timezone=True)
+from qingdan.db.base import TS, BigId, metadata
 
 apps = Table(
     "apps", metadata,
@@ -82,6 +75,3 @@ aggregates = Table(
     Column("flags", String(200), nullable=False, server_default=""),
     UniqueConstraint(*AGG_KEY, name="uq_aggregates_key"),  # also the index of the user page's query
 )
-
-
-import qingdan.review.schema  # noqa: E402, F401 - the review service's tables (migrations 0002, 0003)
