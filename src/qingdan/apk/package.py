@@ -26,6 +26,8 @@ _NOTABLE_ASSET = re.compile(
     re.IGNORECASE,
 )
 MAX_NOTABLE_ASSETS = 200
+# the files read as app packages (a folder scan, a batch upload of the review service)
+PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 
 
 @dataclass(slots=True)

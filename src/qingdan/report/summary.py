@@ -119,3 +119,29 @@ def one_line(rep: dict[str, Any]) -> str:
     return (f"{app['package']} {app['version_name'] or '?'} · {len(rep['permissions'])} perms "
             f"({pc['dangerous']} dangerous) · {len(rep['components'])} components · "
             f"{rep['dex_totals']['classes']} classes" + (f" · {len(rep['warnings'])} warnings" if rep["warnings"] else ""))
+
+
+def suggestion(rep: dict[str, Any]) -> str:
+    """What a reviewer would likely decide: an open block finding → reject; an open warn → review."""
+    fc = rep["finding_counts"]
+    return "reject" if fc["block"] else "review" if fc["warn"] else "approve"
+
+
+# the columns of a folder scan's CSV summary, in order
+FOLDER_COLUMNS = ["file", "ok", "error", "package", "version", "suggestion", "permissions", "dangerous",
+                  "components", "classes", "sdks", "block", "warn", "info", "warnings"]
+
+
+def folder_row(file: str, rep: dict[str, Any]) -> dict[str, Any]:
+    """One scanned package's row in a folder scan's summary."""
+    fc = rep["finding_counts"]
+    return {
+        "file": file, "ok": True, "error": "", "package": rep["app"]["package"],
+        "version": rep["app"]["version_name"], "permissions": len(rep["permissions"]),
+        "dangerous": rep["permission_counts"]["dangerous"], "components": len(rep["components"]),
+        "classes": rep["dex_totals"]["classes"],
+        "sdks": " ".join(d["id"] for d in rep["sdks"] if d["confidence"] != "low"),
+        "block": fc["block"], "warn": fc["warn"], "info": fc["info"],
+        "suggestion": suggestion(rep),
+        "warnings": len(rep["warnings"]),
+    }

@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from qingdan.apk.package import PACKAGE_SUFFIXES
 from qingdan.checks.findings import count_by_severity
 from qingdan.review.attachments import (
     ATTACH_MAX,
@@ -40,7 +41,6 @@ from qingdan.service.deps import JobsDep, ReviewSettingsDep, ReviewStoreDep, Sto
 from qingdan.service.errors import ServiceError
 from qingdan.service.inputs import Ident, Text, bad_char
 
-PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 MAX_BATCH = 1000
 # a raw-body upload: the package bytes as they are (``curl --data-binary @app.apk``), no form encoding
 APP_Q = "the package name (raw-body uploads; a multipart form gives it as the field app)"
