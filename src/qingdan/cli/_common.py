@@ -21,8 +21,6 @@ from qingdan.apk.errors import ApkError
 EXTRA_MODULES = {"service": frozenset({
     "uvicorn", "httptools", "uvloop", "fastapi", "starlette", "pydantic", "sqlalchemy", "alembic", "psycopg",
     "cryptography", "multipart", "python_multipart", "celery", "kombu", "redis"})}
-# the CLI's listing order of findings: most severe first
-_LISTING_RANK = {"block": 0, "warn": 1, "info": 2}
 
 
 def fail(what: str, why: str) -> typer.Exit:
@@ -190,10 +188,12 @@ def exit_on_findings(findings: list, level: str) -> None:
 
 def sort_findings(findings: list, by_owner: bool = True) -> None:
     """Most severe first, then by rule id (and owner)."""
+    from qingdan.checks.findings import SEVERITY_ORDER
+
     if by_owner:
-        findings.sort(key=lambda f: (_LISTING_RANK[f.severity], f.rule_id, f.owner))
+        findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id, f.owner))
     else:
-        findings.sort(key=lambda f: (_LISTING_RANK[f.severity], f.rule_id))
+        findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id))
 
 
 def echo_findings(findings: list, where=lambda f: "") -> None:
@@ -204,12 +204,12 @@ def echo_findings(findings: list, where=lambda f: "") -> None:
 
 
 def counts_text(findings: list) -> str:
-    """``2 block · 1 warn · 0 info``."""
-    counts = {k: sum(1 for f in findings if f.severity == k) for k in _LISTING_RANK}
-    return " · ".join(f"{v} {k}" for k, v in counts.items())
+    """``2 block · 1 warn · 0 info`` (these checks accept no finding, so every one is counted)."""
+    from qingdan.checks.findings import SEVERITIES
+
+    return " · ".join(f"{sum(1 for f in findings if f.severity == k)} {k}" for k in SEVERITIES)
 
 
 def finding_row(f) -> dict[str, Any]:
     """A finding in the JSON output of `lists check`, `policy check` and `ui check`."""
-    return {"rule": f.rule_id, "severity": f.severity, "owner": f.owner, "message_zh": f.message_zh,
-            "message_en": f.message_en, "evidence": f.evidence}
+    return f.short_dict()
