@@ -44,14 +44,17 @@ def sample() -> DoubleList:
     )
     collected = [
         CollectedItem("phone_number", "用于注册、登录账号及接收订单配送通知", "注册、登录时", "provided"),
-        CollectedItem("precise_location", "推荐附近门店、计算配送范围", "首页选择收货地址、查看附近门店时", "permission",
+        CollectedItem("precise_location", "推荐附近门店、计算配送范围", "首页选择收货地址、查看附近门店时",
+                      "permission",
                       permission="android.permission.ACCESS_FINE_LOCATION", retention="实时使用，不保存"),
         CollectedItem("nickname", "在个人主页和商品评价中展示", "编辑个人资料时", "provided"),
-        CollectedItem("android_id", "识别设备以向您推送订单状态消息", "App 启动后（同意隐私政策后）", "automatic",
+        CollectedItem("android_id", "识别设备以向您推送订单状态消息", "App 启动后（同意隐私政策后）",
+                      "automatic",
                       collector="jpush"),
         CollectedItem("oaid", "统计 App 使用情况、防范刷单作弊", "App 启动后（同意隐私政策后）", "automatic"),
         CollectedItem("device_model", "适配界面显示、排查崩溃问题", "App 运行期间", "automatic"),
-        CollectedItem("precise_location", "在地图上定位您的位置以选择收货地址", "新增收货地址时", "permission",
+        CollectedItem("precise_location", "在地图上定位您的位置以选择收货地址", "新增收货地址时",
+                      "permission",
                       collector="amap-location", permission="android.permission.ACCESS_FINE_LOCATION"),
         CollectedItem("trajectory", "骑手配送途中向您展示配送进度", "订单配送中", "third_party",
                       retention="订单完成后 30 天"),
@@ -92,7 +95,8 @@ class _Parse(HTMLParser):
         if tag == "html":
             self.lang = a.get("lang")
         if tag == "li" and "data-row" in a:
-            self.rows.append({"id": a["id"], "text": "", "badge": False, "group": self.groups[-1] if self.groups else None})
+            self.rows.append({"id": a["id"], "text": "", "badge": False, "group": self.groups[-1]
+                              if self.groups else None})
         if tag == "span" and a.get("class") == "badge" and self.rows and self._open_row():
             self.rows[-1]["badge"] = True
         if tag == "h3":
@@ -150,7 +154,8 @@ def test_every_row_in_both_languages(site, page, lang):
     assert p.lang == lang
     assert len(p.rows) == len(dl.collected) + len(dl.shared)
     ids = [r["id"] for r in p.rows]
-    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2", "s3"]  # grouped: c2 is a location row
+    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2",
+                                                                 "s3"]  # grouped: c2 is a location row
     by_id = {r["id"]: r for r in p.rows}
     for i, c in enumerate(dl.collected, start=1):
         t = pi_type(c.pi_type)
@@ -167,7 +172,8 @@ def test_every_row_in_both_languages(site, page, lang):
     for anchor in ('href="#collected"', 'href="#shared"', 'id="collected"', 'id="shared"'):
         assert anchor in html
     if lang == "zh-CN":
-        for s in ("已收集个人信息清单", "与第三方共享个人信息清单", "杭州鲜到家网络科技有限公司", "2025年3月1日",
+        for s in ("已收集个人信息清单", "与第三方共享个人信息清单", "杭州鲜到家网络科技有限公司",
+                  "2025年3月1日",
                   "privacy@xiandaojia.example", 'href="https://www.xiandaojia.example/privacy.html"',
                   'href="en/index.html"'):
             assert s in html
@@ -378,7 +384,8 @@ def test_export_json(tmp_path):
         assert item["pi_zh"] == pi_type(c.pi_type).zh
         assert item["sensitive"] == pi_type(c.pi_type).sensitive
     for item, s in zip(data["shared"], dl.shared, strict=True):
-        for f in ("third_party", "company", "pi_types", "purpose", "scenario", "method", "sdk", "policy_url", "contact"):
+        for f in ("third_party", "company", "pi_types", "purpose", "scenario", "method", "sdk", "policy_url",
+                  "contact"):
             assert item[f] == getattr(s, f)
         assert item["pi_zh"] == [pi_type(k).zh for k in s.pi_types]
     assert "pos" not in data["collected"][0]
@@ -457,7 +464,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
