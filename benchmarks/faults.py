@@ -350,7 +350,8 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
                     if r is not None and r.status_code == 200:
                         with lock:
                             accepted[0] += r.json()["accepted"]
-                            retried_stored[0] += r.json()["duplicates"] > 0  # stored by an attempt that failed
+                            # stored by an attempt that failed
+                            retried_stored[0] += r.json()["duplicates"] > 0
                         break
                     _note_error(row, r, lock)
                     time.sleep(_pause(r))
@@ -389,7 +390,7 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
     return row
 
 
-# ---------------------------------------------------------------------------------------------- review helpers
+# --------------------------------------------------------------------------------------------- review helpers
 def make_packages(folder: Path, n: int, pad_kib: int = 0, start: int = 1) -> list[Path]:
     """``n`` small distinct APKs (version codes start…); ``pad_kib``: a stored random asset of that size."""
     from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
@@ -483,10 +484,11 @@ def _check_review(store, packages: list[Path], ids: dict[Path, str | None], row:
     row.notes.append("submissions " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
 
 
-# ---------------------------------------------------------------------------------------------- 2. review + PG
+# --------------------------------------------------------------------------------------------- 2. review + PG
 def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int = 3, down_s: float = 3.0,
                       scan_delay: float = 1.0) -> Row:
-    """``uploads``: at least that many packages; clients go on uploading new ones until the restart is over."""
+    """``uploads``: at least that many packages; clients go on uploading new ones until the restart is
+    over."""
     row = Row("review: PostgreSQL restart")
     t0 = time.monotonic()
     url = pg.database()
@@ -553,7 +555,7 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
     return row
 
 
-# ---------------------------------------------------------------------------------------------- 3. Celery + Redis
+# ------------------------------------------------------------------------------------------ 3. Celery + Redis
 def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads: int = 6, during: int = 2,
                          down_s: float = 3.0, scan_delay: float = 1.0) -> Row:
     row = Row("review: Redis restart (Celery)")

@@ -24,8 +24,8 @@ packages once it is finished (so the page cache does not grow into untouched RAM
 the reports stay in the database and are checked at the end); ``--warm 0`` measures the cold case.
 
 ``--trials`` rounds (5 by default) each run 1 worker and 2 workers, in alternating order; the ratios are
-per round and their median is the result (one round is ~15 s of work per configuration on this machine, so one noisy
-neighbour second moves a single round by several per cent).
+per round and their median is the result (one round is ~15 s of work per configuration on this machine,
+so one noisy neighbour second moves a single round by several per cent).
 
 Per configuration and round, two runs over ``--repeat`` × the corpus each:
 
@@ -375,7 +375,8 @@ def check(engine, base: str, key: str, ids: list[str]) -> tuple[bool, str]:
 
 
 def sizes(engine) -> dict:
-    """Bytes per submission in PostgreSQL (heap + TOAST + indexes of each table, per row) and the report JSON."""
+    """Bytes per submission in PostgreSQL (heap + TOAST + indexes of each table, per row) and the report
+    JSON."""
     from sqlalchemy import text
 
     out = {}
@@ -583,12 +584,13 @@ def main() -> None:
                   f"({r['scan_s']:.1f} s)")
             print(f"      worker CPU {r['cpu_per_scan'] * 1000:.0f} ms per scan (end-to-end run)")
             for label, c in (("scan only", r["scan_cpu"]), ("end to end", r["e2e_cpu"])):
-                print(f"      cores busy, {label:<10}: machine {c['machine']:.2f} of {os.cpu_count()} = "
-                      f"workers {c['workers']:.2f}"
+                other = max(0.0, c['machine'] - c['workers'] - c['server'] - c['postgres'] - c['redis']
+                            - c['client'])
+                print(f"      cores busy, {label:<10}: machine {c['machine']:.2f} of {os.cpu_count()}"
+                      f" = workers {c['workers']:.2f}"
                       f" + API {c['server']:.2f} + PostgreSQL {c['postgres']:.2f} + Redis {c['redis']:.2f}"
                       f" + bench client {c['client']:.2f} + other processes"
-                      " "
-                      f"{max(0.0, c['machine'] - c['workers'] - c['server'] - c['postgres'] - c['redis'] - c['client']):.2f}")
+                      f" {other:.2f}")
         e2e_ratios.append(results[1]["e2e_s"] / results[2]["e2e_s"])
         scan_ratios.append(results[1]["scan_s"] / results[2]["scan_s"])
         print(f"  scaling 2 / 1 workers  end to end {e2e_ratios[-1]:.2f}× · scan only {scan_ratios[-1]:.2f}×")

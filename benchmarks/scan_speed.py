@@ -113,12 +113,14 @@ def main() -> int:
         if "error" in q:
             print(f"{name:44} qingdan failed: {q['error']}")
             continue
-        line = f"{name:44} {mib:7.2f} {q['secs']:9.3f} {inf['secs']:9.3f} {q['secs'] / max(inf['secs'], 1e-6):6.1f}"
+        line = (f"{name:44} {mib:7.2f} {q['secs']:9.3f} {inf['secs']:9.3f}"
+                f" {q['secs'] / max(inf['secs'], 1e-6):6.1f}")
         if ag is not None:
             if "error" in ag:
                 line += f" {'(' + ag['error'][:30] + ')':>12}"
             else:
-                line += f" {ag['secs']:12.2f} {ag['secs'] / q['secs']:7.0f} {q['rss_mib']:6.0f} {ag['rss_mib']:7.0f}"
+                line += (f" {ag['secs']:12.2f} {ag['secs'] / q['secs']:7.0f}"
+                         f" {q['rss_mib']:6.0f} {ag['rss_mib']:7.0f}")
         else:
             line += f" {q['rss_mib']:6.0f}"
         print(line, flush=True)

@@ -346,7 +346,7 @@ def test_page_escapes_everything(svc):
         assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
 
 
-# ------------------------------------------------------------------------------------------ exports, deletion, retention
+# ------------------------------------------------------------------------------- exports, deletion, retention
 
 
 def test_exports(svc):
@@ -401,7 +401,7 @@ def test_retention_purge(db_url):
         s.close()
 
 
-# ------------------------------------------------------------------------------------------ schema, OpenAPI, CLI
+# --------------------------------------------------------------------------------------- schema, OpenAPI, CLI
 
 
 def test_migrations_match_the_models(svc):
@@ -415,7 +415,8 @@ def test_migrations_match_the_models(svc):
         diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
     assert diffs == []
     assert current_revision(svc.ledger.engine) == "0005"
-    if svc.ledger.engine.dialect.name == "postgresql":  # the reports are TOASTed with lz4 where the server has it
+    # the reports are TOASTed with lz4 where the server has it
+    if svc.ledger.engine.dialect.name == "postgresql":
         from sqlalchemy import text
 
         with svc.ledger.engine.connect() as c:

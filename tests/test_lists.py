@@ -60,7 +60,8 @@ def test_good_file_loads_with_keys_resolved():
     assert dl.collected[2].collector == "jpush"
     assert dl.shared[0].sdk == "jpush" and dl.shared[0].method == "sdk_local"
     assert dl.collected[1].pos.line == 15
-    jsonschema.Draft202012Validator(SCHEMA).validate(yaml.safe_load(GOOD) | {"app": {**yaml.safe_load(GOOD)["app"], "updated": "2026-11-01"}})
+    jsonschema.Draft202012Validator(SCHEMA).validate(
+        yaml.safe_load(GOOD) | {"app": {**yaml.safe_load(GOOD)["app"], "updated": "2026-11-01"}})
 
 
 def test_every_problem_at_once_with_line_and_column():
@@ -87,7 +88,8 @@ def test_yaml_syntax_and_duplicates():
     with pytest.raises(ListsError, match=r"x\.yaml:\d+:\d+: not valid YAML"):
         parse_lists("schema: qingdan.lists/1\napp:\n  name: [unclosed\n", "x.yaml")
     dup = GOOD + "  - third_party: 极光推送\n    company: 深圳市和讯华谷信息技术有限公司\n    sdk: jpush\n" \
-                 "    pi_types: [imei, android_id]\n    purpose: 向用户推送消息\n    scenario: 接收推送通知\n    method: sdk_local\n"
+                 "    pi_types: [imei, android_id]\n    purpose: 向用户推送消息\n" \
+                 "    scenario: 接收推送通知\n    method: sdk_local\n"
     with pytest.raises(ListsError, match="duplicate of the row at line 25"):
         parse_lists(dup, "d.yaml")
     with pytest.raises(ListsError, match="schema must be"):

@@ -237,7 +237,8 @@ def test_permission_names():
     assert "Access precise location · ACCESS_FINE_LOCATION" in en
     dl = sample()
     dl.collected[0].permission = "READ_PHONE_STATE, com.example.permission.OWN"
-    assert "读取电话状态(设备信息)（READ_PHONE_STATE）；com.example.permission.OWN" in render_page(dl, "zh-CN")
+    assert ("读取电话状态(设备信息)（READ_PHONE_STATE）；com.example.permission.OWN"
+            in render_page(dl, "zh-CN"))
 
 
 def test_escaping_and_unsafe_links(tmp_path):
@@ -498,16 +499,20 @@ def _open(browser, url, *, js=True):
 ROWS = len(sample().collected) + len(sample().shared)
 
 _CONTRAST_JS = """() => {
-  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
-  function lum(c) { return [c.r, c.g, c.b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); \
+return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+  function lum(c) { return [c.r, c.g, c.b].map(v => { v /= 255; \
+return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
                      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0); }
-  function bg(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
+  function bg(el) { for (; el; el = el.parentElement) { \
+const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
                     return {r: 255, g: 255, b: 255, a: 1}; }
   const bad = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (!n.textContent.trim()) continue;
-    const el = n.parentElement; if (!el || !el.getClientRects().length || el.closest('[hidden],script,style')) continue;
+    const el = n.parentElement; \
+if (!el || !el.getClientRects().length || el.closest('[hidden],script,style')) continue;
     const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     if (ratio < 4.5) bad.push(n.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2));
@@ -515,9 +520,11 @@ _CONTRAST_JS = """() => {
   return bad;
 }"""
 
-_TARGETS_JS = """() => Array.from(document.querySelectorAll('a[href],button,input,select,textarea,summary,[tabindex]'))
+_TARGETS_JS = """() => Array.from(document.querySelectorAll(\
+'a[href],button,input,select,textarea,summary,[tabindex]'))
   .filter(e => e.getClientRects().length)
-  .map(e => { const r = e.getBoundingClientRect(); return {what: e.outerHTML.slice(0, 80), w: r.width, h: r.height}; })"""
+  .map(e => { const r = e.getBoundingClientRect(); \
+return {what: e.outerHTML.slice(0, 80), w: r.width, h: r.height}; })"""
 
 
 @needs_browser

@@ -28,7 +28,8 @@ GOOD = """<!DOCTYPE html><html><head><title>隐私政策</title><style>p{}</styl
 <h2>隐私政策摘要</h2>
 <p>我们收集设备信息和位置信息用于推送与附近门店推荐。</p>
 <h2>一、我们如何收集和使用您的个人信息</h2>
-<p>为了识别设备、防范账号被盗，我们会收集IMEI、MEID、Android ID、OAID、MAC地址、设备型号、操作系统版本、IP地址、网络信息与WiFi信息。</p>
+<p>为了识别设备、防范账号被盗，我们会收集IMEI、MEID、Android ID、OAID、MAC地址、设备型号、操作系统版本、\
+IP地址、网络信息与WiFi信息。</p>
 <p>为了实现粘贴口令功能，我们会读取剪切板内容。为了推荐相关服务，我们会获取应用安装列表。</p>
 <table>
 <tr><th>权限</th><th>使用目的</th></tr>
@@ -41,9 +42,11 @@ GOOD = """<!DOCTYPE html><html><head><title>隐私政策</title><style>p{}</styl
 <h2>二、第三方SDK</h2>
 <table>
 <tr><th>第三方名称</th><th>运营方</th><th>收集的个人信息</th><th>使用目的</th><th>共享方式</th></tr>
-<tr><td>极光推送 JPush</td><td>深圳市和讯华谷信息技术有限公司</td><td>设备型号、Android ID、OAID、IP地址</td><td>消息推送</td><td>SDK本机采集</td></tr>
+<tr><td>极光推送 JPush</td><td>深圳市和讯华谷信息技术有限公司</td>\
+<td>设备型号、Android ID、OAID、IP地址</td><td>消息推送</td><td>SDK本机采集</td></tr>
 <tr><td>友盟统计</td><td>友盟同欣（北京）科技有限公司</td><td>MAC地址、应用安装列表</td><td>统计分析</td><td>SDK本机采集</td></tr>
-<tr><td>友盟推送 com.umeng.message</td><td>友盟同欣（北京）科技有限公司</td><td>IMEI、IMSI</td><td>消息推送</td><td>SDK本机采集</td></tr>
+<tr><td>友盟推送 com.umeng.message</td><td>友盟同欣（北京）科技有限公司</td>\
+<td>IMEI、IMSI</td><td>消息推送</td><td>SDK本机采集</td></tr>
 </table>
 <p>您可以在“我的-设置-隐私”中查看<a href="https://example.com/collected">已收集个人信息清单</a>与<a href="https://example.com/shared">第三方共享个人信息清单</a>。</p>
 <h2>三、您的权利</h2>
@@ -68,7 +71,8 @@ collected:
   - {pi_type: imei, purpose: 识别设备, scenario: 登录时, method: permission}
   - {pi_type: 身份证号码, purpose: 实名认证, scenario: 实名认证时, method: provided}
 shared:
-  - {third_party: 顺丰速运, company: 顺丰速运有限公司, pi_types: [address], purpose: 配送, scenario: 下单, method: api_transfer}
+  - {third_party: 顺丰速运, company: 顺丰速运有限公司, pi_types: [address], \
+purpose: 配送, scenario: 下单, method: api_transfer}
 """
 
 
@@ -121,8 +125,8 @@ def test_html_tables_keep_rows_as_one_unit():
     doc = parse_policy_text(GOOD)
     assert doc.kind == "html"
     rows = [s for s in doc.sentences if s.is_row]
-    assert "极光推送 JPush | 深圳市和讯华谷信息技术有限公司 | 设备型号、Android ID、OAID、IP地址 | 消息推送 | SDK本机采集" in \
-        [r.text for r in rows]
+    assert "极光推送 JPush | 深圳市和讯华谷信息技术有限公司 | " \
+        "设备型号、Android ID、OAID、IP地址 | 消息推送 | SDK本机采集" in [r.text for r in rows]
     assert "p{}" not in doc.text and "隐私政策</title>" not in doc.text  # style and head skipped
     assert any(h.text == "隐私政策摘要" for h in doc.headings)
     assert [(link.text, link.href) for link in doc.links][0] == ("已收集个人信息清单",
@@ -130,7 +134,8 @@ def test_html_tables_keep_rows_as_one_unit():
 
 
 def test_text_inside_pre_keeps_its_lines():
-    doc = parse_policy_text("<html><body><pre>一、收集的信息\n我们收集IMEI。为了推送，我们收集OAID。\n</pre></body></html>")
+    doc = parse_policy_text("<html><body><pre>一、收集的信息\n"
+                            "我们收集IMEI。为了推送，我们收集OAID。\n</pre></body></html>")
     assert doc.kind == "pre"
     assert [s.text for s in doc.sentences] == ["一、收集的信息", "我们收集IMEI。", "为了推送，我们收集OAID。"]
     assert doc.sentences[1].heading == "一、收集的信息"

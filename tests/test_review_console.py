@@ -69,8 +69,8 @@ def test_login_cookie_and_logout(svc):
     r = login(c, svc.dev)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict",
-                                                                        "strict") and "Path=/console" in cookie
+    assert ("HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+            and "Path=/console" in cookie)
     assert svc.dev not in cookie  # the API key is never in the cookie
     assert c.get("/console/", follow_redirects=False).headers["location"] == "/console/apps"
     apps = c.get("/console/apps")

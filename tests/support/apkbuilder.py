@@ -1232,7 +1232,8 @@ class IntentFilter:
 
 
 def _meta_data_element(name: str, value: object) -> Element:
-    """``<meta-data>``: ``"@0x..."`` strings become ``android:resource``, everything else ``android:value``."""
+    """``<meta-data>``: ``"@0x..."`` strings become ``android:resource``, everything else
+    ``android:value``."""
     if isinstance(value, str) and value.startswith("@0x"):
         return Element("meta-data", {"android:name": name, "android:resource": value})
     return Element("meta-data", {"android:name": name, "android:value": value})
@@ -1634,27 +1635,30 @@ LARGE_APP_APIS: list[tuple[str, str, dict[int, str]]] = [
     ("virtual", "Landroid/telephony/TelephonyManager;->getSubscriberId()Ljava/lang/String;", {}),
     ("virtual", "Landroid/telephony/TelephonyManager;->getLine1Number()Ljava/lang/String;", {}),
     ("static",
-     "Landroid/provider/Settings$Secure;->getString(Landroid/content/ContentResolver;Ljava/lang/String;)Ljava/lang/String;", {1: "android_id"}),
+     "Landroid/provider/Settings$Secure;->"
+     "getString(Landroid/content/ContentResolver;Ljava/lang/String;)Ljava/lang/String;", {1: "android_id"}),
     ("virtual", "Landroid/net/wifi/WifiInfo;->getMacAddress()Ljava/lang/String;", {}),
     ("virtual", "Landroid/net/wifi/WifiInfo;->getSSID()Ljava/lang/String;", {}),
     ("virtual",
-     "Landroid/location/LocationManager;->getLastKnownLocation(Ljava/lang/String;)Landroid/location/Location;", {1: "provider"}),
+     "Landroid/location/LocationManager;->"
+     "getLastKnownLocation(Ljava/lang/String;)Landroid/location/Location;", {1: "provider"}),
     ("virtual", "Landroid/content/pm/PackageManager;->getInstalledPackages(I)Ljava/util/List;", {}),
     ("virtual", "Landroid/content/ClipboardManager;->getPrimaryClip()Landroid/content/ClipData;", {}),
-    ("virtual", "Landroid/content/Context;->getSystemService(Ljava/lang/String;)Ljava/lang/Object;",
-     {1: "service"}),
+    ("virtual",
+     "Landroid/content/Context;->getSystemService(Ljava/lang/String;)Ljava/lang/Object;", {1: "service"}),
     ("virtual",
      "Landroid/content/Context;->startService(Landroid/content/Intent;)Landroid/content/ComponentName;", {}),
     ("virtual",
-     "Landroid/content/Context;->getSharedPreferences(Ljava/lang/String;I)Landroid/content/SharedPreferences;", {1: "prefs"}),
+     "Landroid/content/Context;->"
+     "getSharedPreferences(Ljava/lang/String;I)Landroid/content/SharedPreferences;", {1: "prefs"}),
     ("interface",
      "Landroid/content/SharedPreferences;->getString(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;",
      {1: "key"}),
     ("virtual",
      "Landroid/content/Intent;->setClassName(Ljava/lang/String;Ljava/lang/String;)Landroid/content/Intent;",
      {1: "pkg", 2: "cls"}),
-    ("virtual", "Landroid/content/Intent;->setAction(Ljava/lang/String;)Landroid/content/Intent;",
-     {1: "action"}),
+    ("virtual",
+     "Landroid/content/Intent;->setAction(Ljava/lang/String;)Landroid/content/Intent;", {1: "action"}),
     ("static", "Landroid/util/Log;->d(Ljava/lang/String;Ljava/lang/String;)I", {0: "tag", 1: "msg"}),
     ("static", "Landroid/util/Log;->e(Ljava/lang/String;Ljava/lang/String;)I", {0: "tag", 1: "msg"}),
     ("static", "Landroid/net/Uri;->parse(Ljava/lang/String;)Landroid/net/Uri;", {0: "url"}),
@@ -1662,8 +1666,8 @@ LARGE_APP_APIS: list[tuple[str, str, dict[int, str]]] = [
     ("virtual",
      "Ljava/lang/Class;->getMethod(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;",
      {1: "method"}),
-    ("virtual", "Ljava/lang/reflect/Method;->invoke(Ljava/lang/Object;[Ljava/lang/Object;)Ljava/lang/Object;",
-     {}),
+    ("virtual",
+     "Ljava/lang/reflect/Method;->invoke(Ljava/lang/Object;[Ljava/lang/Object;)Ljava/lang/Object;", {}),
     ("virtual", "Ljava/lang/StringBuilder;->append(Ljava/lang/String;)Ljava/lang/StringBuilder;", {1: "msg"}),
     ("virtual", "Ljava/lang/StringBuilder;->append(I)Ljava/lang/StringBuilder;", {}),
     ("virtual", "Ljava/lang/StringBuilder;->append(J)Ljava/lang/StringBuilder;", {}),
@@ -1674,33 +1678,39 @@ LARGE_APP_APIS: list[tuple[str, str, dict[int, str]]] = [
     ("static", "Ljava/lang/Math;->max(JJ)J", {}),
     ("static", "Landroid/text/TextUtils;->isEmpty(Ljava/lang/CharSequence;)Z", {0: "msg"}),
     ("interface", "Ljava/util/List;->size()I", {}),
-    ("interface", "Ljava/util/Map;->put(Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;",
-     {1: "key", 2: "msg"}),
+    ("interface",
+     "Ljava/util/Map;->put(Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", {1: "key", 2: "msg"}),
     ("virtual", "Ljava/util/HashMap;->get(Ljava/lang/Object;)Ljava/lang/Object;", {1: "key"}),
-    ("virtual", "Lorg/json/JSONObject;->put(Ljava/lang/String;Ljava/lang/Object;)Lorg/json/JSONObject;",
-     {1: "key"}),
+    ("virtual",
+     "Lorg/json/JSONObject;->put(Ljava/lang/String;Ljava/lang/Object;)Lorg/json/JSONObject;", {1: "key"}),
     ("virtual", "Lorg/json/JSONObject;->optString(Ljava/lang/String;)Ljava/lang/String;", {1: "key"}),
     ("virtual", "Ljava/net/URL;->openConnection()Ljava/net/URLConnection;", {}),
     ("virtual", "Ljava/net/HttpURLConnection;->setRequestMethod(Ljava/lang/String;)V", {1: "http"}),
     ("virtual",
-     "Landroid/database/sqlite/SQLiteDatabase;->rawQuery(Ljava/lang/String;[Ljava/lang/String;)Landroid/database/Cursor;", {1: "sql"}),
+     "Landroid/database/sqlite/SQLiteDatabase;->"
+     "rawQuery(Ljava/lang/String;[Ljava/lang/String;)Landroid/database/Cursor;", {1: "sql"}),
     ("virtual", "Landroid/app/Activity;->startActivity(Landroid/content/Intent;)V", {}),
     ("virtual", "Landroid/os/Handler;->postDelayed(Ljava/lang/Runnable;J)Z", {}),
     ("static", "Ljava/lang/Runtime;->getRuntime()Ljava/lang/Runtime;", {}),
     ("virtual", "Ljava/lang/Runtime;->exec(Ljava/lang/String;)Ljava/lang/Process;", {1: "cmd"}),
-    ("static", "Ldalvik/system/DexClassLoader;->loadClass(Ljava/lang/String;)Ljava/lang/Class;",
-     {0: "class"}),
+    ("static",
+     "Ldalvik/system/DexClassLoader;->loadClass(Ljava/lang/String;)Ljava/lang/Class;", {0: "class"}),
     ("virtual", "Landroid/webkit/WebView;->loadUrl(Ljava/lang/String;)V", {1: "url"}),
-    ("virtual", "Landroid/webkit/WebView;->addJavascriptInterface(Ljava/lang/Object;Ljava/lang/String;)V",
-     {2: "key"}),
+    ("virtual",
+     "Landroid/webkit/WebView;->addJavascriptInterface(Ljava/lang/Object;Ljava/lang/String;)V", {2: "key"}),
     ("static", "Ljavax/crypto/Cipher;->getInstance(Ljava/lang/String;)Ljavax/crypto/Cipher;", {0: "cipher"}),
-    ("static", "Ljava/security/MessageDigest;->getInstance(Ljava/lang/String;)Ljava/security/MessageDigest;",
+    ("static",
+     "Ljava/security/MessageDigest;->getInstance(Ljava/lang/String;)Ljava/security/MessageDigest;",
      {0: "digest"}),
     ("virtual", "Landroid/accounts/AccountManager;->getAccounts()[Landroid/accounts/Account;", {}),
     ("virtual",
-     "Landroid/hardware/Camera;->takePicture(Landroid/hardware/Camera$ShutterCallback;Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;)V", {}),
+     "Landroid/hardware/Camera;->"
+     "takePicture(Landroid/hardware/Camera$ShutterCallback;Landroid/hardware/Camera$PictureCallback;"
+     "Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;)V", {}),
     ("virtual",
-     "Landroid/content/ContentResolver;->query(Landroid/net/Uri;[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;Ljava/lang/String;)Landroid/database/Cursor;", {3: "sql", 5: "key"}),
+     "Landroid/content/ContentResolver;->"
+     "query(Landroid/net/Uri;[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;Ljava/lang/String;"
+     ")Landroid/database/Cursor;", {3: "sql", 5: "key"}),
 ]
 
 LARGE_APP_PREFIXES = [
@@ -1769,7 +1779,8 @@ def _large_string(rng: Random, kind: str, prefix: str, serial: int) -> str:
     if kind == "http":
         return rng.choice(("GET", "POST"))
     if kind == "sql":
-        return f"SELECT * FROM t_{dom}_{serial % 50} WHERE id = ? AND ts > {serial} ORDER BY ts DESC LIMIT 100"
+        return (f"SELECT * FROM t_{dom}_{serial % 50} WHERE id = ? AND ts > {serial}"
+                " ORDER BY ts DESC LIMIT 100")
     if kind == "cmd":
         return rng.choice(("getprop ro.serialno", "cat /proc/cpuinfo", "su -c id", "pm list packages"))
     if kind == "cipher":

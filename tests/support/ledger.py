@@ -50,7 +50,8 @@ def lists() -> DoubleList:
 
 
 def postgres_database():
-    """Yield the URL of a fresh database (dropped afterwards); skip, or fail under CI, when PostgreSQL is down."""
+    """Yield the URL of a fresh database (dropped afterwards); skip, or fail under CI, when PostgreSQL is
+    down."""
     try:
         admin = pg_admin()
     except Exception as exc:  # noqa: BLE001
