@@ -582,8 +582,8 @@ def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads:
             end = time.monotonic() + 60  # one running, the others queued
             while time.monotonic() < end:
                 with store.engine.connect() as c:
-                    running = c.execute(select(submissions.c.id).where(submissions.c.status
-                                                                       == "running")).all()
+                    running = c.execute(select(submissions.c.id)
+                                        .where(submissions.c.status == "running")).all()
                 if running:
                     break
                 time.sleep(0.1)

@@ -66,8 +66,8 @@ def event(i: int, users: int, prefix: str = "b") -> dict:
     return {"idempotency_key": f"{prefix}{i}", "user_ref": f"user{(i * 7919) % users}",
             "kind": "shared" if shared else "collected", "pi_type": "android_id" if shared else pi,
             "purpose": "向您推送订单状态消息" if shared else purpose, "scenario": scenario,
-            "source": "jpush" if shared else source, "value": f"138{i % 100000000:08d}"
-            if pi == "phone_number" else None,
+            "source": "jpush" if shared else source,
+            "value": f"138{i % 100000000:08d}" if pi == "phone_number" else None,
             "occurred_at": (T0 + timedelta(seconds=i)).isoformat()}
 
 

@@ -71,9 +71,9 @@ def score() -> dict:
 
     return {
         "pi_precision": ratio(pi["tp"], pi["tp"] + pi["fp"]),
-            "pi_recall": ratio(pi["tp"], pi["tp"] + pi["fn"]),
+        "pi_recall": ratio(pi["tp"], pi["tp"] + pi["fn"]),
         "tp_precision": ratio(tp_["tp"], tp_["tp"] + tp_["fp"]),
-            "tp_recall": ratio(tp_["found"], tp_["labels"]),
+        "tp_recall": ratio(tp_["found"], tp_["labels"]),
         "counts": {"pi": pi, "third_parties": tp_}, "detail": detail,
     }
 

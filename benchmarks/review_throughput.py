@@ -352,8 +352,8 @@ def check(engine, base: str, key: str, ids: list[str]) -> tuple[bool, str]:
     from qingdan.db.review_tables import log, submissions
 
     with engine.connect() as c:
-        status = dict(c.execute(select(submissions.c.id,
-                                       submissions.c.status).where(submissions.c.id.in_(ids))).all())
+        status = dict(c.execute(select(submissions.c.id, submissions.c.status)
+                                .where(submissions.c.id.in_(ids))).all())
         ev = {}
         for sid, event, n in c.execute(select(log.c.submission_id, log.c.event, func.count())
                                        .where(log.c.submission_id.in_(ids))
@@ -386,7 +386,7 @@ def sizes(engine) -> dict:
             out[t] = (total, rows)
         out["report_raw"], out["report_stored"], out["report_max"] = c.execute(text(
             "SELECT avg(octet_length(report_json)), avg(pg_column_size(report_json)), "
-                                                                                    "max(octet_length(report_json))"
+            "max(octet_length(report_json))"
             " FROM review_scans WHERE report_json IS NOT NULL")).one()
         out["subs"] = c.execute(text("SELECT count(*) FROM review_submissions")).scalar_one()
     return out
@@ -395,8 +395,8 @@ def sizes(engine) -> dict:
 def service_env(url: str, storage: Path, **extra: str) -> dict:
     """The environment of the service's processes: database, storage, fresh secrets, no test hooks."""
     env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(storage),
-           "PYTHONPATH": str(ROOT / "src"), "QINGDAN_LEDGER_KEYS": "k1:"
-           + base64.b64encode(os.urandom(32)).decode(),
+           "PYTHONPATH": str(ROOT / "src"),
+           "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
            "QINGDAN_SECRET": secrets.token_urlsafe(24), **extra}
     for k in ("QINGDAN_BROKER_URL", "QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
         if k not in extra:
@@ -439,8 +439,8 @@ def in_process(args, apks) -> None:
             port = free_port()
             server = start_server(env, port, tmp / "server.log")
             try:
-                items = [(pkg, variant(data, f"{next(counter)}")) for _ in range(args.repeat) for _, pkg,
-                         data in apks]
+                items = [(pkg, variant(data, f"{next(counter)}"))
+                         for _ in range(args.repeat) for _, pkg, data in apks]
                 ids, u0, _ = upload_all(f"http://127.0.0.1:{port}", key, items, args.concurrency,
                                         args.multipart)
                 wait_done(engine, ids, args.timeout, [server])

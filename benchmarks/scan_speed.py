@@ -145,12 +145,11 @@ def main() -> int:
               f"{tq / ti:.1f}x  [target <= 10x]")
     for r in rows:
         if r[0] == large:
-            print(f"synthetic {r[1]:.1f} MiB dex: qingdan {r[2]['secs']:.2f} s, {r[2]['rss_mib']:.0f} MiB "
-                  "peak "
-                  f"[target <= 400 MiB]; bare inflate {r[3]['secs']:.2f} s -> "
-                  f"{r[2]['secs'] / r[3]['secs']:.1f}x"
-                  + (f"; androguard {r[4]['secs']:.1f} s, {r[4]['rss_mib']:.0f} MiB" if r[4]
-                     and "error" not in r[4] else ""))
+            print(f"synthetic {r[1]:.1f} MiB dex: qingdan {r[2]['secs']:.2f} s,"
+                  f" {r[2]['rss_mib']:.0f} MiB peak [target <= 400 MiB]; bare inflate {r[3]['secs']:.2f} s"
+                  f" -> {r[2]['secs'] / r[3]['secs']:.1f}x"
+                  + (f"; androguard {r[4]['secs']:.1f} s, {r[4]['rss_mib']:.0f} MiB"
+                     if r[4] and "error" not in r[4] else ""))
     return 0
 
 

@@ -288,7 +288,7 @@ def test_dex_id_tables_sorted_per_spec():
         Method("m", strings=tricky, invokes=[
             Invoke("La/A;", "x", [], "V"), Invoke("La/A;", "x", ["I"], "V"), Invoke("La/A;", "b", [], "I"),
             Invoke("Lb/B;", "a", ["I", "J"], "V"), Invoke("Lb/B;", "a", ["I"], "V"),
-                                             Invoke("[I", "clone", [], OBJ),
+            Invoke("[I", "clone", [], OBJ),
         ])])
     data = build_dex([cls])
     strings, types, type_idx, protos, methods = dex_ids(data)
@@ -401,8 +401,8 @@ def test_manifest_via_androguard(tmp_path, utf8):
     f = a.get_intent_filters("activity", "com.t.Main")
     assert set(f["action"]) == {"android.intent.action.MAIN", "android.intent.action.VIEW"}
     assert {"scheme": "https", "host": "t.example.com", "path": "/open"} in f["data"]
-    assert a.get_intent_filters("receiver",
-                                "com.t.Recv") == {"action": ["android.intent.action.BOOT_COMPLETED"]}
+    assert (a.get_intent_filters("receiver", "com.t.Recv")
+            == {"action": ["android.intent.action.BOOT_COMPLETED"]})
 
     xml = a.get_android_manifest_xml()
     assert xml.get(ANDROID + "compileSdkVersion") == "33"
@@ -410,8 +410,8 @@ def test_manifest_via_androguard(tmp_path, utf8):
     assert ups == ["android.permission.INTERNET", "android.permission.WRITE_EXTERNAL_STORAGE",
                    "android.permission.INTERNET"]  # duplicate kept, order kept
     assert xml.findall("uses-permission")[1].get(ANDROID + "maxSdkVersion") == "28"
-    assert [e.get(ANDROID + "name")
-            for e in xml.findall("uses-permission-sdk-23")] == ["android.permission.CAMERA"]
+    assert ([e.get(ANDROID + "name") for e in xml.findall("uses-permission-sdk-23")]
+            == ["android.permission.CAMERA"])
     app = xml.find("application")
     assert app.get(ANDROID + "debuggable") == "true" and app.get(ANDROID + "allowBackup") == "false"
     assert app.get(ANDROID + "networkSecurityConfig") == "@7F0C0001"
@@ -743,8 +743,8 @@ def test_large_app_small(tmp_path):
             data = zf.read(name)
             h = dex_header(data)
             assert len(data) == truth["dex_sizes"][i]
-            assert (h["checksum"] == zlib.adler32(data[12:]) and h["signature"]
-                    == hashlib.sha1(data[32:]).digest())
+            assert (h["checksum"] == zlib.adler32(data[12:])
+                    and h["signature"] == hashlib.sha1(data[32:]).digest())
             assert h["class_defs_size"] == truth["classes_per_dex"][i]
             assert h["method_ids_size"] == truth["method_ids_per_dex"][i]
             if i == 0:  # disassemble one dex fully with androguard
@@ -817,8 +817,8 @@ def test_demo_script(tmp_path):
     assert callers("Landroid/provider/Settings\\$Secure;", "getString")
     assert callers("Landroid/location/LocationManager;", "getLastKnownLocation")
     assert callers("Landroid/content/ClipboardManager;", "getPrimaryClip")
-    assert {c for c, _ in callers("Landroid/net/wifi/WifiInfo;",
-                                  "getMacAddress")} == {"Lcom/umeng/analytics/pro/h;"}
+    assert ({c for c, _ in callers("Landroid/net/wifi/WifiInfo;", "getMacAddress")}
+            == {"Lcom/umeng/analytics/pro/h;"})
     assert {c for c, _ in callers("Landroid/content/pm/PackageManager;", "getInstalledPackages")} == \
         {"Lcom/umeng/analytics/pro/h;"}
     assert ("Lcn/jpush/android/helper/ServiceHelper;", "startDaemon") in callers("Landroid/content/Context;",

@@ -54,8 +54,8 @@ def test_demo_scan_summary_and_reports(tmp_path):
                                                  "assets/plugin.jar!/classes.dex"]
     page = html.read_text("utf-8")
     assert page.startswith("<!doctype html>") and "清单演示" in page
-    assert "<script" not in page and "http://" not in page.replace("http://schemas",
-                                                                   "") and "src=" not in page
+    assert ("<script" not in page and "http://" not in page.replace("http://schemas", "")
+            and "src=" not in page)
 
 
 def test_html_escapes_app_controlled_strings(tmp_path):

@@ -124,8 +124,8 @@ def test_component_without_code_is_only_a_hint(tmp_path):
     comp = Component("activity", "com.tencent.tauth.AuthActivity")
     r = make(tmp_path, "c.apk", [ClassDef("Lcom/example/app/M;")], components=[comp])
     d = r.sdk("tencent-qq-connect")
-    assert (d is not None and d.confidence == "low" and d.evidence.declared_only
-            == ["com.tencent.tauth.AuthActivity"])
+    assert (d is not None and d.confidence == "low"
+            and d.evidence.declared_only == ["com.tencent.tauth.AuthActivity"])
     # with the class present it is real evidence
     r2 = make(tmp_path, "c2.apk",
               [ClassDef("Lcom/example/app/M;"), ClassDef("Lcom/tencent/tauth/AuthActivity;")],

@@ -131,8 +131,8 @@ def test_pi_type_by_chinese_name_and_last_value(svc):
     svc.post([{**ev(3, value=None)}])
     rows = svc.ledger.user_rows(svc.app_id, "u1")
     assert len(rows) == 1 and rows[0]["count"] == 4
-    assert svc.ledger.decrypt(svc.app_id, "u1",
-                              rows[0]["last_value_enc"]) == "13800000003"  # the latest value
+    assert (svc.ledger.decrypt(svc.app_id, "u1", rows[0]["last_value_enc"])
+            == "13800000003")  # the latest value
 
 
 def test_retry_never_double_counts(svc):
@@ -256,8 +256,8 @@ def test_key_rotation(db_url):
     # the old key can go: values stay readable under k2 alone
     s3 = Svc(db_url, keys=KEY2)
     try:
-        assert sorted(e["value"] for e in s3.ledger.user_events(app_id, "u1")) == [f"1380000{i:04d}"
-                                                                                   for i in range(5)]
+        assert (sorted(e["value"] for e in s3.ledger.user_events(app_id, "u1"))
+                == [f"1380000{i:04d}" for i in range(5)])
     finally:
         s3.close()
 
@@ -355,8 +355,8 @@ def test_exports(svc):
     j = svc.client.get(link + "/export.json")
     assert j.status_code == 200 and "attachment" in j.headers["content-disposition"]
     body = j.json()
-    assert (body["schema"] == "qingdan.ledger-export/1" and body["user_ref"] == "u1" and len(body["events"])
-            == 5)
+    assert (body["schema"] == "qingdan.ledger-export/1" and body["user_ref"] == "u1"
+            and len(body["events"]) == 5)
     assert body["events"][0]["value"] == PHONE
     c = svc.client.get(link + "/export.csv")
     assert c.headers["content-type"].startswith("text/csv")

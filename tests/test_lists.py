@@ -162,10 +162,10 @@ def test_pi_collected_but_not_declared(tmp_path):
 
 def test_stale_rows(tmp_path):
     scan = jpush_app(tmp_path, imei_in_app=False)
-    extra = GOOD + ("  - third_party: 友盟统计\n    company: 友盟同欣（北京）科技有限公司\n    sdk: "
-                    "umeng-analytics\n"
-                    "    pi_types: [android_id]\n    purpose: 统计分析\n    scenario: 使用应用时\n    "
-                    "method: sdk_local\n")
+    extra = GOOD + ("  - third_party: 友盟统计\n    company: 友盟同欣（北京）科技有限公司\n"
+                    "    sdk: umeng-analytics\n"
+                    "    pi_types: [android_id]\n    purpose: 统计分析\n    scenario: 使用应用时\n"
+                    "    method: sdk_local\n")
     fs = check_lists(parse_lists(extra), scan)
     assert ("lists.stale-row", "umeng-analytics", "warn") in rules_of(fs)
     # the app's own IMEI row: declared automatic/permission, no code use found → noted (info)

@@ -95,8 +95,8 @@ class _Parse(HTMLParser):
         if tag == "html":
             self.lang = a.get("lang")
         if tag == "li" and "data-row" in a:
-            self.rows.append({"id": a["id"], "text": "", "badge": False, "group": self.groups[-1]
-                              if self.groups else None})
+            self.rows.append({"id": a["id"], "text": "", "badge": False,
+                              "group": self.groups[-1] if self.groups else None})
         if tag == "span" and a.get("class") == "badge" and self.rows and self._open_row():
             self.rows[-1]["badge"] = True
         if tag == "h3":
@@ -154,8 +154,8 @@ def test_every_row_in_both_languages(site, page, lang):
     assert p.lang == lang
     assert len(p.rows) == len(dl.collected) + len(dl.shared)
     ids = [r["id"] for r in p.rows]
-    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2",
-                                                                 "s3"]  # grouped: c2 is a location row
+    # grouped: c2 is a location row
+    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2", "s3"]
     by_id = {r["id"]: r for r in p.rows}
     for i, c in enumerate(dl.collected, start=1):
         t = pi_type(c.pi_type)

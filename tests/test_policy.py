@@ -135,7 +135,8 @@ def test_html_tables_keep_rows_as_one_unit():
 
 def test_text_inside_pre_keeps_its_lines():
     doc = parse_policy_text("<html><body><pre>一、收集的信息\n"
-                            "我们收集IMEI。为了推送，我们收集OAID。\n</pre></body></html>")
+                            "我们收集IMEI。为了推送，我们收集OAID。\n"
+                            "</pre></body></html>")
     assert doc.kind == "pre"
     assert [s.text for s in doc.sentences] == ["一、收集的信息", "我们收集IMEI。", "为了推送，我们收集OAID。"]
     assert doc.sentences[1].heading == "一、收集的信息"
@@ -271,8 +272,8 @@ def test_four_way_comparison_rows_and_page(demo_scan):
     cmp_ = compare(facts_of(GOOD), demo_scan, dl, observed={"imei": {"app", "jpush"}, "bank_card": {"app"}})
     rows = {(r.kind, r.key): r for r in cmp_.rows}
     imei = rows[("pi", "imei")]
-    assert all(imei.cells[v].present
-               for v in ("declared", "detected", "disclosed", "observed")) and not imei.mismatches
+    assert (all(imei.cells[v].present for v in ("declared", "detected", "disclosed", "observed"))
+            and not imei.mismatches)
     assert rows[("pi", "bank_card")].mismatches == ["observed but not disclosed in the policy",
                                                     "collected but not declared in the lists"]
     assert "embedded but not declared in the lists" in rows[("third_party", "umeng-analytics")].mismatches

@@ -272,8 +272,8 @@ def test_identical_uploads_racing_are_one_submission(svc, tmp_path):
     second.join(30)
     assert out == [(first[0], True, "queued")]
     with store.engine.connect() as c:
-        n = c.execute(select(func.count()).select_from(submissions).where(submissions.c.sha256
-                                                                          == sha)).scalar()
+        n = c.execute(select(func.count()).select_from(submissions)
+                      .where(submissions.c.sha256 == sha)).scalar()
     assert n == 2  # the batch's and the developer's one
 
 
@@ -358,8 +358,8 @@ def test_verdict_and_roles(svc, tmp_path):
                         json={"decision": "reject", "rules": rules[:1], "note": "请整改"})
     assert r.status_code == 201, r.text
     v = svc.get(sub["id"], key=svc.dev).json()["verdicts"]
-    assert [(x["decision"], x["rules"], x["note"], x["reviewer"])
-            for x in v] == [("reject", rules[:1], "请整改", "rev")]
+    assert ([(x["decision"], x["rules"], x["note"], x["reviewer"]) for x in v]
+            == [("reject", rules[:1], "请整改", "rev")])
 
 
 def test_history_and_diff(svc, tmp_path):
@@ -437,8 +437,8 @@ UI_DUMP = ("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy r
 
 
 def jpush_apk(path):
-    classes = [ClassDef(f"Lcn/jpush/android/api/C{i};")
-               for i in range(6)] + [ClassDef("Lcom/example/shop/Main;")]
+    classes = ([ClassDef(f"Lcn/jpush/android/api/C{i};") for i in range(6)]
+               + [ClassDef("Lcom/example/shop/Main;")])
     man = build_manifest(PKG, version_code=1, version_name="1.0", label="Shop",
                          permissions=["android.permission.READ_PHONE_STATE"],
                          app_attrs={"android:allowBackup": False})
@@ -457,8 +457,8 @@ def test_attachments_are_checked_and_merged(svc, tmp_path):
     rep = svc.get(done["id"], suffix="/report.json").json()
     by = {f["rule"]: f for f in rep["findings"]}
     assert {"policy.no-summary", "lists.sdk-undeclared", "ui.close-too-small"} <= set(by)
-    assert (by["lists.sdk-undeclared"]["owner"] == "jpush" and by["lists.sdk-undeclared"]["severity"]
-            == "block")
+    assert (by["lists.sdk-undeclared"]["owner"] == "jpush"
+            and by["lists.sdk-undeclared"]["severity"] == "block")
     assert by["lists.sdk-undeclared"]["owner_name"] != "jpush"  # serialised like the scan's findings
     assert by["policy.no-summary"]["evidence"]["file"] == "privacy.txt"
     assert (by["ui.close-too-small"]["evidence"]["file"] == "splash.xml"
@@ -560,8 +560,8 @@ def test_scanner_process_killed_mid_scan_fails_one_submission_only(tmp_path, mon
     for pid in children:
         os.kill(pid, signal.SIGKILL)
     failed = svc.wait(sub["id"])
-    assert (failed["status"] == "failed" and failed["error"]
-            == "the scanner process died while reading this package")
+    assert (failed["status"] == "failed"
+            and failed["error"] == "the scanner process died while reading this package")
     assert os.getpid() not in children
     ok = svc.wait(svc.upload(make_apk(tmp_path / "v1.apk")).json()["id"])
     assert ok["status"] == "done"
@@ -741,8 +741,8 @@ def test_list_submissions(svc, tmp_path):
 
     mine = ls(svc.dev)
     assert [i["id"] for i in mine["items"]] == ids[::-1] and mine["next"] is None
-    assert [i["version_code"] for i in mine["items"]] == [3, 2, 1] and {i["app"]
-                                                                        for i in mine["items"]} == {PKG}
+    assert ([i["version_code"] for i in mine["items"]] == [3, 2, 1]
+            and {i["app"] for i in mine["items"]} == {PKG})
     assert [i["id"] for i in ls(svc.dev2)["items"]] == [other]  # never another developer's
     assert [i["id"] for i in ls(svc.rev)["items"]] == [other, *ids[::-1]]
     assert [i["id"] for i in ls(svc.rev, app="com.other.app")["items"]] == [other]

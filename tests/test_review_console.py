@@ -103,8 +103,8 @@ def test_logout_and_new_key_end_sessions_server_side(svc):
     c.cookies.set("qingdan_console", stolen, path="/console")
     assert c.get("/console/apps").status_code == 401
     c.cookies.clear()
-    assert (login(c, svc.dev).status_code == 303 and c.get("/console/apps").status_code
-            == 200)  # a new login works
+    assert (login(c, svc.dev).status_code == 303
+            and c.get("/console/apps").status_code == 200)  # a new login works
     held = c.cookies.get("qingdan_console")
     _, new_key = store.rotate_key("dev-a")
     assert c.get("/console/apps").status_code == 401
@@ -219,8 +219,8 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
     assert r.status_code == 303, r.text
     sub = r.headers["location"].rsplit("/", 1)[1]
     events = svc.app.state.review.events(sub)
-    assert [e["event"] for e in events][:2] == ["queued",
-                                                "attachments"] and "policy privacy.txt" in events[1]["detail"]
+    assert ([e["event"] for e in events][:2] == ["queued", "attachments"]
+            and "policy privacy.txt" in events[1]["detail"])
     svc.wait(sub, key=svc.dev)
     page = dev.get(f"/console/submissions/{sub}").text
     assert "已完成 Done" in page and 'http-equiv="refresh"' not in page
@@ -276,8 +276,8 @@ def test_apps_page_lists_uploads_for_names_not_yet_claimed(svc, tmp_path):
     assert "还没有应用。No apps yet." in page  # the name is not theirs
     dev = fresh(svc)
     login(dev, svc.dev)
-    assert (sub not in dev.get("/console/apps").text and dev.get(f"/console/submissions/{sub}").status_code
-            == 404)
+    assert (sub not in dev.get("/console/apps").text
+            and dev.get(f"/console/submissions/{sub}").status_code == 404)
     assert svc.app.state.review.app_by_package(PKG) is None
 
 

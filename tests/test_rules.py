@@ -326,8 +326,8 @@ def test_low_target_sdk(tmp_path):
 def test_accepted_findings_stay_marked(tmp_path):
     p = app(tmp_path, "a.apk", app_attrs={"android:debuggable": True, "android:allowBackup": False})
     (tmp_path / "qingdan.toml").write_text(
-        'fail_on = "warn"\n[[accept]]\nrule = "sec.debuggable"\nowner = "app"\nreason = "internal test '
-                                           'build"\n', "utf-8")
+        'fail_on = "warn"\n[[accept]]\nrule = "sec.debuggable"\nowner = "app"\n'
+        'reason = "internal test build"\n', "utf-8")
     out = tmp_path / "r.json"
     code, stdout, stderr = cli("scan", str(p), "--json", str(out))
     rep = json.loads(out.read_text("utf-8"))
@@ -360,8 +360,8 @@ def test_bad_config_is_one_line(tmp_path):
         load_config(bad)
     p = app(tmp_path, "a.apk")
     code, _, err = cli("scan", str(p))
-    assert (code == 2 and err.strip().startswith(f"error: {bad}: accept[0]") and len(err.strip().splitlines())
-            == 1)
+    assert (code == 2 and err.strip().startswith(f"error: {bad}: accept[0]")
+            and len(err.strip().splitlines()) == 1)
     bad.write_text("fail_on = [", "utf-8")
     code, _, err = cli("scan", str(p))
     assert code == 2 and "not valid TOML" in err

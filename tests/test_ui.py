@@ -63,8 +63,8 @@ def test_close_too_small_reports_dp(tmp_path):
     small = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭",
                  clickable=True)
     f = rules_of(dump(tmp_path, SPLASH, small, AD_LABEL))["ui.close-too-small"]
-    assert (f.severity == "block" and f.evidence["measured"]["width_dp"] == 20.0 and f.evidence["threshold"]
-            == 48)
+    assert (f.severity == "block" and f.evidence["measured"]["width_dp"] == 20.0
+            and f.evidence["threshold"] == 48)
     assert "20.0×20.0 dp" in f.message_en and f.evidence["source"]
     assert "ui.close-too-small" not in rules_of(dump(tmp_path, SPLASH, SKIP_OK, AD_LABEL))
 

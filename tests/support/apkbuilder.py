@@ -1206,8 +1206,8 @@ def build_axml(root: Element, utf8: bool = False, namespaces: dict[str, str] | N
 
 def _android_keys(attrs: dict | None) -> dict[str, object]:
     """Accept ``"debuggable"`` as shorthand for ``"android:debuggable"`` (known attributes only)."""
-    return {(f"android:{k}" if ":" not in k and k in ANDROID_ATTR_IDS else k): v for k,
-            v in (attrs or {}).items()}
+    return {(f"android:{k}" if ":" not in k and k in ANDROID_ATTR_IDS else k): v
+            for k, v in (attrs or {}).items()}
 
 
 @dataclass
@@ -1226,8 +1226,8 @@ class IntentFilter:
         el.children += [Element("action", {"android:name": a}) for a in self.actions]
         el.children += [Element("category", {"android:name": c}) for c in self.categories]
         for d in self.data:
-            el.children.append(Element("data", {(k if ":" in k else f"android:{k}"): v for k,
-                                                v in d.items()}))
+            el.children.append(Element("data", {(k if ":" in k else f"android:{k}"): v
+                                                for k, v in d.items()}))
         return el
 
 
