@@ -75,11 +75,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen | None = None,
+               log: Path | None = None) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited ({proc.returncode}): " + (log.read_text()[-2000:] if log else ""))
+            raise RuntimeError(f"process exited ({proc.returncode}): "
+                               + (log.read_text()[-2000:] if log else ""))
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return
@@ -210,7 +212,8 @@ class SmallDisk:
         if os.geteuid() != 0 or shutil.which("mount") is None:
             shutil.rmtree(self.path, ignore_errors=True)
             raise ServiceUnavailable("mounting a small tmpfs needs root and mount(8)")
-        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kib}k,mode=0755", "tmpfs", str(self.path)],
+        p = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.size_kib}k,mode=0755", "tmpfs",
+                            str(self.path)],
                            capture_output=True, text=True)
         if p.returncode != 0:
             shutil.rmtree(self.path, ignore_errors=True)
@@ -240,7 +243,8 @@ class Server:
             cmd = [sys.executable, "-m", "qingdan.cli", "worker", "--pool=solo", "--without-mingle",
                    "--without-gossip", "--loglevel=INFO", "-n", f"faults{secrets.token_hex(3)}@%h"]
         else:
-            cmd = [sys.executable, "-m", "qingdan.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)]
+            cmd = [sys.executable, "-m", "qingdan.cli", "serve", "--host", "127.0.0.1", "--port",
+                   str(self.port)]
         self.fh = open(self.log, "wb")
         self.proc = subprocess.Popen(cmd, env=e, stdout=self.fh, stderr=subprocess.STDOUT, cwd=work)
         if not worker:
@@ -312,7 +316,8 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
     migrate(engine)
     ledger = Ledger(engine, KeyRing(""))
     app_id = ledger.create_app("faults", DoubleList(AppInfo(name="faults", package=PKG),
-                                                    [CollectedItem("android_id", "推送", "启动时", "automatic")], []))
+                                                    [CollectedItem("android_id", "推送", "启动时",
+                                                                   "automatic")], []))
     _, token = ledger.create_key(app_id)
     engine.dispose()
     srv = Server(work, {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage"),
@@ -330,7 +335,8 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
             while b < batches or not restarted.is_set():
                 evs = [{"idempotency_key": f"b{b}-e{k}", "user_ref": f"u{(b * batch_size + k) % users}",
                         "kind": "collected", "pi_type": "android_id", "purpose": "推送", "scenario": "启动时",
-                        "source": "app", "occurred_at": datetime.now(UTC).isoformat()} for k in range(batch_size)]
+                        "source": "app", "occurred_at": datetime.now(UTC).isoformat()}
+                       for k in range(batch_size)]
                 b += clients
                 with lock:
                     sent_keys.update(e["idempotency_key"] for e in evs)
@@ -344,7 +350,8 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
                     if r is not None and r.status_code == 200:
                         with lock:
                             accepted[0] += r.json()["accepted"]
-                            retried_stored[0] += r.json()["duplicates"] > 0  # stored by an attempt that failed
+                            # stored by an attempt that failed
+                            retried_stored[0] += r.json()["duplicates"] > 0
                         break
                     _note_error(row, r, lock)
                     time.sleep(_pause(r))
@@ -369,9 +376,11 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
 
     with psycopg.connect(url.replace("+psycopg", "")) as c:
         stored = [k for (k,) in c.execute("SELECT idempotency_key FROM events WHERE app_id = %s", (app_id,))]
-        agg = c.execute("SELECT coalesce(sum(count), 0) FROM aggregates WHERE app_id = %s", (app_id,)).fetchone()[0]
+        agg = c.execute("SELECT coalesce(sum(count), 0) FROM aggregates WHERE app_id = %s",
+                        (app_id,)).fetchone()[0]
     row.lost = len(sent_keys - set(stored))
-    row.doubled = (len(stored) - len(set(stored))) + max(0, int(agg) - len(stored)) + max(0, accepted[0] - len(stored))
+    row.doubled = ((len(stored) - len(set(stored))) + max(0, int(agg) - len(stored))
+                   + max(0, accepted[0] - len(stored)))
     if int(agg) < len(stored):
         row.notes.append(f"aggregates count {agg} < {len(stored)} events")
         row.lost += len(stored) - int(agg)
@@ -381,7 +390,7 @@ def ledger_pg_restart(pg: PgCluster, work: Path, batches: int = 40, batch_size: 
     return row
 
 
-# ---------------------------------------------------------------------------------------------- review helpers
+# --------------------------------------------------------------------------------------------- review helpers
 def make_packages(folder: Path, n: int, pad_kib: int = 0, start: int = 1) -> list[Path]:
     """``n`` small distinct APKs (version codes start…); ``pad_kib``: a stored random asset of that size."""
     from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
@@ -416,7 +425,8 @@ def _upload(h: httpx.Client, path: Path) -> httpx.Response | None:
         return None
 
 
-def _upload_until_taken(h: httpx.Client, path: Path, row: Row, lock: threading.Lock, tries: int = 200) -> str | None:
+def _upload_until_taken(h: httpx.Client, path: Path, row: Row, lock: threading.Lock,
+                        tries: int = 200) -> str | None:
     for _ in range(tries):
         r = _upload(h, path)
         if r is not None and r.status_code in (200, 202):
@@ -474,10 +484,11 @@ def _check_review(store, packages: list[Path], ids: dict[Path, str | None], row:
     row.notes.append("submissions " + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
 
 
-# ---------------------------------------------------------------------------------------------- 2. review + PG
+# --------------------------------------------------------------------------------------------- 2. review + PG
 def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int = 3, down_s: float = 3.0,
                       scan_delay: float = 1.0) -> Row:
-    """``uploads``: at least that many packages; clients go on uploading new ones until the restart is over."""
+    """``uploads``: at least that many packages; clients go on uploading new ones until the restart is
+    over."""
     row = Row("review: PostgreSQL restart")
     t0 = time.monotonic()
     url = pg.database()
@@ -544,7 +555,7 @@ def review_pg_restart(pg: PgCluster, work: Path, uploads: int = 12, clients: int
     return row
 
 
-# ---------------------------------------------------------------------------------------------- 3. Celery + Redis
+# ------------------------------------------------------------------------------------------ 3. Celery + Redis
 def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads: int = 6, during: int = 2,
                          down_s: float = 3.0, scan_delay: float = 1.0) -> Row:
     row = Row("review: Redis restart (Celery)")
@@ -553,7 +564,8 @@ def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads:
     key, store = _review_db(url)
     packages = make_packages(work / "pkgs-redis", uploads + during)
     queue = "faults-" + secrets.token_hex(3)
-    env = {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage-redis"), "QINGDAN_SECRET": "f" * 32,
+    env = {"QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(work / "storage-redis"),
+           "QINGDAN_SECRET": "f" * 32,
            "QINGDAN_BROKER_URL": redis.url, "QINGDAN_QUEUE": queue, "QINGDAN_SCAN_LEASE_S": "30"}
     srv = Server(work, env, name="celery-server")
     wrk = Server(work, {**env, "QINGDAN_TEST_SCAN_DELAY": str(scan_delay)}, worker=True, name="celery-worker")
@@ -570,7 +582,8 @@ def celery_redis_restart(pg: PgCluster, redis: RedisServer, work: Path, uploads:
             end = time.monotonic() + 60  # one running, the others queued
             while time.monotonic() < end:
                 with store.engine.connect() as c:
-                    running = c.execute(select(submissions.c.id).where(submissions.c.status == "running")).all()
+                    running = c.execute(select(submissions.c.id)
+                                        .where(submissions.c.status == "running")).all()
                 if running:
                     break
                 time.sleep(0.1)

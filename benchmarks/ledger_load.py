@@ -66,7 +66,8 @@ def event(i: int, users: int, prefix: str = "b") -> dict:
     return {"idempotency_key": f"{prefix}{i}", "user_ref": f"user{(i * 7919) % users}",
             "kind": "shared" if shared else "collected", "pi_type": "android_id" if shared else pi,
             "purpose": "向您推送订单状态消息" if shared else purpose, "scenario": scenario,
-            "source": "jpush" if shared else source, "value": f"138{i % 100000000:08d}" if pi == "phone_number" else None,
+            "source": "jpush" if shared else source,
+            "value": f"138{i % 100000000:08d}" if pi == "phone_number" else None,
             "occurred_at": (T0 + timedelta(seconds=i)).isoformat()}
 
 
@@ -76,7 +77,8 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen([sys.executable, "-m", "qingdan.cli", "serve", "--host", "127.0.0.1",
-                                      "--port", str(self.port), "--workers", self.env.get("BENCH_WORKERS", "1")],
+                                      "--port", str(self.port), "--workers",
+                                      self.env.get("BENCH_WORKERS", "1")],
                                      env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                      start_new_session=True)  # its own group: the kill takes the workers too
         deadline = time.monotonic() + 60
@@ -206,7 +208,8 @@ def main() -> None:
         # 3. user pages
         rng = random.Random(6)
         users = [f"user{rng.randrange(args.users)}" for _ in range(args.pages)]
-        paths = [client.post("/v1/user-links", json={"user_ref": u}, headers=headers).json()["path"] for u in users]
+        paths = [client.post("/v1/user-links", json={"user_ref": u}, headers=headers).json()["path"]
+                 for u in users]
         lat = []
         for p in paths:
             t = time.perf_counter()
@@ -222,15 +225,19 @@ def main() -> None:
         expected = args.events + args.single
         ok = totals["events"] == expected and totals["aggregate_count"] == expected
         db = "SQLite" if args.sqlite else "PostgreSQL"
-        print(f"ledger load · {db} · {args.events:,} batched + {args.single:,} single events over {args.users:,} users"
+        print(f"ledger load · {db} · {args.events:,} batched + {args.single:,} single events over "
+              f"{args.users:,} users"
               f" · concurrency {args.concurrency} · {args.workers} server worker(s)")
-        print(f"  batched ingest   {batched_rate:>10,.0f} events/s  ({batched_s:.1f} s; target ≥ 20,000 on PostgreSQL)"
+        print(f"  batched ingest   {batched_rate:>10,.0f} events/s  ({batched_s:.1f} s; target ≥ 20,000 on "
+              "PostgreSQL)"
               f"{'' if args.no_kill else '  — server killed and restarted mid-load'}")
         print(f"  single events    {single_rate:>10,.0f} events/s  ({single_s:.1f} s)")
-        print(f"  user page        p50 {p50:.1f} ms · p99 {p99:.1f} ms over {len(lat)} pages (target p99 ≤ 50 ms)")
+        print(f"  user page        p50 {p50:.1f} ms · p99 {p99:.1f} ms over {len(lat)} pages (target p99 ≤ "
+              "50 ms)")
         print(f"  retries          {stats['retries']} failed requests retried; {stats['duplicates']} events"
               " answered as duplicates (already stored before the kill)")
-        print(f"  counted back     events {totals['events']:,} · sum of per-user counts {totals['aggregate_count']:,}"
+        print(f"  counted back     events {totals['events']:,} · sum of per-user counts "
+              f"{totals['aggregate_count']:,}"
               f" · sent {expected:,} → {'OK: no loss, no double count' if ok else 'MISMATCH'}")
         if not ok:
             sys.exit(1)

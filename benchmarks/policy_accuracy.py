@@ -70,8 +70,10 @@ def score() -> dict:
         return a / b if b else 1.0
 
     return {
-        "pi_precision": ratio(pi["tp"], pi["tp"] + pi["fp"]), "pi_recall": ratio(pi["tp"], pi["tp"] + pi["fn"]),
-        "tp_precision": ratio(tp_["tp"], tp_["tp"] + tp_["fp"]), "tp_recall": ratio(tp_["found"], tp_["labels"]),
+        "pi_precision": ratio(pi["tp"], pi["tp"] + pi["fp"]),
+        "pi_recall": ratio(pi["tp"], pi["tp"] + pi["fn"]),
+        "tp_precision": ratio(tp_["tp"], tp_["tp"] + tp_["fp"]),
+        "tp_recall": ratio(tp_["found"], tp_["labels"]),
         "counts": {"pi": pi, "third_parties": tp_}, "detail": detail,
     }
 
@@ -97,8 +99,10 @@ def main() -> int:
         return 2
     first, warm = timing()
     s = score()
-    print(f"PI types       precision {s['pi_precision']:.3f}  recall {s['pi_recall']:.3f}  {s['counts']['pi']}")
-    print(f"third parties  precision {s['tp_precision']:.3f}  recall {s['tp_recall']:.3f}  {s['counts']['third_parties']}")
+    print(f"PI types       precision {s['pi_precision']:.3f}  recall {s['pi_recall']:.3f}  "
+          f"{s['counts']['pi']}")
+    print(f"third parties  precision {s['tp_precision']:.3f}  recall {s['tp_recall']:.3f}  "
+          f"{s['counts']['third_parties']}")
     print(f"full policy ({FULL_POLICY.name}, {FULL_POLICY.stat().st_size // 1024} KB): "
           f"{warm * 1000:.0f} ms warm, {first * 1000:.0f} ms first call (loads the jieba dictionary)")
     for name, d in s["detail"].items():

@@ -24,8 +24,8 @@ packages once it is finished (so the page cache does not grow into untouched RAM
 the reports stay in the database and are checked at the end); ``--warm 0`` measures the cold case.
 
 ``--trials`` rounds (5 by default) each run 1 worker and 2 workers, in alternating order; the ratios are
-per round and their median is the result (one round is ~15 s of work per configuration on this machine, so one noisy
-neighbour second moves a single round by several per cent).
+per round and their median is the result (one round is ~15 s of work per configuration on this machine,
+so one noisy neighbour second moves a single round by several per cent).
 
 Per configuration and round, two runs over ``--repeat`` × the corpus each:
 
@@ -200,12 +200,14 @@ class Sampler(threading.Thread):
         cores = os.cpu_count() or 1
         wall = max(z[0] - a[0], 1e-9)
         d = [z[i] - a[i] for i in range(8)]
-        return {"machine": d[1] / d[2] * cores if d[2] else 0.0, "workers": d[3] / wall, "server": d[4] / wall,
+        return {"machine": d[1] / d[2] * cores if d[2] else 0.0, "workers": d[3] / wall,
+                "server": d[4] / wall,
                 "postgres": d[5] / wall, "redis": d[6] / wall, "client": d[7] / wall}
 
 
 def start_server(env: dict, port: int, log: Path) -> Proc:
-    srv = Proc([sys.executable, "-m", "qingdan.cli", "serve", "--host", "127.0.0.1", "--port", str(port)], env, log)
+    srv = Proc([sys.executable, "-m", "qingdan.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+               env, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -284,7 +286,8 @@ def upload_all(base: str, key: str, items: list[tuple[str, bytes]], concurrency:
                     if multipart:
                         r = client.post("/v1/review/submissions", headers={"Authorization": f"Bearer {key}"},
                                         data={"app": pkg},
-                                        files={"file": ("app.apk", data, "application/vnd.android.package-archive")})
+                                        files={"file": ("app.apk", data,
+                                                        "application/vnd.android.package-archive")})
                         status, body = r.status_code, r.json()
                     else:
                         status, body = post_raw(pkg, data)
@@ -349,7 +352,8 @@ def check(engine, base: str, key: str, ids: list[str]) -> tuple[bool, str]:
     from qingdan.db.review_tables import log, submissions
 
     with engine.connect() as c:
-        status = dict(c.execute(select(submissions.c.id, submissions.c.status).where(submissions.c.id.in_(ids))).all())
+        status = dict(c.execute(select(submissions.c.id, submissions.c.status)
+                                .where(submissions.c.id.in_(ids))).all())
         ev = {}
         for sid, event, n in c.execute(select(log.c.submission_id, log.c.event, func.count())
                                        .where(log.c.submission_id.in_(ids))
@@ -371,7 +375,8 @@ def check(engine, base: str, key: str, ids: list[str]) -> tuple[bool, str]:
 
 
 def sizes(engine) -> dict:
-    """Bytes per submission in PostgreSQL (heap + TOAST + indexes of each table, per row) and the report JSON."""
+    """Bytes per submission in PostgreSQL (heap + TOAST + indexes of each table, per row) and the report
+    JSON."""
     from sqlalchemy import text
 
     out = {}
@@ -380,7 +385,8 @@ def sizes(engine) -> dict:
             total, rows = c.execute(text(f"SELECT pg_total_relation_size('{t}'), count(*) FROM {t}")).one()
             out[t] = (total, rows)
         out["report_raw"], out["report_stored"], out["report_max"] = c.execute(text(
-            "SELECT avg(octet_length(report_json)), avg(pg_column_size(report_json)), max(octet_length(report_json))"
+            "SELECT avg(octet_length(report_json)), avg(pg_column_size(report_json)), "
+            "max(octet_length(report_json))"
             " FROM review_scans WHERE report_json IS NOT NULL")).one()
         out["subs"] = c.execute(text("SELECT count(*) FROM review_submissions")).scalar_one()
     return out
@@ -389,7 +395,8 @@ def sizes(engine) -> dict:
 def service_env(url: str, storage: Path, **extra: str) -> dict:
     """The environment of the service's processes: database, storage, fresh secrets, no test hooks."""
     env = {**os.environ, "QINGDAN_DATABASE_URL": url, "QINGDAN_STORAGE_DIR": str(storage),
-           "PYTHONPATH": str(ROOT / "src"), "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
+           "PYTHONPATH": str(ROOT / "src"),
+           "QINGDAN_LEDGER_KEYS": "k1:" + base64.b64encode(os.urandom(32)).decode(),
            "QINGDAN_SECRET": secrets.token_urlsafe(24), **extra}
     for k in ("QINGDAN_BROKER_URL", "QINGDAN_TEST_SCAN_DELAY", "QINGDAN_DEBUG"):
         if k not in extra:
@@ -432,8 +439,10 @@ def in_process(args, apks) -> None:
             port = free_port()
             server = start_server(env, port, tmp / "server.log")
             try:
-                items = [(pkg, variant(data, f"{next(counter)}")) for _ in range(args.repeat) for _, pkg, data in apks]
-                ids, u0, _ = upload_all(f"http://127.0.0.1:{port}", key, items, args.concurrency, args.multipart)
+                items = [(pkg, variant(data, f"{next(counter)}"))
+                         for _ in range(args.repeat) for _, pkg, data in apks]
+                ids, u0, _ = upload_all(f"http://127.0.0.1:{port}", key, items, args.concurrency,
+                                        args.multipart)
                 wait_done(engine, ids, args.timeout, [server])
                 _, e1 = span(engine, ids)
                 ok, detail = check(engine, f"http://127.0.0.1:{port}", key, ids)
@@ -445,8 +454,10 @@ def in_process(args, apks) -> None:
                 engine.dispose()
                 shutil.rmtree(tmp, ignore_errors=True)
         rounds.append(res)
-    print(f"review throughput, qingdan serve alone (in-process queue, SQLite) · {len(apks)} corpus APKs × {args.repeat}"
-          f" = {n_run} submissions per run · {os.cpu_count()} cores · {args.warm:,} MiB of RAM warmed first ({warm_s:.1f} s)")
+    print(f"review throughput, qingdan serve alone (in-process queue, SQLite) · {len(apks)} corpus APKs × "
+          f"{args.repeat}"
+          f" = {n_run} submissions per run · {os.cpu_count()} cores · {args.warm:,} MiB of RAM warmed first "
+          f"({warm_s:.1f} s)")
     for k, r in enumerate(rounds, 1):
         print(f" round {k}: 1 worker {n_run / r[1] * 60:,.0f} apps/min ({r[1]:.1f} s) · 2 workers"
               f" {n_run / r[2] * 60:,.0f} apps/min ({r[2]:.1f} s) · {r[1] / r[2]:.2f}×")
@@ -456,11 +467,15 @@ def in_process(args, apks) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeat", type=int, default=2, help="copies of the corpus per run (each copy a new sha256)")
+    ap.add_argument("--repeat", type=int, default=2,
+                    help="copies of the corpus per run (each copy a new sha256)")
     ap.add_argument("--concurrency", type=int, default=4, help="uploads in flight at once (end-to-end run)")
-    ap.add_argument("--trials", type=int, default=5, help="rounds of (1 worker, 2 workers); the median ratio is reported")
-    ap.add_argument("--warm", type=int, default=2048, help="MiB of fresh RAM touched once before measuring (0: none)")
-    ap.add_argument("--multipart", action="store_true", help="upload with the multipart form instead of the raw body")
+    ap.add_argument("--trials", type=int, default=5,
+                    help="rounds of (1 worker, 2 workers); the median ratio is reported")
+    ap.add_argument("--warm", type=int, default=2048,
+                    help="MiB of fresh RAM touched once before measuring (0: none)")
+    ap.add_argument("--multipart", action="store_true",
+                    help="upload with the multipart form instead of the raw body")
     ap.add_argument("--timeout", type=float, default=600, help="seconds each run may take to finish")
     ap.add_argument("--in-process", action="store_true",
                     help="measure `qingdan serve` alone (in-process queue, SQLite) instead of Celery workers")
@@ -552,23 +567,30 @@ def main() -> None:
         admin.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
-    print(f"review throughput · {len(apks)} corpus APKs (edge/ excluded) × {args.repeat} = {n_run} submissions per run,"
-          f" each a distinct sha256 (zip comment with a counter) · PostgreSQL · Celery on Redis · {os.cpu_count()} cores"
+    print(f"review throughput · {len(apks)} corpus APKs (edge/ excluded) × {args.repeat} = {n_run} "
+          "submissions per run,"
+          " each a distinct sha256 (zip comment with a counter) · PostgreSQL · Celery on Redis · "
+          f"{os.cpu_count()} cores"
           f" · upload concurrency {args.concurrency}, {'multipart form' if args.multipart else 'raw body'}"
           f" · {args.warm:,} MiB of RAM warmed first ({warm_s:.1f} s)")
     e2e_ratios, scan_ratios = [], []
     for k, results in enumerate(rounds, 1):
         print(f" round {k}")
         for n, r in sorted(results.items()):
-            print(f"  {n} worker{'s' if n > 1 else ' '} (--pool=solo)  end to end {n_run / r['e2e_s'] * 60:>7,.0f} apps/min"
+            print(f"  {n} worker{'s' if n > 1 else ' '} (--pool=solo)  end to end "
+                  f"{n_run / r['e2e_s'] * 60:>7,.0f} apps/min"
                   f" ({r['e2e_s']:.1f} s: uploads {r['upload_s']:.1f} s, then drain {r['drain_s']:.1f} s)"
-                  f" · scan only (queued → done) {n_run / r['scan_s'] * 60:>7,.0f} apps/min ({r['scan_s']:.1f} s)")
+                  f" · scan only (queued → done) {n_run / r['scan_s'] * 60:>7,.0f} apps/min "
+                  f"({r['scan_s']:.1f} s)")
             print(f"      worker CPU {r['cpu_per_scan'] * 1000:.0f} ms per scan (end-to-end run)")
             for label, c in (("scan only", r["scan_cpu"]), ("end to end", r["e2e_cpu"])):
-                print(f"      cores busy, {label:<10}: machine {c['machine']:.2f} of {os.cpu_count()} = workers {c['workers']:.2f}"
+                other = max(0.0, c['machine'] - c['workers'] - c['server'] - c['postgres'] - c['redis']
+                            - c['client'])
+                print(f"      cores busy, {label:<10}: machine {c['machine']:.2f} of {os.cpu_count()}"
+                      f" = workers {c['workers']:.2f}"
                       f" + API {c['server']:.2f} + PostgreSQL {c['postgres']:.2f} + Redis {c['redis']:.2f}"
                       f" + bench client {c['client']:.2f} + other processes"
-                      f" {max(0.0, c['machine'] - c['workers'] - c['server'] - c['postgres'] - c['redis'] - c['client']):.2f}")
+                      f" {other:.2f}")
         e2e_ratios.append(results[1]["e2e_s"] / results[2]["e2e_s"])
         scan_ratios.append(results[1]["scan_s"] / results[2]["scan_s"])
         print(f"  scaling 2 / 1 workers  end to end {e2e_ratios[-1]:.2f}× · scan only {scan_ratios[-1]:.2f}×")
@@ -579,9 +601,12 @@ def main() -> None:
     for t in ("review_scans", "review_submissions", "review_log"):
         total, rows = sz[t]
         per_sub += total / sz["subs"]
-        print(f"  db {t:<19} {rows:>6,} rows · {total / 1024:>8,.0f} KiB with TOAST and indexes · {total / sz['subs']:>7,.0f} B per submission")
-    print(f"  db total per submission {per_sub / 1024:,.1f} KiB · report JSON raw mean {sz['report_raw'] / 1024:,.1f} KiB"
-          f" (max {sz['report_max'] / 1024:,.0f} KiB), stored compressed mean {sz['report_stored'] / 1024:,.1f} KiB")
+        print(f"  db {t:<19} {rows:>6,} rows · {total / 1024:>8,.0f} KiB with TOAST and indexes · "
+              f"{total / sz['subs']:>7,.0f} B per submission")
+    print(f"  db total per submission {per_sub / 1024:,.1f} KiB · report JSON raw mean "
+          f"{sz['report_raw'] / 1024:,.1f} KiB"
+          f" (max {sz['report_max'] / 1024:,.0f} KiB), stored compressed mean "
+          f"{sz['report_stored'] / 1024:,.1f} KiB")
     print(f"  corpus mean APK size {mean_apk / 2**20:,.2f} MiB")
     if not ok:
         sys.exit(1)

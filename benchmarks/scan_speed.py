@@ -78,7 +78,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=1800)
     args = ap.parse_args()
 
-    apps = sorted(p for p in args.corpus.rglob("*.apk") if p.parent.name != "edge") if args.corpus.is_dir() else []
+    apps = sorted(p for p in args.corpus.rglob("*.apk")
+                  if p.parent.name != "edge") if args.corpus.is_dir() else []
     large = None
     if not args.skip_large:
         large = Path(tempfile.mkdtemp()) / f"synthetic-{args.large_mib:g}MiB-dex.apk"
@@ -112,12 +113,14 @@ def main() -> int:
         if "error" in q:
             print(f"{name:44} qingdan failed: {q['error']}")
             continue
-        line = f"{name:44} {mib:7.2f} {q['secs']:9.3f} {inf['secs']:9.3f} {q['secs'] / max(inf['secs'], 1e-6):6.1f}"
+        line = (f"{name:44} {mib:7.2f} {q['secs']:9.3f} {inf['secs']:9.3f}"
+                f" {q['secs'] / max(inf['secs'], 1e-6):6.1f}")
         if ag is not None:
             if "error" in ag:
                 line += f" {'(' + ag['error'][:30] + ')':>12}"
             else:
-                line += f" {ag['secs']:12.2f} {ag['secs'] / q['secs']:7.0f} {q['rss_mib']:6.0f} {ag['rss_mib']:7.0f}"
+                line += (f" {ag['secs']:12.2f} {ag['secs'] / q['secs']:7.0f}"
+                         f" {q['rss_mib']:6.0f} {ag['rss_mib']:7.0f}")
         else:
             line += f" {q['rss_mib']:6.0f}"
         print(line, flush=True)
@@ -133,16 +136,20 @@ def main() -> int:
               f"-> {ta / tq:.0f}x faster  [target >= 20x]")
         mem = [r[2]["rss_mib"] / r[4]["rss_mib"] for r in both]
         print(f"peak memory qingdan/androguard: max {max(mem):.2f}, mean {sum(mem) / len(mem):.2f}; "
-              f"largest app {max(r[2]['rss_mib'] for r in both):.0f} MiB vs {max(r[4]['rss_mib'] for r in both):.0f} MiB  [target <= 0.33]")
+              f"largest app {max(r[2]['rss_mib'] for r in both):.0f} MiB vs "
+              f"{max(r[4]['rss_mib'] for r in both):.0f} MiB  [target <= 0.33]")
     if corpus_rows:
         tq = sum(r[2]["secs"] for r in corpus_rows)
         ti = sum(r[3]["secs"] for r in corpus_rows)
-        print(f"corpus ({len(corpus_rows)} apps): qingdan {tq:.2f} s vs bare inflate {ti:.2f} s -> {tq / ti:.1f}x  [target <= 10x]")
+        print(f"corpus ({len(corpus_rows)} apps): qingdan {tq:.2f} s vs bare inflate {ti:.2f} s -> "
+              f"{tq / ti:.1f}x  [target <= 10x]")
     for r in rows:
         if r[0] == large:
-            print(f"synthetic {r[1]:.1f} MiB dex: qingdan {r[2]['secs']:.2f} s, {r[2]['rss_mib']:.0f} MiB peak "
-                  f"[target <= 400 MiB]; bare inflate {r[3]['secs']:.2f} s -> {r[2]['secs'] / r[3]['secs']:.1f}x"
-                  + (f"; androguard {r[4]['secs']:.1f} s, {r[4]['rss_mib']:.0f} MiB" if r[4] and "error" not in r[4] else ""))
+            print(f"synthetic {r[1]:.1f} MiB dex: qingdan {r[2]['secs']:.2f} s,"
+                  f" {r[2]['rss_mib']:.0f} MiB peak [target <= 400 MiB]; bare inflate {r[3]['secs']:.2f} s"
+                  f" -> {r[2]['secs'] / r[3]['secs']:.1f}x"
+                  + (f"; androguard {r[4]['secs']:.1f} s, {r[4]['rss_mib']:.0f} MiB"
+                     if r[4] and "error" not in r[4] else ""))
     return 0
 
 

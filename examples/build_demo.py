@@ -98,7 +98,8 @@ def main_dex() -> bytes:
             ]),
             Method("readClipboard", [CTX], "Landroid/content/ClipData;", static=True, invokes=[
                 Invoke(CTX, "getSystemService", [S], OBJECT, string_args={1: "clipboard"}),
-                Invoke("Landroid/content/ClipboardManager;", "getPrimaryClip", [], "Landroid/content/ClipData;"),
+                Invoke("Landroid/content/ClipboardManager;", "getPrimaryClip", [],
+                       "Landroid/content/ClipData;"),
             ]),
         ],
     )
@@ -169,12 +170,14 @@ def main_dex() -> bytes:
             _init(OBJECT),
             Method("a", [CTX], S, static=True, invokes=[
                 Invoke(CTX, "getSystemService", [S], OBJECT, string_args={1: "wifi"}),
-                Invoke("Landroid/net/wifi/WifiManager;", "getConnectionInfo", [], "Landroid/net/wifi/WifiInfo;"),
+                Invoke("Landroid/net/wifi/WifiManager;", "getConnectionInfo", [],
+                       "Landroid/net/wifi/WifiInfo;"),
                 Invoke("Landroid/net/wifi/WifiInfo;", "getMacAddress", [], S),
             ]),
             Method("b", [CTX], "Ljava/util/List;", static=True, invokes=[
                 Invoke(CTX, "getPackageManager", [], "Landroid/content/pm/PackageManager;"),
-                Invoke("Landroid/content/pm/PackageManager;", "getInstalledPackages", ["I"], "Ljava/util/List;"),
+                Invoke("Landroid/content/pm/PackageManager;", "getInstalledPackages", ["I"],
+                       "Ljava/util/List;"),
             ]),
         ],
     )

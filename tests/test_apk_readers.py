@@ -37,7 +37,8 @@ STR = "Ljava/lang/String;"
 def sample_classes():
     return [
         ClassDef("Lcom/example/app/Main;", methods=[
-            Method("<init>", invokes=[Invoke("Ljava/lang/Object;", "<init>", kind="direct", receiver_this=True)]),
+            Method("<init>",
+                   invokes=[Invoke("Ljava/lang/Object;", "<init>", kind="direct", receiver_this=True)]),
             Method("imei", ret=STR, invokes=[Invoke(TM, "getDeviceId", ret=STR)]),
             Method("androidId", params=[CR], ret=STR, static=True, invokes=[
                 Invoke(SECURE, "getString", [CR, STR], STR, kind="static", string_args={1: "android_id"}),
@@ -53,7 +54,8 @@ def sample_classes():
             Method("reflect", static=True, invokes=[
                 Invoke("Ljava/lang/Class;", "forName", [STR], "Ljava/lang/Class;", kind="static",
                        string_args={0: "android.telephony.TelephonyManager"}),
-                Invoke("Ljava/lang/Class;", "getMethod", [STR, "[Ljava/lang/Class;"], "Ljava/lang/reflect/Method;",
+                Invoke("Ljava/lang/Class;", "getMethod", [STR, "[Ljava/lang/Class;"],
+                       "Ljava/lang/reflect/Method;",
                        string_args={1: "getImei"}),
             ], strings=["中文字符串", "emoji \U0001F600"]),
         ]),
@@ -93,7 +95,8 @@ def test_call_sites_with_constant_strings(dex_bytes):
     by = {(s.caller_class, s.caller_method, s.callee_class, s.callee_method): s for s in sites}
     s = by[("com.example.app.Main", "androidId", "android.provider.Settings$Secure", "getString")]
     assert s.strings == ("android_id",)
-    assert by[("com.example.app.Main", "imei", "android.telephony.TelephonyManager", "getDeviceId")].strings == ()
+    assert by[("com.example.app.Main", "imei", "android.telephony.TelephonyManager",
+               "getDeviceId")].strings == ()
     # range invoke: both string arguments seen, in register order
     assert by[("com.example.app.Main", "wide", "com.example.app.Util", "many")].strings == ("first", "second")
     # reflective use leaves the method name as a constant argument of getMethod
@@ -122,7 +125,8 @@ def test_duplicate_calls_in_one_method_are_merged():
     inv = Invoke(TM, "getDeviceId", ret=STR)
     other = Invoke(SECURE, "getString", [CR, STR], STR, kind="static", string_args={1: "android_id"})
     other2 = Invoke(SECURE, "getString", [CR, STR], STR, kind="static", string_args={1: "bluetooth_address"})
-    d = DexFile(build_dex([ClassDef("La/B;", methods=[Method("m", invokes=[inv, inv, other, other, other2])])]))
+    d = DexFile(build_dex([ClassDef("La/B;", methods=[Method("m", invokes=[inv, inv, other, other,
+                                                                           other2])])]))
     got = sorted((s.callee_method, s.strings) for s in d.call_sites())
     assert got == [("getDeviceId", ()), ("getString", ("android_id",)), ("getString", ("bluetooth_address",))]
 
@@ -156,8 +160,10 @@ def test_axml_and_manifest_semantics():
     comps = [
         Component("activity", ".Main", intent_filters=[IntentFilter(["android.intent.action.MAIN"],
                                                                      ["android.intent.category.LAUNCHER"])]),
-        Component("receiver", "com.example.app.Boot", intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])]),
-        Component("service", "Svc", exported=False, process=":push", intent_filters=[IntentFilter(["x.y.Z"])]),
+        Component("receiver", "com.example.app.Boot",
+                  intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])]),
+        Component("service", "Svc", exported=False, process=":push",
+                  intent_filters=[IntentFilter(["x.y.Z"])]),
         Component("provider", "com.example.app.Prov", authorities="a.b;c.d"),
         Component("receiver", "com.example.app.Guarded", exported=True, permission="com.example.P"),
     ]

@@ -232,7 +232,8 @@ def test_fuzzed_dex_never_crashes_and_scanners_agree(edits):
     list(d.call_sites())
     if _dexscan is not None:
         cd_size, cd_off = struct.unpack_from("<LL", data, 96)
-        args = (data, cd_off, cd_size, struct.unpack_from("<L", data, 88)[0], struct.unpack_from("<L", data, 56)[0],
+        args = (data, cd_off, cd_size, struct.unpack_from("<L", data, 88)[0],
+                struct.unpack_from("<L", data, 56)[0],
                 struct.unpack_from("<L", data, 80)[0])
         try:
             c = _dexscan.scan(*args)

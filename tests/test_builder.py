@@ -115,7 +115,8 @@ def dex_ids(data: bytes):
     strings = dex_strings(data)
     types = [strings[struct.unpack_from("<I", data, h["type_ids_off"] + 4 * i)[0]]
              for i in range(h["type_ids_size"])]
-    type_idx = [struct.unpack_from("<I", data, h["type_ids_off"] + 4 * i)[0] for i in range(h["type_ids_size"])]
+    type_idx = [struct.unpack_from("<I", data, h["type_ids_off"] + 4 * i)[0]
+                for i in range(h["type_ids_size"])]
     protos = []
     for i in range(h["proto_ids_size"]):
         shorty, ret, params_off = struct.unpack_from("<III", data, h["proto_ids_off"] + 12 * i)
@@ -124,7 +125,8 @@ def dex_ids(data: bytes):
             (n,) = struct.unpack_from("<I", data, params_off)
             params = list(struct.unpack_from(f"<{n}H", data, params_off + 4))
         protos.append((ret, params))
-    methods = [struct.unpack_from("<HHI", data, h["method_ids_off"] + 8 * i) for i in range(h["method_ids_size"])]
+    methods = [struct.unpack_from("<HHI", data, h["method_ids_off"] + 8 * i)
+               for i in range(h["method_ids_size"])]
     return strings, types, type_idx, protos, methods
 
 
@@ -149,7 +151,8 @@ def sample_classes() -> list[ClassDef]:
             Method("<init>", invokes=[Invoke(OBJ, "<init>", kind="direct", receiver_this=True)]),
             Method("<clinit>", strings=["static init"]),
             Method("helper", [S], "I", static=True, access=0x2, invokes=[
-                Invoke("Landroid/util/Log;", "d", [S, S], "I", kind="static", string_args={0: "TAG", 1: "中文日志"}),
+                Invoke("Landroid/util/Log;", "d", [S, S], "I", kind="static",
+                       string_args={0: "TAG", 1: "中文日志"}),
             ]),
             Method("imei", [CTX], S, invokes=[
                 Invoke(CTX, "getSystemService", [S], OBJ, string_args={1: "phone"}),
@@ -157,7 +160,8 @@ def sample_classes() -> list[ClassDef]:
             ]),
             Method("androidId", [CTX], S, static=True, invokes=[
                 Invoke("Landroid/provider/Settings$Secure;", "getString",
-                       ["Landroid/content/ContentResolver;", S], S, kind="static", string_args={1: "android_id"}),
+                       ["Landroid/content/ContentResolver;", S], S, kind="static",
+                       string_args={1: "android_id"}),
             ]),
             Method("wide", ["J", "D"], "J", invokes=[
                 Invoke("Lcom/other/Lib;", "six", ["I", "J", S, "D", "Z"], "D", kind="static",
@@ -278,11 +282,13 @@ def test_dex_payload_instructions_lengths():
 
 
 def test_dex_id_tables_sorted_per_spec():
-    tricky = ["b", "a", "B", "\uffef", "😀", "\ue000x", "\u00e9", "中文", "", "\x00nul", "𝄞clef", "ab", "a\u0100"]
+    tricky = ["b", "a", "B", "\uffef", "😀", "\ue000x", "\u00e9", "中文", "", "\x00nul", "𝄞clef", "ab",
+              "a\u0100"]
     cls = ClassDef("Lz/Z;", methods=[
         Method("m", strings=tricky, invokes=[
             Invoke("La/A;", "x", [], "V"), Invoke("La/A;", "x", ["I"], "V"), Invoke("La/A;", "b", [], "I"),
-            Invoke("Lb/B;", "a", ["I", "J"], "V"), Invoke("Lb/B;", "a", ["I"], "V"), Invoke("[I", "clone", [], OBJ),
+            Invoke("Lb/B;", "a", ["I", "J"], "V"), Invoke("Lb/B;", "a", ["I"], "V"),
+            Invoke("[I", "clone", [], OBJ),
         ])])
     data = build_dex([cls])
     strings, types, type_idx, protos, methods = dex_ids(data)
@@ -334,7 +340,8 @@ def test_dex_rejects_bad_input():
     with pytest.raises(ValueError):
         build_dex([ClassDef("x.A")])
     with pytest.raises(ValueError):
-        build_dex([ClassDef("Lx/A;", methods=[Method("m", invokes=[Invoke("Lx/B;", "f", ["I"], string_args={1: "s"})])])])
+        build_dex([ClassDef("Lx/A;", methods=[Method("m", invokes=[Invoke("Lx/B;", "f", ["I"],
+                                                                          string_args={1: "s"})])])])
 
 
 # --------------------------------------------------------------------------
@@ -384,7 +391,8 @@ def test_manifest_via_androguard(tmp_path, utf8):
     assert a.get_min_sdk_version() == "19" and a.get_target_sdk_version() == "31"
     assert a.get_app_name() == "Plain Label"
     # androguard only reports <uses-permission>; the sdk-23 one is checked in the XML below
-    assert set(a.get_permissions()) == {"android.permission.INTERNET", "android.permission.WRITE_EXTERNAL_STORAGE"}
+    assert set(a.get_permissions()) == {"android.permission.INTERNET",
+                                        "android.permission.WRITE_EXTERNAL_STORAGE"}
     assert a.get_declared_permissions() == ["com.t.PERM"]
     assert a.get_activities() == ["com.t.Main"] and a.get_main_activity() == "com.t.Main"
     assert a.get_services() == ["com.t.Svc"]
@@ -393,7 +401,8 @@ def test_manifest_via_androguard(tmp_path, utf8):
     f = a.get_intent_filters("activity", "com.t.Main")
     assert set(f["action"]) == {"android.intent.action.MAIN", "android.intent.action.VIEW"}
     assert {"scheme": "https", "host": "t.example.com", "path": "/open"} in f["data"]
-    assert a.get_intent_filters("receiver", "com.t.Recv") == {"action": ["android.intent.action.BOOT_COMPLETED"]}
+    assert (a.get_intent_filters("receiver", "com.t.Recv")
+            == {"action": ["android.intent.action.BOOT_COMPLETED"]})
 
     xml = a.get_android_manifest_xml()
     assert xml.get(ANDROID + "compileSdkVersion") == "33"
@@ -401,7 +410,8 @@ def test_manifest_via_androguard(tmp_path, utf8):
     assert ups == ["android.permission.INTERNET", "android.permission.WRITE_EXTERNAL_STORAGE",
                    "android.permission.INTERNET"]  # duplicate kept, order kept
     assert xml.findall("uses-permission")[1].get(ANDROID + "maxSdkVersion") == "28"
-    assert [e.get(ANDROID + "name") for e in xml.findall("uses-permission-sdk-23")] == ["android.permission.CAMERA"]
+    assert ([e.get(ANDROID + "name") for e in xml.findall("uses-permission-sdk-23")]
+            == ["android.permission.CAMERA"])
     app = xml.find("application")
     assert app.get(ANDROID + "debuggable") == "true" and app.get(ANDROID + "allowBackup") == "false"
     assert app.get(ANDROID + "networkSecurityConfig") == "@7F0C0001"
@@ -434,7 +444,8 @@ def axml_attrs(data: bytes) -> dict:
             break
         if ev == START_TAG:
             for i in range(p.getAttributeCount()):
-                out[(p.name, p.getAttributeName(i))] = (p.getAttributeNamespace(i), p.getAttributeValueType(i),
+                out[(p.name, p.getAttributeName(i))] = (p.getAttributeNamespace(i),
+                                                        p.getAttributeValueType(i),
                                                         p.getAttributeValueData(i), p.getAttributeValue(i))
     return out
 
@@ -467,13 +478,15 @@ def test_axml_typed_values_and_resource_map():
     ids = list(struct.unpack_from(f"<{(size - 8) // 4}I", data, rm_off + 8))
     assert ids == sorted(ids)
     assert set(ids) == {ANDROID_ATTR_IDS[n] for n in
-                        ("versionCode", "debuggable", "exported", "label", "theme", "name", "priority", "glEsVersion")}
+                        ("versionCode", "debuggable", "exported", "label", "theme", "name", "priority",
+                         "glEsVersion")}
     assert b"text node".decode() in APK_xml_text(data)
 
 
 @pytest.mark.parametrize("utf8", [False, True])
 def test_axml_string_pool_encodings(utf8):
-    values = {"ascii": "x" * 300, "cjk": "清单" * 200, "astral": "😀𝄞", "empty": "", "mixed": "a\u00e9\u4e2d😀"}
+    values = {"ascii": "x" * 300, "cjk": "清单" * 200, "astral": "😀𝄞", "empty": "",
+              "mixed": "a\u00e9\u4e2d😀"}
     data = build_axml(Element("manifest", {"package": "p"}, children=[
         Element("meta-data", {"android:name": k, "android:value": v}) for k, v in values.items()]), utf8=utf8)
     (flags,) = struct.unpack_from("<I", data, 8 + 16)
@@ -489,7 +502,8 @@ def test_axml_string_pool_encodings(utf8):
 
 def test_manifest_shorthand_keys_and_invoke_of():
     xml = APK_xml_text(build_manifest("p.q", app_attrs={"debuggable": True},
-                                      components=[Component("service", "p.q.S", attrs={"isolatedProcess": True})]))
+                                      components=[Component("service", "p.q.S",
+                                                            attrs={"isolatedProcess": True})]))
     assert 'android:debuggable="true"' in xml and 'android:isolatedProcess="true"' in xml
     inv = Invoke.of("Landroid/content/Intent;->setClassName(Ljava/lang/String;Ljava/lang/String;)"
                     "Landroid/content/Intent;", string_args={1: "a", 2: "b"})
@@ -558,7 +572,8 @@ def test_arsc_label_resolution_and_locales(tmp_path):
 def analysis_classes() -> list[ClassDef]:
     return [
         ClassDef("Lcom/t/app/Main;", "Landroid/app/Activity;", methods=[
-            Method("<init>", invokes=[Invoke("Landroid/app/Activity;", "<init>", kind="direct", receiver_this=True)]),
+            Method("<init>",
+                   invokes=[Invoke("Landroid/app/Activity;", "<init>", kind="direct", receiver_this=True)]),
             Method("onCreate", ["Landroid/os/Bundle;"], invokes=[
                 Invoke("Landroid/app/Activity;", "onCreate", ["Landroid/os/Bundle;"], kind="super",
                        receiver_this=True),
@@ -570,7 +585,8 @@ def analysis_classes() -> list[ClassDef]:
                 Invoke("Landroid/telephony/TelephonyManager;", "getDeviceId", [], S),
                 Invoke("Ljava/lang/Class;", "forName", [S], "Ljava/lang/Class;", kind="static",
                        string_args={0: "android.telephony.TelephonyManager"}),
-                Invoke("Ljava/lang/Class;", "getMethod", [S, "[Ljava/lang/Class;"], "Ljava/lang/reflect/Method;",
+                Invoke("Ljava/lang/Class;", "getMethod", [S, "[Ljava/lang/Class;"],
+                       "Ljava/lang/reflect/Method;",
                        string_args={1: "getDeviceId"}),
             ]),
         ]),
@@ -583,7 +599,8 @@ def signed_apk(path: Path) -> Path:
         path, build_manifest("com.t.app", label=f"@0x{ids['app_name']:08x}"),
         dexes=[build_dex(analysis_classes()), build_dex([ClassDef("Lcom/t/app/Second;")])],
         arsc=arsc,
-        files={"lib/arm64-v8a/libx.so": dummy_elf("arm64-v8a"), "lib/armeabi-v7a/libx.so": dummy_elf("armeabi-v7a"),
+        files={"lib/arm64-v8a/libx.so": dummy_elf("arm64-v8a"),
+               "lib/armeabi-v7a/libx.so": dummy_elf("armeabi-v7a"),
                "assets/x.jar": build_zip({"classes.dex": build_dex([ClassDef("Lcom/t/plugin/P;")])}),
                "assets/" + "very_long_directory_name/" * 4 + "file.bin": b"\x00" * 10},
         sign=True,
@@ -675,7 +692,8 @@ def test_analyze_apk_xrefs_and_const_strings(tmp_path):
     callees = {(c.name, m.name) for c, m, _ in main.get_xref_to()}
     assert callees == {("Landroid/app/Activity;", "onCreate"), ("Lcom/t/app/Util;", "imei")}
 
-    util = dx.get_method_analysis_by_name("Lcom/t/app/Util;", "imei", "(Landroid/content/Context;)Ljava/lang/String;")
+    util = dx.get_method_analysis_by_name("Lcom/t/app/Util;", "imei",
+                                          "(Landroid/content/Context;)Ljava/lang/String;")
     lines = [f"{i.get_name()} {i.get_output()}" for i in util.get_method().get_instructions()]
     def setup_before(call: str) -> list[str]:
         """Instructions between the previous invoke's result and the invoke of `call`."""
@@ -687,7 +705,8 @@ def test_analyze_apk_xrefs_and_const_strings(tmp_path):
 
     assert setup_before("Ljava/lang/Class;->getMethod") == ["const/4 v0, 0", 'const-string v1, "getDeviceId"',
                                                             "const/4 v2, 0"]
-    assert setup_before("Ljava/lang/Class;->forName") == ['const-string v0, "android.telephony.TelephonyManager"']
+    assert setup_before("Ljava/lang/Class;->forName") == ['const-string v0, '
+                                                          '"android.telephony.TelephonyManager"']
     # androguard's string analysis links the constants to the method
     s = {x.get_value(): x for x in dx.get_strings()}
     assert {(c.name, m.name) for c, m in s["getDeviceId"].get_xref_from()} == {("Lcom/t/app/Util;", "imei")}
@@ -724,7 +743,8 @@ def test_large_app_small(tmp_path):
             data = zf.read(name)
             h = dex_header(data)
             assert len(data) == truth["dex_sizes"][i]
-            assert h["checksum"] == zlib.adler32(data[12:]) and h["signature"] == hashlib.sha1(data[32:]).digest()
+            assert (h["checksum"] == zlib.adler32(data[12:])
+                    and h["signature"] == hashlib.sha1(data[32:]).digest())
             assert h["class_defs_size"] == truth["classes_per_dex"][i]
             assert h["method_ids_size"] == truth["method_ids_per_dex"][i]
             if i == 0:  # disassemble one dex fully with androguard
@@ -779,7 +799,8 @@ def test_demo_script(tmp_path):
     recv = app.find("receiver")
     assert recv.get(ANDROID + "name") == "com.example.qingdan.demo.BootReceiver"
     assert recv.get(ANDROID + "exported") is None  # implied by the intent filter
-    assert set(a.get_services()) == {"cn.jpush.android.service.PushService", "cn.jpush.android.service.DaemonService",
+    assert set(a.get_services()) == {"cn.jpush.android.service.PushService",
+                                     "cn.jpush.android.service.DaemonService",
                                      "com.umeng.message.UmengIntentService"}
     assert list(a.get_dex_names()) == ["classes.dex", "classes2.dex"]
     files = a.get_files()
@@ -796,7 +817,8 @@ def test_demo_script(tmp_path):
     assert callers("Landroid/provider/Settings\\$Secure;", "getString")
     assert callers("Landroid/location/LocationManager;", "getLastKnownLocation")
     assert callers("Landroid/content/ClipboardManager;", "getPrimaryClip")
-    assert {c for c, _ in callers("Landroid/net/wifi/WifiInfo;", "getMacAddress")} == {"Lcom/umeng/analytics/pro/h;"}
+    assert ({c for c, _ in callers("Landroid/net/wifi/WifiInfo;", "getMacAddress")}
+            == {"Lcom/umeng/analytics/pro/h;"})
     assert {c for c, _ in callers("Landroid/content/pm/PackageManager;", "getInstalledPackages")} == \
         {"Lcom/umeng/analytics/pro/h;"}
     assert ("Lcn/jpush/android/helper/ServiceHelper;", "startDaemon") in callers("Landroid/content/Context;",

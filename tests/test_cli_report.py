@@ -50,10 +50,12 @@ def test_demo_scan_summary_and_reports(tmp_path):
     assert {p["name"] for p in rep["permissions"]} >= {"android.permission.READ_PHONE_STATE",
                                                         "android.permission.CAMERA"}
     assert rep["application"]["meta_data"]["UMENG_APPKEY"]
-    assert [d["source"] for d in rep["dex"]] == ["classes.dex", "classes2.dex", "assets/plugin.jar!/classes.dex"]
+    assert [d["source"] for d in rep["dex"]] == ["classes.dex", "classes2.dex",
+                                                 "assets/plugin.jar!/classes.dex"]
     page = html.read_text("utf-8")
     assert page.startswith("<!doctype html>") and "清单演示" in page
-    assert "<script" not in page and "http://" not in page.replace("http://schemas", "") and "src=" not in page
+    assert ("<script" not in page and "http://" not in page.replace("http://schemas", "")
+            and "src=" not in page)
 
 
 def test_html_escapes_app_controlled_strings(tmp_path):
@@ -90,7 +92,8 @@ def test_folder_scan_counts_bad_files_and_goes_on(tmp_path):
     assert code == 2  # one bad package
     assert "3 packages: 2 scanned, 1 failed" in stdout
     assert "error: " in stdout and "git-lfs-pointer-olacabs.apk" in stdout
-    assert sorted(p.name for p in jdir.iterdir()) == ["fdroid-com.politedroid_4.apk.json", "ipin-android-2015.apk.json"]
+    assert sorted(p.name for p in jdir.iterdir()) == ["fdroid-com.politedroid_4.apk.json",
+                                                      "ipin-android-2015.apk.json"]
     rows = summary.read_text("utf-8").splitlines()
     assert rows[0].startswith("file,ok,error,package,version,suggestion")
     assert len(rows) == 4

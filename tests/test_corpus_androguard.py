@@ -42,7 +42,8 @@ def test_manifest_matches_androguard(path):
     assert {p.name for p in m.uses_permissions if not p.sdk23} == set(a.get_permissions())
     for kind, names in (("activity", a.get_activities()), ("service", a.get_services()),
                         ("receiver", a.get_receivers()), ("provider", a.get_providers())):
-        ours = {c.name for c in m.components if c.kind == kind or (kind == "activity" and c.kind == "activity-alias")}
+        ours = {c.name for c in m.components if c.kind == kind
+                or (kind == "activity" and c.kind == "activity-alias")}
         assert ours >= set(names), f"{kind}s missing: {set(names) - ours}"
         if kind != "activity":
             assert ours == set(names)

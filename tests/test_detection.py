@@ -124,9 +124,11 @@ def test_component_without_code_is_only_a_hint(tmp_path):
     comp = Component("activity", "com.tencent.tauth.AuthActivity")
     r = make(tmp_path, "c.apk", [ClassDef("Lcom/example/app/M;")], components=[comp])
     d = r.sdk("tencent-qq-connect")
-    assert d is not None and d.confidence == "low" and d.evidence.declared_only == ["com.tencent.tauth.AuthActivity"]
+    assert (d is not None and d.confidence == "low"
+            and d.evidence.declared_only == ["com.tencent.tauth.AuthActivity"])
     # with the class present it is real evidence
-    r2 = make(tmp_path, "c2.apk", [ClassDef("Lcom/example/app/M;"), ClassDef("Lcom/tencent/tauth/AuthActivity;")],
+    r2 = make(tmp_path, "c2.apk",
+              [ClassDef("Lcom/example/app/M;"), ClassDef("Lcom/tencent/tauth/AuthActivity;")],
               components=[comp])
     assert r2.sdk("tencent-qq-connect").confidence in ("medium", "high")
 
@@ -167,7 +169,8 @@ def test_content_uri_constant_is_a_use(tmp_path):
 def test_nested_dex_calls_count_and_say_where(tmp_path):
     from tests.support.apkbuilder import build_zip
 
-    inner = build_zip({"classes.dex": build_dex([ClassDef("Lplugin/P;", methods=[Method("m", invokes=[imei_call()])])])})
+    inner = build_zip({"classes.dex": build_dex([ClassDef("Lplugin/P;",
+                                                          methods=[Method("m", invokes=[imei_call()])])])})
     r = make(tmp_path, "n.apk", [ClassDef("Lcom/example/app/M;")], files={"assets/plugin.jar": inner})
     u = next(u for u in r.api_uses if u.callee.endswith("getDeviceId"))
     assert u.dex_source == "assets/plugin.jar!/classes.dex"
@@ -246,7 +249,8 @@ def test_accuracy_targets():
     """The figures benchmarks/accuracy.py prints, held to the issue's targets."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("qingdan_accuracy_bench", ROOT / "benchmarks" / "accuracy.py")
+    spec = importlib.util.spec_from_file_location("qingdan_accuracy_bench",
+                                                  ROOT / "benchmarks" / "accuracy.py")
     acc = importlib.util.module_from_spec(spec)
     import sys
 

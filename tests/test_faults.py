@@ -108,7 +108,8 @@ def test_api_and_console_answer_503_while_postgres_is_down(pg, tmp_path, monkeyp
                                                                  "occurred_at": "2026-01-01T00:00:00"}]}})]:
                 r = getattr(client, method)(path, **kw)
                 assert r.status_code == 503, (path, r.status_code, r.text)
-                assert r.json()["error"]["code"] == "unavailable" and "database" in r.json()["error"]["message"]
+                assert (r.json()["error"]["code"] == "unavailable"
+                        and "database" in r.json()["error"]["message"])
                 assert r.headers["retry-after"].isdigit()
             r = client.post("/console/login", data={"api_key": dev})
             assert r.status_code == 503 and r.headers["content-type"].startswith("text/html"), r.text

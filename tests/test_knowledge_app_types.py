@@ -116,7 +116,8 @@ def test_spot_checks(types):
         assert not {"precise_location", "coarse_location"} & types[key].necessary_pi, key
 
 
-@pytest.mark.parametrize("value", ["online_shopping", "6", 6, "06", " 6 ", "网上购物类", "网上购物", "Online shopping",
+@pytest.mark.parametrize("value", ["online_shopping", "6", 6, "06", " 6 ", "网上购物类", "网上购物",
+                                   "Online shopping",
                                    "ONLINE_SHOPPING"])
 def test_find_app_type(value):
     t = at.find_app_type(value)

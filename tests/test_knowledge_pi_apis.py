@@ -252,9 +252,11 @@ def test_key_entries():
     assert pkg and all(a.weak for a in pkg)
     installed = _entries("android.content.pm.PackageManager", "getInstalledPackages")
     assert installed and not installed[0].weak
-    ro = [a for a in apis.load_sensitive_apis() if a.kind == "reflection_name" and a.cls == "android.os.SystemProperties"]
+    ro = [a for a in apis.load_sensitive_apis() if a.kind == "reflection_name"
+          and a.cls == "android.os.SystemProperties"]
     assert ro and "ro.serialno" in ro[0].args.string_any
-    fields = [a for a in apis.apis_by_class()["android.provider.ContactsContract$Contacts"] if a.kind == "field"]
+    fields = [a for a in apis.apis_by_class()["android.provider.ContactsContract$Contacts"]
+              if a.kind == "field"]
     assert fields and "CONTENT_URI" in fields[0].members
     build = [a for a in apis.apis_by_class()["android.os.Build"] if "MODEL" in a.members]
     assert build and build[0].weak and build[0].kind == "field"
@@ -273,7 +275,8 @@ def test_descriptor():
 def test_match_content_uri():
     ids = {a.id for a in apis.match_content_uri("content://sms/inbox")}
     assert "cp.sms" in ids
-    assert {a.id for a in apis.match_content_uri("content://com.android.contacts/data/phones")} == {"cp.contacts"}
+    assert ({a.id for a in apis.match_content_uri("content://com.android.contacts/data/phones")}
+            == {"cp.contacts"})
     assert apis.match_content_uri("content://smsx") == ()
     assert apis.match_content_uri("content://com.example.provider/items") == ()
     assert "cp.media" in {a.id for a in apis.match_content_uri("content://media/external/images/media")}
@@ -301,7 +304,9 @@ def test_shared_sensitive_apis_are_covered():
 def _reference_listings() -> dict[str, set]:
     """(class, member) pairs or URIs each tool listing names, from the shared reference files."""
     shared = _shared_json(SHARED_APIS)["apis"]
-    out: dict[str, set] = {k: set() for k in ("qingdan-sensitive-apis", "camille", "privacysentry", "axplorer", "appshark")}
+    out: dict[str, set] = {k: set()
+                           for k in ("qingdan-sensitive-apis", "camille", "privacysentry", "axplorer",
+                                     "appshark")}
     tool_key = {"camille": "camille", "privacysentry": "privacysentry", "appshark": "appshark",
                 "axplorer_sdk_map_25": "axplorer", "axplorer_cp_map_25": "axplorer"}
     for x in shared:
@@ -313,7 +318,8 @@ def _reference_listings() -> dict[str, set]:
     for h in _shared_json(CAMILLE)["hooks"]:
         out["camille"].add((IMPL_CLASSES.get(h["class"], h["class"]), h["method"]))
     for p in _shared_json(PRIVACYSENTRY)["proxied_apis"]:
-        out["privacysentry"].add((p["class"].replace("Settings.", "Settings$").rsplit(".", 1)[-1], p["member"]))
+        out["privacysentry"].add((p["class"].replace("Settings.", "Settings$").rsplit(".", 1)[-1],
+                                  p["member"]))
     for line in SDK_MAP.read_text(encoding="utf-8").splitlines():
         m = re.match(r"([\w.$]+)\.(\w+)\(", line)
         if m:

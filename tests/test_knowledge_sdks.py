@@ -23,35 +23,37 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 ALLOWED_CATEGORIES = {
-    "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login", "im",
-    "anti_fraud", "customer_service", "hotfix", "network", "image", "ui", "video_audio", "ar_vr", "game", "security",
-    "storage", "ocr_face", "speech", "live", "utility", "framework", "other",
+    "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login",
+    "im", "anti_fraud", "customer_service", "hotfix", "network", "image", "ui", "video_audio", "ar_vr",
+    "game", "security", "storage", "ocr_face", "speech", "live", "utility", "framework", "other",
 }
 # Independent of the loader's own list: prefixes that would match half the world.
 FORBIDDEN_PREFIXES = {
     "com", "cn", "org", "net", "io", "android", "androidx", "java", "javax", "kotlin", "kotlinx",
     "com.google", "com.google.android", "com.google.android.gms", "com.android", "org.apache", "org.json",
-    "com.tencent", "com.tencent.mm", "com.alibaba", "com.alipay", "com.taobao", "com.baidu", "com.huawei", "com.xiaomi",
-    "com.facebook", "com.umeng", "com.bytedance", "com.ss.android", "com.sina", "com.netease",
+    "com.tencent", "com.tencent.mm", "com.alibaba", "com.alipay", "com.taobao", "com.baidu", "com.huawei",
+    "com.xiaomi", "com.facebook", "com.umeng", "com.bytedance", "com.ss.android", "com.sina", "com.netease",
 }
 # Package prefixes two SDKs may both list on purpose (none at present).
 DELIBERATELY_SHARED_PREFIXES: set[str] = set()
 
 # Chinese SDKs the catalogue must describe completely (company, PI types, policy URL).
 MUST_BE_COMPLETE = [
-    "jpush", "jiguang-jverification", "jiguang-jcore", "jiguang-janalytics",
-    "umeng-common", "umeng-analytics", "umeng-push", "umeng-share", "umeng-apm", "umeng-verify",
-    "getui-push", "tencent-bugly", "tencent-bugly-upgrade", "tencent-mta", "tencent-tpns", "tencent-qq-connect",
-    "wechat-opensdk", "wechat-pay", "tencent-gdt", "tencent-tbs", "tencent-map", "tencent-location", "weibo-sdk",
-    "alipay-sdk", "alibaba-utdid", "aliyun-push", "alibaba-sophix", "aliyun-oss", "amap-map3d", "amap-map2d",
-    "amap-location", "baidu-map", "baidu-location", "baidu-mobstat", "baidu-mobads", "pangle", "kuaishou-ads",
-    "mob-sharesdk", "mob-mobpush", "mob-moblink", "mob-smssdk", "xiaomi-push", "huawei-push", "huawei-account",
-    "huawei-analytics", "oppo-push", "vivo-push", "meizu-push", "honor-push", "cmic-auth", "cucc-auth", "ctcc-auth",
-    "shanyan", "netease-yunxin-im", "rongcloud-im", "easemob-im", "tencent-im", "agora-rtc", "qiniu", "iflytek-msc",
-    "sensorsdata", "growingio", "talkingdata", "shumei", "tongdun", "geetest", "volcengine-datafinder",
+    "jpush", "jiguang-jverification", "jiguang-jcore", "jiguang-janalytics", "umeng-common",
+    "umeng-analytics", "umeng-push", "umeng-share", "umeng-apm", "umeng-verify", "getui-push",
+    "tencent-bugly", "tencent-bugly-upgrade", "tencent-mta", "tencent-tpns", "tencent-qq-connect",
+    "wechat-opensdk", "wechat-pay", "tencent-gdt", "tencent-tbs", "tencent-map", "tencent-location",
+    "weibo-sdk", "alipay-sdk", "alibaba-utdid", "aliyun-push", "alibaba-sophix", "aliyun-oss", "amap-map3d",
+    "amap-map2d", "amap-location", "baidu-map", "baidu-location", "baidu-mobstat", "baidu-mobads", "pangle",
+    "kuaishou-ads", "mob-sharesdk", "mob-mobpush", "mob-moblink", "mob-smssdk", "xiaomi-push", "huawei-push",
+    "huawei-account", "huawei-analytics", "oppo-push", "vivo-push", "meizu-push", "honor-push", "cmic-auth",
+    "cucc-auth", "ctcc-auth", "shanyan", "netease-yunxin-im", "rongcloud-im", "easemob-im", "tencent-im",
+    "agora-rtc", "qiniu", "iflytek-msc", "sensorsdata", "growingio", "talkingdata", "shumei", "tongdun",
+    "geetest", "volcengine-datafinder",
 ]
 # Present (with at least a company) even where a policy URL could not be confirmed.
-MUST_EXIST = ["youmi-ads", "xiaomi-mimo-ads", "sobot", "unionpay", "tencent-tinker", "msa-oaid", "thinkingdata"]
+MUST_EXIST = ["youmi-ads", "xiaomi-mimo-ads", "sobot", "unionpay", "tencent-tinker", "msa-oaid",
+              "thinkingdata"]
 
 
 def _raw() -> dict:
@@ -191,7 +193,8 @@ def test_unverified_entries_say_why():
 
 def test_no_generic_package_prefix():
     assert FORBIDDEN_PREFIXES <= cat.GENERIC_PACKAGE_PREFIXES
-    bad = [(s.id, p) for s in cat.load_sdks().values() for p in s.signatures.packages if p in FORBIDDEN_PREFIXES]
+    bad = [(s.id, p) for s in cat.load_sdks().values() for p in s.signatures.packages
+           if p in FORBIDDEN_PREFIXES]
     assert not bad
 
 

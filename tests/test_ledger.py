@@ -55,7 +55,8 @@ class Svc:
         return r.json()
 
     def link(self, user: str, ttl: int | None = None) -> str:
-        r = self.client.post("/v1/user-links", json={"user_ref": user, **({"ttl_seconds": ttl} if ttl else {})},
+        r = self.client.post("/v1/user-links",
+                             json={"user_ref": user, **({"ttl_seconds": ttl} if ttl else {})},
                              headers=self.h)
         assert r.status_code == 200, r.text
         return r.json()["path"]
@@ -77,11 +78,13 @@ def svc(db_url):
     s.close()
 
 
-def ev(i, user="u1", kind="collected", pi="phone_number", purpose="用于注册、登录账号", scenario="注册、登录时",
+def ev(i, user="u1", kind="collected", pi="phone_number", purpose="用于注册、登录账号",
+       scenario="注册、登录时",
        source="app", value=PHONE, at: datetime | None = None, key: str | None = None) -> dict:
     at = at or datetime(2025, 5, 1, 8, 0, tzinfo=UTC) + timedelta(minutes=i)
     return {"idempotency_key": key or f"{user}-{kind}-{i}", "user_ref": user, "kind": kind, "pi_type": pi,
-            "purpose": purpose, "scenario": scenario, "source": source, "value": value, "occurred_at": at.isoformat()}
+            "purpose": purpose, "scenario": scenario, "source": source, "value": value,
+            "occurred_at": at.isoformat()}
 
 
 def shared_ev(i, user="u1", **kw) -> dict:
@@ -128,7 +131,8 @@ def test_pi_type_by_chinese_name_and_last_value(svc):
     svc.post([{**ev(3, value=None)}])
     rows = svc.ledger.user_rows(svc.app_id, "u1")
     assert len(rows) == 1 and rows[0]["count"] == 4
-    assert svc.ledger.decrypt(svc.app_id, "u1", rows[0]["last_value_enc"]) == "13800000003"  # the latest value
+    assert (svc.ledger.decrypt(svc.app_id, "u1", rows[0]["last_value_enc"])
+            == "13800000003")  # the latest value
 
 
 def test_retry_never_double_counts(svc):
@@ -252,7 +256,8 @@ def test_key_rotation(db_url):
     # the old key can go: values stay readable under k2 alone
     s3 = Svc(db_url, keys=KEY2)
     try:
-        assert sorted(e["value"] for e in s3.ledger.user_events(app_id, "u1")) == [f"1380000{i:04d}" for i in range(5)]
+        assert (sorted(e["value"] for e in s3.ledger.user_events(app_id, "u1"))
+                == [f"1380000{i:04d}" for i in range(5)])
     finally:
         s3.close()
 
@@ -279,7 +284,8 @@ def test_links_expire_and_resist_tampering(svc):
     # tampered: change the user inside the payload, keep the signature → 403
     payload, mac = token.split(".")
     forged_payload = links._b64(json.dumps([svc.app_id, "u2", int(time.time()) + 600]).encode())
-    for bad in (f"{forged_payload}.{mac}", token[:-2] + ("AA" if not token.endswith("AA") else "BB"), "garbage",
+    for bad in (f"{forged_payload}.{mac}", token[:-2] + ("AA" if not token.endswith("AA") else "BB"),
+                "garbage",
                 links.sign("another-secret", svc.app_id, "u1", int(time.time()) + 600)):
         r = svc.client.get(f"/u/{bad}")
         assert r.status_code == 403, bad
@@ -293,7 +299,8 @@ def test_links_expire_and_resist_tampering(svc):
 
 
 def test_one_users_link_never_shows_another(svc):
-    svc.post([ev(i, user="u1", value=PHONE) for i in range(3)] + [ev(i, user="u2", value=PHONE2) for i in range(7)])
+    svc.post([ev(i, user="u1", value=PHONE) for i in range(3)]
+             + [ev(i, user="u2", value=PHONE2) for i in range(7)])
     link = svc.link("u1")
     token = link.rsplit("/", 1)[-1]
     for fmt in ("", "?reveal=1", "/export.json", "/export.csv"):
@@ -307,7 +314,8 @@ def test_one_users_link_never_shows_another(svc):
     _, tok = svc.ledger.create_key(other)
     h = {"Authorization": f"Bearer {tok}"}
     path = svc.client.post("/v1/user-links", json={"user_ref": "u1"}, headers=h).json()["path"]
-    assert PHONE not in svc.client.get(path + "?reveal=1").text and "data-row" not in svc.client.get(path).text
+    assert (PHONE not in svc.client.get(path + "?reveal=1").text
+            and "data-row" not in svc.client.get(path).text)
     assert svc.client.get("/v1/users/u1/summary", headers=h).json()["events"] == 0
     svc.client.delete("/v1/users/u1", headers=h)
     assert svc.summary("u1")["events"] == 3
@@ -315,7 +323,8 @@ def test_one_users_link_never_shows_another(svc):
 
 def test_period_filter(svc):
     base = datetime(2025, 3, 1, 4, 0, tzinfo=UTC)  # 12:00 Beijing time
-    svc.post([ev(i, at=base + timedelta(days=i)) for i in range(10)] + [shared_ev(i, at=base + timedelta(days=i))
+    svc.post([ev(i, at=base + timedelta(days=i)) for i in range(10)]
+             + [shared_ev(i, at=base + timedelta(days=i))
                                                                          for i in range(0, 10, 2)])
     link = svc.link("u1")
     html = svc.client.get(link + "?from=2025-03-03&to=2025-03-05").text
@@ -337,7 +346,7 @@ def test_page_escapes_everything(svc):
         assert "<script>" not in html and "<img" not in html and "&lt;script&gt;" in html
 
 
-# ------------------------------------------------------------------------------------------ exports, deletion, retention
+# ------------------------------------------------------------------------------- exports, deletion, retention
 
 
 def test_exports(svc):
@@ -346,7 +355,8 @@ def test_exports(svc):
     j = svc.client.get(link + "/export.json")
     assert j.status_code == 200 and "attachment" in j.headers["content-disposition"]
     body = j.json()
-    assert body["schema"] == "qingdan.ledger-export/1" and body["user_ref"] == "u1" and len(body["events"]) == 5
+    assert (body["schema"] == "qingdan.ledger-export/1" and body["user_ref"] == "u1"
+            and len(body["events"]) == 5)
     assert body["events"][0]["value"] == PHONE
     c = svc.client.get(link + "/export.csv")
     assert c.headers["content-type"].startswith("text/csv")
@@ -391,7 +401,7 @@ def test_retention_purge(db_url):
         s.close()
 
 
-# ------------------------------------------------------------------------------------------ schema, OpenAPI, CLI
+# --------------------------------------------------------------------------------------- schema, OpenAPI, CLI
 
 
 def test_migrations_match_the_models(svc):
@@ -405,13 +415,15 @@ def test_migrations_match_the_models(svc):
         diffs = compare_metadata(MigrationContext.configure(c, opts={"compare_type": True}), metadata)
     assert diffs == []
     assert current_revision(svc.ledger.engine) == "0005"
-    if svc.ledger.engine.dialect.name == "postgresql":  # the reports are TOASTed with lz4 where the server has it
+    # the reports are TOASTed with lz4 where the server has it
+    if svc.ledger.engine.dialect.name == "postgresql":
         from sqlalchemy import text
 
         with svc.ledger.engine.connect() as c:
             lz4 = c.execute(text("SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression'"
                                  " AND 'lz4' = ANY(enumvals)")).scalar()
-            got = c.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = 'review_scans'::regclass"
+            got = c.execute(text("SELECT attcompression FROM pg_attribute WHERE attrelid = "
+                                 "'review_scans'::regclass"
                                  " AND attname = 'report_json'")).scalar()
         assert got == ("l" if lz4 else "")
 
@@ -423,7 +435,8 @@ def test_openapi_is_valid(svc):
     validate(spec)
     paths = spec["paths"]
     assert {"/v1/events", "/v1/user-links", "/v1/users/{user_ref}", "/v1/users/{user_ref}/summary",
-            "/v1/retention/purge", "/u/{token}", "/u/{token}/export.json", "/u/{token}/export.csv"} <= set(paths)
+            "/v1/retention/purge", "/u/{token}", "/u/{token}/export.json",
+            "/u/{token}/export.csv"} <= set(paths)
     assert "post" in paths["/v1/events"] and "delete" in paths["/v1/users/{user_ref}"]
 
 
@@ -457,7 +470,8 @@ def test_admin_cli(tmp_path, db_url):
 
             stored = c.execute(select(api_keys.c.key_hash).where(api_keys.c.id == key_id)).scalar_one()
         assert token not in stored and len(stored) == 64
-        r = s.client.post("/v1/events", json={"events": [ev(0)]}, headers={"Authorization": f"Bearer {token}"})
+        r = s.client.post("/v1/events", json={"events": [ev(0)]},
+                          headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json()["accepted"] == 1
         rc, out, err = cli("ledger", "rotate", env={**env, "QINGDAN_LEDGER_KEYS": f"{KEY2},{KEY1}"})
         assert rc == 0 and re.search(r"under k2: [1-9]\d* event values", out), err
@@ -466,7 +480,8 @@ def test_admin_cli(tmp_path, db_url):
         assert s.ledger.authenticate(token) is None
         rc, out, err = cli("ledger", "key", "revoke", key_id, env=env)
         assert rc == 2 and err.startswith("error: ")
-        rc, out, err = cli("ledger", "app", "create", "--name", "x", "--lists", str(tmp_path / "missing.yaml"),
+        rc, out, err = cli("ledger", "app", "create", "--name", "x", "--lists",
+                           str(tmp_path / "missing.yaml"),
                            env=env)
         assert rc == 2 and "error:" in err
     finally:
@@ -507,7 +522,8 @@ def test_pooled_connection_killed_while_idle_is_replaced(pg_url, monkeypatch):
 
     def kill_backends():
         with pg_admin() as a:
-            a.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            a.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                      "pg_backend_pid()",
                       (dbname,))
 
     engine = db.make_engine(pg_url)

@@ -30,7 +30,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 def served(tmp_path):
     import uvicorn
 
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys=KEY1, secret=SECRET))
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'ledger.db'}", ledger_keys=KEY1,
+                              secret=SECRET))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -59,16 +60,19 @@ def test_user_page_in_chromium(served):
     t0 = datetime(2025, 5, 1, 2, 0, tzinfo=UTC)
 
     def ev(i, user, **kw):
-        d = {"idempotency_key": f"{user}-{i}", "user_ref": user, "kind": "collected", "pi_type": "phone_number",
+        d = {"idempotency_key": f"{user}-{i}", "user_ref": user, "kind": "collected",
+             "pi_type": "phone_number",
              "purpose": "用于注册、登录账号", "scenario": "注册、登录时", "source": "app", "value": None,
              "occurred_at": (t0 + timedelta(hours=i)).isoformat()}
         d.update(kw)
         return d
 
     mine = [ev(i, "alice", value="13812345678") for i in range(6)]
-    mine += [ev(10 + i, "alice", pi_type="precise_location", purpose="推荐附近门店", scenario="首页选择收货地址时",
+    mine += [ev(10 + i, "alice", pi_type="precise_location", purpose="推荐附近门店",
+                scenario="首页选择收货地址时",
                 value="北京市朝阳区幸福路8号（一段很长很长的地址用于检查换行）") for i in range(3)]
-    mine += [ev(20 + i, "alice", kind="shared", pi_type="android_id", purpose="向您推送订单状态消息", scenario="App 启动后",
+    mine += [ev(20 + i, "alice", kind="shared", pi_type="android_id", purpose="向您推送订单状态消息",
+                scenario="App 启动后",
                 source="jpush") for i in range(4)]
     theirs = [ev(i, "bob", value="13999990000") for i in range(9)]
     with httpx.Client(base_url=base, timeout=10) as c:

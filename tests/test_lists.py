@@ -60,7 +60,8 @@ def test_good_file_loads_with_keys_resolved():
     assert dl.collected[2].collector == "jpush"
     assert dl.shared[0].sdk == "jpush" and dl.shared[0].method == "sdk_local"
     assert dl.collected[1].pos.line == 15
-    jsonschema.Draft202012Validator(SCHEMA).validate(yaml.safe_load(GOOD) | {"app": {**yaml.safe_load(GOOD)["app"], "updated": "2026-11-01"}})
+    jsonschema.Draft202012Validator(SCHEMA).validate(
+        yaml.safe_load(GOOD) | {"app": {**yaml.safe_load(GOOD)["app"], "updated": "2026-11-01"}})
 
 
 def test_every_problem_at_once_with_line_and_column():
@@ -68,7 +69,8 @@ def test_every_problem_at_once_with_line_and_column():
     bad = bad.replace("pi_type: 精确地理位置", "pi_type: 没有这种信息")
     bad = bad.replace("    sdk: jpush\n", "    sdk: no-such-sdk\n")
     bad += "  - third_party: 重复\n    pi_types: []\n"
-    bad = bad.replace("collected:\n", "collected:\n  - pi_type: imei\n    scenario: x\n    method: automatic\n", 1)
+    bad = bad.replace("collected:\n",
+                      "collected:\n  - pi_type: imei\n    scenario: x\n    method: automatic\n", 1)
     with pytest.raises(ListsError) as ei:
         parse_lists(bad, "bad.yaml")
     msgs = [(p.line, p.column, p.message) for p in ei.value.problems]
@@ -86,18 +88,21 @@ def test_yaml_syntax_and_duplicates():
     with pytest.raises(ListsError, match=r"x\.yaml:\d+:\d+: not valid YAML"):
         parse_lists("schema: qingdan.lists/1\napp:\n  name: [unclosed\n", "x.yaml")
     dup = GOOD + "  - third_party: 极光推送\n    company: 深圳市和讯华谷信息技术有限公司\n    sdk: jpush\n" \
-                 "    pi_types: [imei, android_id]\n    purpose: 向用户推送消息\n    scenario: 接收推送通知\n    method: sdk_local\n"
+                 "    pi_types: [imei, android_id]\n    purpose: 向用户推送消息\n" \
+                 "    scenario: 接收推送通知\n    method: sdk_local\n"
     with pytest.raises(ListsError, match="duplicate of the row at line 25"):
         parse_lists(dup, "d.yaml")
     with pytest.raises(ListsError, match="schema must be"):
         parse_lists(GOOD.replace("qingdan.lists/1", "qingdan.lists/9"), "s.yaml")
     with pytest.raises(ListsError, match="unknown field 'colour'"):
-        parse_lists(GOOD.replace("    scenario: 登录时\n", "    scenario: 登录时\n    colour: red\n"), "f.yaml")
+        parse_lists(GOOD.replace("    scenario: 登录时\n", "    scenario: 登录时\n    colour: red\n"),
+                    "f.yaml")
 
 
 def test_cli_lists_every_problem_and_exits_2(tmp_path):
     p = tmp_path / "privacy-lists.yaml"
-    p.write_text(GOOD.replace("    purpose: 识别设备，防范账号被盗\n", "").replace("sdk: jpush", "sdk: nope"), "utf-8")
+    p.write_text(GOOD.replace("    purpose: 识别设备，防范账号被盗\n", "").replace("sdk: jpush", "sdk: nope"),
+                 "utf-8")
     code, _, err = cli("lists", "check", str(p))
     lines = err.strip().splitlines()
     assert code == 2 and len(lines) == 2
@@ -109,7 +114,8 @@ def test_cli_lists_every_problem_and_exits_2(tmp_path):
 
 def jpush_app(tmp_path, name="a.apk", imei_in_app=True, location=False):
     imei = Invoke("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
-    loc = Invoke("Landroid/location/LocationManager;", "getLastKnownLocation", [STR], "Landroid/location/Location;",
+    loc = Invoke("Landroid/location/LocationManager;", "getLastKnownLocation", [STR],
+                 "Landroid/location/Location;",
                  string_args={1: "gps"})
     classes = [ClassDef(f"Lcn/jpush/android/api/C{i};") for i in range(6)]
     classes.append(ClassDef("Lcn/jpush/android/api/Dev;", methods=[Method("m", invokes=[imei])]))
@@ -156,8 +162,10 @@ def test_pi_collected_but_not_declared(tmp_path):
 
 def test_stale_rows(tmp_path):
     scan = jpush_app(tmp_path, imei_in_app=False)
-    extra = GOOD + ("  - third_party: 友盟统计\n    company: 友盟同欣（北京）科技有限公司\n    sdk: umeng-analytics\n"
-                    "    pi_types: [android_id]\n    purpose: 统计分析\n    scenario: 使用应用时\n    method: sdk_local\n")
+    extra = GOOD + ("  - third_party: 友盟统计\n    company: 友盟同欣（北京）科技有限公司\n"
+                    "    sdk: umeng-analytics\n"
+                    "    pi_types: [android_id]\n    purpose: 统计分析\n    scenario: 使用应用时\n"
+                    "    method: sdk_local\n")
     fs = check_lists(parse_lists(extra), scan)
     assert ("lists.stale-row", "umeng-analytics", "warn") in rules_of(fs)
     # the app's own IMEI row: declared automatic/permission, no code use found → noted (info)
@@ -177,7 +185,9 @@ def test_sensitive_purpose_must_be_specific():
 
 def fill(text: str) -> str:
     n = iter(range(1, 10_000))
-    return re.sub(r'"TODO"', lambda m: json.dumps(f"具体说明第{next(n)}项的业务功能与必要性", ensure_ascii=False), text) \
+    return re.sub(r'"TODO"',
+                  lambda m: json.dumps(f"具体说明第{next(n)}项的业务功能与必要性", ensure_ascii=False),
+                  text) \
         .replace("policy_url: \"具体", "policy_url: \"https://example.com/p?x=具体")
 
 

@@ -44,14 +44,17 @@ def sample() -> DoubleList:
     )
     collected = [
         CollectedItem("phone_number", "用于注册、登录账号及接收订单配送通知", "注册、登录时", "provided"),
-        CollectedItem("precise_location", "推荐附近门店、计算配送范围", "首页选择收货地址、查看附近门店时", "permission",
+        CollectedItem("precise_location", "推荐附近门店、计算配送范围", "首页选择收货地址、查看附近门店时",
+                      "permission",
                       permission="android.permission.ACCESS_FINE_LOCATION", retention="实时使用，不保存"),
         CollectedItem("nickname", "在个人主页和商品评价中展示", "编辑个人资料时", "provided"),
-        CollectedItem("android_id", "识别设备以向您推送订单状态消息", "App 启动后（同意隐私政策后）", "automatic",
+        CollectedItem("android_id", "识别设备以向您推送订单状态消息", "App 启动后（同意隐私政策后）",
+                      "automatic",
                       collector="jpush"),
         CollectedItem("oaid", "统计 App 使用情况、防范刷单作弊", "App 启动后（同意隐私政策后）", "automatic"),
         CollectedItem("device_model", "适配界面显示、排查崩溃问题", "App 运行期间", "automatic"),
-        CollectedItem("precise_location", "在地图上定位您的位置以选择收货地址", "新增收货地址时", "permission",
+        CollectedItem("precise_location", "在地图上定位您的位置以选择收货地址", "新增收货地址时",
+                      "permission",
                       collector="amap-location", permission="android.permission.ACCESS_FINE_LOCATION"),
         CollectedItem("trajectory", "骑手配送途中向您展示配送进度", "订单配送中", "third_party",
                       retention="订单完成后 30 天"),
@@ -92,7 +95,8 @@ class _Parse(HTMLParser):
         if tag == "html":
             self.lang = a.get("lang")
         if tag == "li" and "data-row" in a:
-            self.rows.append({"id": a["id"], "text": "", "badge": False, "group": self.groups[-1] if self.groups else None})
+            self.rows.append({"id": a["id"], "text": "", "badge": False,
+                              "group": self.groups[-1] if self.groups else None})
         if tag == "span" and a.get("class") == "badge" and self.rows and self._open_row():
             self.rows[-1]["badge"] = True
         if tag == "h3":
@@ -150,7 +154,8 @@ def test_every_row_in_both_languages(site, page, lang):
     assert p.lang == lang
     assert len(p.rows) == len(dl.collected) + len(dl.shared)
     ids = [r["id"] for r in p.rows]
-    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2", "s3"]  # grouped: c2 is a location row
+    # grouped: c2 is a location row
+    assert ids == [f"c{i}" for i in (1, 3, 4, 5, 6, 2, 7, 8)] + ["s1", "s2", "s3"]
     by_id = {r["id"]: r for r in p.rows}
     for i, c in enumerate(dl.collected, start=1):
         t = pi_type(c.pi_type)
@@ -167,7 +172,8 @@ def test_every_row_in_both_languages(site, page, lang):
     for anchor in ('href="#collected"', 'href="#shared"', 'id="collected"', 'id="shared"'):
         assert anchor in html
     if lang == "zh-CN":
-        for s in ("已收集个人信息清单", "与第三方共享个人信息清单", "杭州鲜到家网络科技有限公司", "2025年3月1日",
+        for s in ("已收集个人信息清单", "与第三方共享个人信息清单", "杭州鲜到家网络科技有限公司",
+                  "2025年3月1日",
                   "privacy@xiandaojia.example", 'href="https://www.xiandaojia.example/privacy.html"',
                   'href="en/index.html"'):
             assert s in html
@@ -231,7 +237,8 @@ def test_permission_names():
     assert "Access precise location · ACCESS_FINE_LOCATION" in en
     dl = sample()
     dl.collected[0].permission = "READ_PHONE_STATE, com.example.permission.OWN"
-    assert "读取电话状态(设备信息)（READ_PHONE_STATE）；com.example.permission.OWN" in render_page(dl, "zh-CN")
+    assert ("读取电话状态(设备信息)（READ_PHONE_STATE）；com.example.permission.OWN"
+            in render_page(dl, "zh-CN"))
 
 
 def test_escaping_and_unsafe_links(tmp_path):
@@ -378,7 +385,8 @@ def test_export_json(tmp_path):
         assert item["pi_zh"] == pi_type(c.pi_type).zh
         assert item["sensitive"] == pi_type(c.pi_type).sensitive
     for item, s in zip(data["shared"], dl.shared, strict=True):
-        for f in ("third_party", "company", "pi_types", "purpose", "scenario", "method", "sdk", "policy_url", "contact"):
+        for f in ("third_party", "company", "pi_types", "purpose", "scenario", "method", "sdk", "policy_url",
+                  "contact"):
             assert item[f] == getattr(s, f)
         assert item["pi_zh"] == [pi_type(k).zh for k in s.pi_types]
     assert "pos" not in data["collected"][0]
@@ -457,7 +465,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def served(site):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(_QuietHandler, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/"
@@ -490,16 +499,20 @@ def _open(browser, url, *, js=True):
 ROWS = len(sample().collected) + len(sample().shared)
 
 _CONTRAST_JS = """() => {
-  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
-  function lum(c) { return [c.r, c.g, c.b].map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
+  function rgb(s) { const m = s.match(/[\\d.]+/g).map(Number); \
+return {r: m[0], g: m[1], b: m[2], a: m.length > 3 ? m[3] : 1}; }
+  function lum(c) { return [c.r, c.g, c.b].map(v => { v /= 255; \
+return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); })
                      .reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0); }
-  function bg(el) { for (; el; el = el.parentElement) { const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
+  function bg(el) { for (; el; el = el.parentElement) { \
+const c = rgb(getComputedStyle(el).backgroundColor); if (c.a > 0.5) return c; }
                     return {r: 255, g: 255, b: 255, a: 1}; }
   const bad = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (!n.textContent.trim()) continue;
-    const el = n.parentElement; if (!el || !el.getClientRects().length || el.closest('[hidden],script,style')) continue;
+    const el = n.parentElement; \
+if (!el || !el.getClientRects().length || el.closest('[hidden],script,style')) continue;
     const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
     const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
     if (ratio < 4.5) bad.push(n.textContent.trim().slice(0, 30) + ' ' + ratio.toFixed(2));
@@ -507,9 +520,11 @@ _CONTRAST_JS = """() => {
   return bad;
 }"""
 
-_TARGETS_JS = """() => Array.from(document.querySelectorAll('a[href],button,input,select,textarea,summary,[tabindex]'))
+_TARGETS_JS = """() => Array.from(document.querySelectorAll(\
+'a[href],button,input,select,textarea,summary,[tabindex]'))
   .filter(e => e.getClientRects().length)
-  .map(e => { const r = e.getBoundingClientRect(); return {what: e.outerHTML.slice(0, 80), w: r.width, h: r.height}; })"""
+  .map(e => { const r = e.getBoundingClientRect(); \
+return {what: e.outerHTML.slice(0, 80), w: r.width, h: r.height}; })"""
 
 
 @needs_browser

@@ -18,7 +18,8 @@ from tests.conftest import ROOT, cli
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 POLICIES = SHARED / "corpus" / "policies"
-needs_policies = pytest.mark.skipif(not POLICIES.is_dir(), reason=f"shared policy corpus not found at {POLICIES}")
+needs_policies = pytest.mark.skipif(not POLICIES.is_dir(),
+                                    reason=f"shared policy corpus not found at {POLICIES}")
 DEMO = ROOT / "examples" / "demo.apk"
 
 GOOD = """<!DOCTYPE html><html><head><title>隐私政策</title><style>p{}</style></head><body>
@@ -27,7 +28,8 @@ GOOD = """<!DOCTYPE html><html><head><title>隐私政策</title><style>p{}</styl
 <h2>隐私政策摘要</h2>
 <p>我们收集设备信息和位置信息用于推送与附近门店推荐。</p>
 <h2>一、我们如何收集和使用您的个人信息</h2>
-<p>为了识别设备、防范账号被盗，我们会收集IMEI、MEID、Android ID、OAID、MAC地址、设备型号、操作系统版本、IP地址、网络信息与WiFi信息。</p>
+<p>为了识别设备、防范账号被盗，我们会收集IMEI、MEID、Android ID、OAID、MAC地址、设备型号、操作系统版本、\
+IP地址、网络信息与WiFi信息。</p>
 <p>为了实现粘贴口令功能，我们会读取剪切板内容。为了推荐相关服务，我们会获取应用安装列表。</p>
 <table>
 <tr><th>权限</th><th>使用目的</th></tr>
@@ -40,9 +42,11 @@ GOOD = """<!DOCTYPE html><html><head><title>隐私政策</title><style>p{}</styl
 <h2>二、第三方SDK</h2>
 <table>
 <tr><th>第三方名称</th><th>运营方</th><th>收集的个人信息</th><th>使用目的</th><th>共享方式</th></tr>
-<tr><td>极光推送 JPush</td><td>深圳市和讯华谷信息技术有限公司</td><td>设备型号、Android ID、OAID、IP地址</td><td>消息推送</td><td>SDK本机采集</td></tr>
+<tr><td>极光推送 JPush</td><td>深圳市和讯华谷信息技术有限公司</td>\
+<td>设备型号、Android ID、OAID、IP地址</td><td>消息推送</td><td>SDK本机采集</td></tr>
 <tr><td>友盟统计</td><td>友盟同欣（北京）科技有限公司</td><td>MAC地址、应用安装列表</td><td>统计分析</td><td>SDK本机采集</td></tr>
-<tr><td>友盟推送 com.umeng.message</td><td>友盟同欣（北京）科技有限公司</td><td>IMEI、IMSI</td><td>消息推送</td><td>SDK本机采集</td></tr>
+<tr><td>友盟推送 com.umeng.message</td><td>友盟同欣（北京）科技有限公司</td>\
+<td>IMEI、IMSI</td><td>消息推送</td><td>SDK本机采集</td></tr>
 </table>
 <p>您可以在“我的-设置-隐私”中查看<a href="https://example.com/collected">已收集个人信息清单</a>与<a href="https://example.com/shared">第三方共享个人信息清单</a>。</p>
 <h2>三、您的权利</h2>
@@ -67,7 +71,8 @@ collected:
   - {pi_type: imei, purpose: 识别设备, scenario: 登录时, method: permission}
   - {pi_type: 身份证号码, purpose: 实名认证, scenario: 实名认证时, method: provided}
 shared:
-  - {third_party: 顺丰速运, company: 顺丰速运有限公司, pi_types: [address], purpose: 配送, scenario: 下单, method: api_transfer}
+  - {third_party: 顺丰速运, company: 顺丰速运有限公司, pi_types: [address], \
+purpose: 配送, scenario: 下单, method: api_transfer}
 """
 
 
@@ -98,7 +103,8 @@ def test_gbk_file_is_decoded(tmp_path):
 
 
 def test_utf8_with_and_without_bom(tmp_path):
-    for name, raw in (("bom.txt", b"\xef\xbb\xbf" + "我们收集您的邮箱。".encode()), ("plain.txt", "我们收集您的邮箱。".encode())):
+    for name, raw in (("bom.txt", b"\xef\xbb\xbf" + "我们收集您的邮箱。".encode()),
+                      ("plain.txt", "我们收集您的邮箱。".encode())):
         p = tmp_path / name
         p.write_bytes(raw)
         doc = read_policy(p)
@@ -119,15 +125,18 @@ def test_html_tables_keep_rows_as_one_unit():
     doc = parse_policy_text(GOOD)
     assert doc.kind == "html"
     rows = [s for s in doc.sentences if s.is_row]
-    assert "极光推送 JPush | 深圳市和讯华谷信息技术有限公司 | 设备型号、Android ID、OAID、IP地址 | 消息推送 | SDK本机采集" in \
-        [r.text for r in rows]
+    assert "极光推送 JPush | 深圳市和讯华谷信息技术有限公司 | " \
+        "设备型号、Android ID、OAID、IP地址 | 消息推送 | SDK本机采集" in [r.text for r in rows]
     assert "p{}" not in doc.text and "隐私政策</title>" not in doc.text  # style and head skipped
     assert any(h.text == "隐私政策摘要" for h in doc.headings)
-    assert [(link.text, link.href) for link in doc.links][0] == ("已收集个人信息清单", "https://example.com/collected")
+    assert [(link.text, link.href) for link in doc.links][0] == ("已收集个人信息清单",
+                                                                 "https://example.com/collected")
 
 
 def test_text_inside_pre_keeps_its_lines():
-    doc = parse_policy_text("<html><body><pre>一、收集的信息\n我们收集IMEI。为了推送，我们收集OAID。\n</pre></body></html>")
+    doc = parse_policy_text("<html><body><pre>一、收集的信息\n"
+                            "我们收集IMEI。为了推送，我们收集OAID。\n"
+                            "</pre></body></html>")
     assert doc.kind == "pre"
     assert [s.text for s in doc.sentences] == ["一、收集的信息", "我们收集IMEI。", "为了推送，我们收集OAID。"]
     assert doc.sentences[1].heading == "一、收集的信息"
@@ -135,7 +144,8 @@ def test_text_inside_pre_keeps_its_lines():
 
 def test_sentences_split_on_chinese_and_english_punctuation():
     doc = parse_policy_text("我们收集IMEI。你同意吗？是的！We collect data. Really?\n")
-    assert [s.text for s in doc.sentences] == ["我们收集IMEI。", "你同意吗？", "是的！", "We collect data.", "Really?"]
+    assert [s.text for s in doc.sentences] == ["我们收集IMEI。", "你同意吗？", "是的！", "We collect data.",
+                                               "Really?"]
 
 
 # -- facts --------------------------------------------------------------------------------------
@@ -144,9 +154,11 @@ def test_sentences_split_on_chinese_and_english_punctuation():
 def test_facts_of_a_complete_policy():
     f = facts_of(GOOD)
     assert f.summary.present and f.summary.heading == "隐私政策摘要" and f.summary.evidence
-    assert {"imei", "meid", "android_id", "oaid", "mac_address", "clipboard", "installed_apps", "precise_location",
+    assert {"imei", "meid", "android_id", "oaid", "mac_address", "clipboard", "installed_apps",
+            "precise_location",
             "coarse_location"} <= f.pi_types
-    assert all(p.purpose_stated for p in f.permissions if p.permission in ("location", "camera", "contacts", "storage"))
+    assert all(p.purpose_stated for p in f.permissions
+               if p.permission in ("location", "camera", "contacts", "storage"))
     jp = next(t for t in f.third_parties if "jpush" in t.sdk_ids)
     assert jp.source == "table" and jp.company == "深圳市和讯华谷信息技术有限公司"
     assert {"device_model", "android_id", "oaid", "ip_address"} <= set(jp.pi_types)
@@ -156,9 +168,11 @@ def test_facts_of_a_complete_policy():
     assert f.contact.hotline == "400-123-4567" and f.contact.address.startswith("北京市海淀区")
     assert {r.right for r in f.rights} == {"access", "correct", "delete", "withdraw", "deregister"}
     assert f.response_time == "15个工作日"
-    assert f.lists_links.collected and f.lists_links.shared and "https://example.com/shared" in f.lists_links.urls
+    assert (f.lists_links.collected and f.lists_links.shared
+            and "https://example.com/shared" in f.lists_links.urls)
     assert f.updated == "2026年11月1日" and f.version == "2.1"
-    assert {s.key for s in f.sections if s.present} == {"retention", "security", "cookies", "minors", "withdrawal",
+    assert {s.key for s in f.sections if s.present} == {"retention", "security", "cookies", "minors",
+                                                        "withdrawal",
                                                        "cross_border"}
     # every fact carries supporting sentences
     assert all(m.evidence.text for m in f.pi_mentions) and f.contact.evidence and f.rights[0].evidence
@@ -201,7 +215,8 @@ def test_permission_without_purpose(demo_scan):
     fs = [x for x in check_policy(facts_of(BAD), demo_scan) if x.rule_id == "policy.permission-no-purpose"]
     by = {x.evidence["permission"]: x for x in fs}
     assert set(by) == {"location", "camera", "contacts", "storage", "phone"}
-    assert "mentioned without a purpose" in by["location"].message_en and "not mentioned" in by["camera"].message_en
+    assert ("mentioned without a purpose" in by["location"].message_en
+            and "not mentioned" in by["camera"].message_en)
     assert all(x.severity == "block" for x in fs)
 
 
@@ -219,7 +234,8 @@ def test_pi_undisclosed_from_scan_lists_and_ledger(demo_scan):
 
 def test_sdk_undisclosed_and_stale(demo_scan):
     fs = check_policy(facts_of(BAD), demo_scan)
-    assert {x.owner for x in fs if x.rule_id == "policy.sdk-undisclosed"} == {"jpush", "umeng-analytics", "umeng-push",
+    assert {x.owner for x in fs if x.rule_id == "policy.sdk-undisclosed"} == {"jpush", "umeng-analytics",
+                                                                              "umeng-push",
                                                                              "jiguang-jcore"}
     stale = facts_of(GOOD.replace("友盟统计</td>", "友盟统计</td>").replace("</table>\n<p>您可以",
                                                                          "<tr><td>个推推送</td><td>每日互动股份有限公司</td>"
@@ -236,7 +252,8 @@ def test_third_party_undisclosed():
     ok = GOOD.replace("</body>", "<p>为完成配送，我们会向顺丰速运提供您的收货地址和身份证号码。</p></body>")
     f = facts_of(ok)
     fs = check_policy(f, lists=dl, policy_text=parse_policy_text(ok).text)
-    assert "policy.third-party-undisclosed" not in rules_of(fs) and "policy.pi-undisclosed" not in rules_of(fs)
+    assert ("policy.third-party-undisclosed" not in rules_of(fs)
+            and "policy.pi-undisclosed" not in rules_of(fs))
 
 
 def test_each_rule_fails_somewhere_and_passes_on_the_good_policy(demo_scan):
@@ -255,7 +272,8 @@ def test_four_way_comparison_rows_and_page(demo_scan):
     cmp_ = compare(facts_of(GOOD), demo_scan, dl, observed={"imei": {"app", "jpush"}, "bank_card": {"app"}})
     rows = {(r.kind, r.key): r for r in cmp_.rows}
     imei = rows[("pi", "imei")]
-    assert all(imei.cells[v].present for v in ("declared", "detected", "disclosed", "observed")) and not imei.mismatches
+    assert (all(imei.cells[v].present for v in ("declared", "detected", "disclosed", "observed"))
+            and not imei.mismatches)
     assert rows[("pi", "bank_card")].mismatches == ["observed but not disclosed in the policy",
                                                     "collected but not declared in the lists"]
     assert "embedded but not declared in the lists" in rows[("third_party", "umeng-analytics")].mismatches
@@ -278,7 +296,8 @@ def test_comparison_without_ledger_shows_not_available():
 def test_cli_exit_codes_and_outputs(tmp_path):
     good = tmp_path / "good.html"
     good.write_text(GOOD, "utf-8")
-    code, out, err = cli("policy", "check", str(good), "--json", str(tmp_path / "p.json"), "--html", str(tmp_path / "p.html"))
+    code, out, err = cli("policy", "check", str(good), "--json", str(tmp_path / "p.json"), "--html",
+                         str(tmp_path / "p.html"))
     assert code == 0, out + err
     data = json.loads((tmp_path / "p.json").read_text("utf-8"))
     assert data["facts"]["schema"] == "qingdan.policy-facts/1" and data["findings"] == []
@@ -338,7 +357,8 @@ def test_accuracy_targets():
     assert s["tp_precision"] >= 0.9 and s["tp_recall"] >= 0.85, s
 
 
-@pytest.mark.skipif(not (SHARED / "reference" / "policy" / "viodroid").is_dir(), reason="viodroid reference data not found")
+@pytest.mark.skipif(not (SHARED / "reference" / "policy" / "viodroid").is_dir(),
+                    reason="viodroid reference data not found")
 def test_full_policy_in_under_a_second():
     path = SHARED / "reference" / "policy" / "viodroid" / "C107228073-1.0.0.txt"
     extract_facts(read_policy(path))  # loads the tokenizer
@@ -348,7 +368,8 @@ def test_full_policy_in_under_a_second():
     assert {"precise_location", "address_book", "imei"} <= f.pi_types and f.right("deregister")
 
 
-@pytest.mark.skipif(not (SHARED / "reference" / "policy" / "viodroid").is_dir(), reason="viodroid reference data not found")
+@pytest.mark.skipif(not (SHARED / "reference" / "policy" / "viodroid").is_dir(),
+                    reason="viodroid reference data not found")
 def test_viodroid_labelled_sentences_read_as_one_policy():
     import csv
 
@@ -376,13 +397,15 @@ def test_cli_observed_view_from_the_ledger(tmp_path):
     app_id = led.create_app("鲜到家", lists())
     now = dt.datetime.now(dt.UTC)
     led.ingest(app_id, None, [
-        {"idempotency_key": "e1", "user_ref": "u1", "kind": "collected", "pi_type": "bank_card", "purpose": "支付",
+        {"idempotency_key": "e1", "user_ref": "u1", "kind": "collected", "pi_type": "bank_card",
+         "purpose": "支付",
          "scenario": "下单", "source": "app", "value": None, "occurred_at": now}])
     assert led.observed(app_id) == {"bank_card": {"app"}}
     good = tmp_path / "good.html"
     good.write_text(GOOD, "utf-8")
     env = {"QINGDAN_DATABASE_URL": url, "QINGDAN_LEDGER_KEYS": KEY1}
-    code, out, err = cli("policy", "check", str(good), "--ledger-app", app_id, "--json", str(tmp_path / "p.json"),
+    code, out, err = cli("policy", "check", str(good), "--ledger-app", app_id, "--json",
+                         str(tmp_path / "p.json"),
                          "--fail-on", "warn", env=env)
     data = json.loads((tmp_path / "p.json").read_text("utf-8"))
     row = next(r for r in data["comparison"] if r["key"] == "bank_card")

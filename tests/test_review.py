@@ -148,7 +148,8 @@ def test_same_sha256_is_scanned_once(svc, tmp_path):
     again = svc.upload(apk)
     assert again.status_code == 200 and again.json() == {**a, "status": "done", "duplicate": True}
     # a reviewer's batch of the stored sha256: a new submission reusing the scan, not a new scan
-    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"sha256s": [a["sha256"], "0" * 64]}).json()
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev),
+                        json={"sha256s": [a["sha256"], "0" * 64]}).json()
     assert b["submitted"] == 1 and b["items"][1]["error"] == "no such stored package"
     done = svc.wait(b["items"][0]["id"])
     assert done["status"] == "done" and done["app"] == PKG
@@ -194,7 +195,8 @@ def test_raw_body_upload(svc, tmp_path, monkeypatch):
              (raw_upload(svc, data, app="  "), 422, "invalid_request"),
              (raw_upload(svc, b""), 422, "invalid_request"),
              (raw_upload(svc, b"version https://git-lfs.github.com/spec/v1\n"), 415, "not_a_package"),
-             (raw_upload(svc, b"PK\x03\x04" + os.urandom(1024 * 1024 + 10), ctype="application/zip"), 413, "too_large"),
+             (raw_upload(svc, b"PK\x03\x04" + os.urandom(1024 * 1024 + 10), ctype="application/zip"), 413,
+              "too_large"),
              (raw_upload(svc, data, key=svc.rev), 403, "forbidden")]
     for resp, status, code in cases:
         assert resp.status_code == status and resp.json()["error"]["code"] == code, resp.text
@@ -270,7 +272,8 @@ def test_identical_uploads_racing_are_one_submission(svc, tmp_path):
     second.join(30)
     assert out == [(first[0], True, "queued")]
     with store.engine.connect() as c:
-        n = c.execute(select(func.count()).select_from(submissions).where(submissions.c.sha256 == sha)).scalar()
+        n = c.execute(select(func.count()).select_from(submissions)
+                      .where(submissions.c.sha256 == sha)).scalar()
     assert n == 2  # the batch's and the developer's one
 
 
@@ -289,7 +292,8 @@ def test_refused_before_parsing(svc, tmp_path, monkeypatch):
     text.write_bytes(b"version https://git-lfs.github.com/spec/v1\n")
     r = svc.upload(text)
     assert r.status_code == 415 and r.json()["error"]["code"] == "not_a_package"
-    r = svc.client.post("/v1/review/submissions", headers={**svc.h(svc.dev), "Content-Type": "application/json"},
+    r = svc.client.post("/v1/review/submissions",
+                        headers={**svc.h(svc.dev), "Content-Type": "application/json"},
                         content=b"{}")
     assert r.status_code == 415 and "error" in r.json()
     assert [p.name for p in svc.storage.iterdir()] == []  # no temp files left
@@ -312,7 +316,8 @@ def test_hostile_packages_fail_with_one_line(svc, tmp_path):
         pytest.skip(f"shared corpus not found at {CORPUS}")
     (svc.batch / "in").mkdir()
     (svc.batch / "in" / LFS_POINTER.name).write_bytes(LFS_POINTER.read_bytes())
-    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev), json={"folder": str(svc.batch / "in")}).json()
+    b = svc.client.post("/v1/review/batch", headers=svc.h(svc.rev),
+                        json={"folder": str(svc.batch / "in")}).json()
     assert b["submitted"] == 1
     done = svc.wait(b["items"][0]["id"])
     assert done["status"] == "failed" and done["error"].startswith("not a zip archive")
@@ -349,18 +354,22 @@ def test_verdict_and_roles(svc, tmp_path):
     r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "maybe"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_request"
     assert rules, "the test app should give findings"
-    r = svc.client.post(url, headers=svc.h(svc.rev), json={"decision": "reject", "rules": rules[:1], "note": "请整改"})
+    r = svc.client.post(url, headers=svc.h(svc.rev),
+                        json={"decision": "reject", "rules": rules[:1], "note": "请整改"})
     assert r.status_code == 201, r.text
     v = svc.get(sub["id"], key=svc.dev).json()["verdicts"]
-    assert [(x["decision"], x["rules"], x["note"], x["reviewer"]) for x in v] == [("reject", rules[:1], "请整改", "rev")]
+    assert ([(x["decision"], x["rules"], x["note"], x["reviewer"]) for x in v]
+            == [("reject", rules[:1], "请整改", "rev")])
 
 
 def test_history_and_diff(svc, tmp_path):
     v1 = svc.upload(make_apk(tmp_path / "v1.apk", 1, "1.0")).json()
     svc.wait(v1["id"])
-    v2 = svc.upload(make_apk(tmp_path / "v2.apk", 2, "2.0", perms=["android.permission.READ_CONTACTS"])).json()
+    v2 = svc.upload(make_apk(tmp_path / "v2.apk", 2, "2.0",
+                             perms=["android.permission.READ_CONTACTS"])).json()
     svc.wait(v2["id"])
-    svc.client.post(f"/v1/review/submissions/{v1['id']}/verdict", headers=svc.h(svc.rev), json={"decision": "approve"})
+    svc.client.post(f"/v1/review/submissions/{v1['id']}/verdict", headers=svc.h(svc.rev),
+                    json={"decision": "approve"})
     for key in (svc.dev, svc.rev):
         h = svc.client.get(f"/v1/review/apps/{PKG}/history", headers=svc.h(key)).json()
         assert [v["version_code"] for v in h["versions"]] == [1, 2]
@@ -421,15 +430,18 @@ collected:
 shared: []
 """
 POLICY_NO_SUMMARY = "本应用会收集您的位置信息和通讯录。\n如有问题请与我们联系。\n"
-SMALL_CLOSE = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭", clickable=True)
+SMALL_CLOSE = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭",
+                   clickable=True)
 UI_DUMP = ("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\">"
            + node((0, 0, 1080, 2340), kids=(SPLASH, SMALL_CLOSE, AD_LABEL)) + "</hierarchy>")
 
 
 def jpush_apk(path):
-    classes = [ClassDef(f"Lcn/jpush/android/api/C{i};") for i in range(6)] + [ClassDef("Lcom/example/shop/Main;")]
+    classes = ([ClassDef(f"Lcn/jpush/android/api/C{i};") for i in range(6)]
+               + [ClassDef("Lcom/example/shop/Main;")])
     man = build_manifest(PKG, version_code=1, version_name="1.0", label="Shop",
-                         permissions=["android.permission.READ_PHONE_STATE"], app_attrs={"android:allowBackup": False})
+                         permissions=["android.permission.READ_PHONE_STATE"],
+                         app_attrs={"android:allowBackup": False})
     return build_apk(path, man, [build_dex(classes)])
 
 
@@ -445,16 +457,19 @@ def test_attachments_are_checked_and_merged(svc, tmp_path):
     rep = svc.get(done["id"], suffix="/report.json").json()
     by = {f["rule"]: f for f in rep["findings"]}
     assert {"policy.no-summary", "lists.sdk-undeclared", "ui.close-too-small"} <= set(by)
-    assert by["lists.sdk-undeclared"]["owner"] == "jpush" and by["lists.sdk-undeclared"]["severity"] == "block"
+    assert (by["lists.sdk-undeclared"]["owner"] == "jpush"
+            and by["lists.sdk-undeclared"]["severity"] == "block")
     assert by["lists.sdk-undeclared"]["owner_name"] != "jpush"  # serialised like the scan's findings
     assert by["policy.no-summary"]["evidence"]["file"] == "privacy.txt"
-    assert by["ui.close-too-small"]["evidence"]["file"] == "splash.xml" and by["ui.close-too-small"]["title_zh"]
+    assert (by["ui.close-too-small"]["evidence"]["file"] == "splash.xml"
+            and by["ui.close-too-small"]["title_zh"])
     counts = {"block": 0, "warn": 0, "info": 0, "accepted": 0}
     for f in rep["findings"]:
         counts["accepted" if f["accepted"] else f["severity"]] += 1
     assert rep["finding_counts"] == counts
     assert any("other.json" in w for w in rep["warnings"])
-    assert {"policy.no-summary", "lists.sdk-undeclared", "ui.close-too-small"} <= set(done["summary"]["rules"])
+    assert {"policy.no-summary", "lists.sdk-undeclared",
+            "ui.close-too-small"} <= set(done["summary"]["rules"])
     # the reviewer may reject for them
     v = svc.client.post(f"/v1/review/submissions/{done['id']}/verdict", headers=svc.h(svc.rev),
                         json={"decision": "reject", "rules": ["lists.sdk-undeclared", "ui.close-too-small"]})
@@ -474,7 +489,8 @@ def test_same_package_with_new_attachments_is_a_new_submission(svc, tmp_path):
     from qingdan.db.review_tables import scans
 
     apk = jpush_apk(tmp_path / "v1.apk")
-    first = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))]).json()
+    first = svc.upload(apk, extra=[("policy",
+                                    ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))]).json()
     svc.wait(first["id"])
     same = svc.upload(apk, extra=[("policy", ("privacy.txt", POLICY_NO_SUMMARY.encode(), "text/plain"))])
     assert same.status_code == 200 and same.json()["id"] == first["id"] and same.json()["duplicate"]
@@ -496,7 +512,8 @@ def test_same_package_with_new_attachments_is_a_new_submission(svc, tmp_path):
 
 def test_bad_lists_is_a_warning_not_a_failure(svc, tmp_path):
     apk = make_apk(tmp_path / "v1.apk")
-    r = svc.upload(apk, extra=[("lists", ("privacy-lists.yaml", b"schema: [unclosed\n  - x: {", "text/yaml"))])
+    r = svc.upload(apk, extra=[("lists", ("privacy-lists.yaml", b"schema: [unclosed\n  - x: {",
+                                          "text/yaml"))])
     assert r.status_code == 202, r.text
     done = svc.wait(r.json()["id"])
     assert done["status"] == "done", done
@@ -527,8 +544,10 @@ def test_scanner_process_killed_mid_scan_fails_one_submission_only(tmp_path, mon
     svc = Svc(tmp_path, monkeypatch, max_mb="64")
     jobs = svc.app.state.review_queue
     big = build_large_app(tmp_path / "big.apk", dex_mib=16)
-    sub = svc.client.post("/v1/review/submissions", params={"app": big["package"]}, content=(tmp_path / "big.apk").read_bytes(),
-                          headers={**svc.h(svc.dev), "Content-Type": "application/vnd.android.package-archive"}).json()
+    sub = svc.client.post("/v1/review/submissions", params={"app": big["package"]},
+                          content=(tmp_path / "big.apk").read_bytes(),
+                          headers={**svc.h(svc.dev),
+                                   "Content-Type": "application/vnd.android.package-archive"}).json()
     end = time.monotonic() + 30
     while svc.get(sub["id"]).json()["status"] != "running":
         assert time.monotonic() < end
@@ -541,7 +560,8 @@ def test_scanner_process_killed_mid_scan_fails_one_submission_only(tmp_path, mon
     for pid in children:
         os.kill(pid, signal.SIGKILL)
     failed = svc.wait(sub["id"])
-    assert failed["status"] == "failed" and failed["error"] == "the scanner process died while reading this package"
+    assert (failed["status"] == "failed"
+            and failed["error"] == "the scanner process died while reading this package")
     assert os.getpid() not in children
     ok = svc.wait(svc.upload(make_apk(tmp_path / "v1.apk")).json()["id"])
     assert ok["status"] == "done"
@@ -601,7 +621,8 @@ def test_scanner_processes_end_with_the_server(tmp_path, sig):
                 time.sleep(0.1)
         r = httpx.post(f"{base}/v1/review/submissions", params={"app": PKG},
                        content=make_apk(tmp_path / "a.apk").read_bytes(),
-                       headers={"Authorization": f"Bearer {key}", "Content-Type": "application/vnd.android.package-archive"})
+                       headers={"Authorization": f"Bearer {key}",
+                                "Content-Type": "application/vnd.android.package-archive"})
         assert r.status_code == 202
         end = time.monotonic() + 30
         while httpx.get(f"{base}/v1/review/submissions/{r.json()['id']}",
@@ -675,7 +696,8 @@ def test_purge_package_store(svc, tmp_path):
     before = names()
 
     rc, out, _ = cli("review", "purge", "--dry-run", env=env)
-    assert rc == 0 and out.startswith("would remove 2 files") and "unfinished uploads 1, unreferenced 1" in out
+    assert (rc == 0 and out.startswith("would remove 2 files")
+            and "unfinished uploads 1, unreferenced 1" in out)
     assert names() == before
     rc, out, _ = cli("review", "purge", env=env)
     assert rc == 0 and out.startswith("removed 2 files")
@@ -719,7 +741,8 @@ def test_list_submissions(svc, tmp_path):
 
     mine = ls(svc.dev)
     assert [i["id"] for i in mine["items"]] == ids[::-1] and mine["next"] is None
-    assert [i["version_code"] for i in mine["items"]] == [3, 2, 1] and {i["app"] for i in mine["items"]} == {PKG}
+    assert ([i["version_code"] for i in mine["items"]] == [3, 2, 1]
+            and {i["app"] for i in mine["items"]} == {PKG})
     assert [i["id"] for i in ls(svc.dev2)["items"]] == [other]  # never another developer's
     assert [i["id"] for i in ls(svc.rev)["items"]] == [other, *ids[::-1]]
     assert [i["id"] for i in ls(svc.rev, app="com.other.app")["items"]] == [other]
@@ -737,7 +760,8 @@ def test_list_submissions(svc, tmp_path):
     assert theirs.status_code == unknown.status_code == 404
     assert theirs.json()["error"] == {"code": "not_found", "message": f"no submission {ids[0]}"}
     assert ls(svc.dev2, before=other)["items"] == []  # their own cursor still pages
-    assert svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev), params={"limit": 0}).status_code == 422
+    assert svc.client.get("/v1/review/submissions", headers=svc.h(svc.rev),
+                          params={"limit": 0}).status_code == 422
     assert svc.client.get("/v1/review/submissions").status_code == 401
 
 
@@ -976,7 +1000,8 @@ def test_batch_folder_links_and_names(svc, tmp_path, monkeypatch):
     for folder, named in (("l1", "l1/a.apk"), ("l2", "l2/sub/out"), (str(svc.batch / "l2"), "sub/out")):
         r = post(folder)
         assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request", r.text
-        assert named in r.json()["error"]["message"] and "outside the batch root" in r.json()["error"]["message"]
+        assert (named in r.json()["error"]["message"]
+                and "outside the batch root" in r.json()["error"]["message"])
     for folder, why in (("l3", "below the batch root"), ("../outside", "below the batch root"),
                         ("nowhere", "below the batch root")):
         r = post(folder)
@@ -989,7 +1014,8 @@ def test_batch_folder_links_and_names(svc, tmp_path, monkeypatch):
     (svc.batch / "l4" / "dir").symlink_to(svc.batch / "in")
     (svc.batch / "l4" / "loop").symlink_to(svc.batch / "l4")
     r = post("l4")
-    assert r.status_code == 202 and [i["source"] for i in r.json()["items"]] == ["again.apk", "dir/ok.apk"], r.text
+    assert r.status_code == 202 and [i["source"] for i in r.json()["items"]] == ["again.apk",
+                                                                                 "dir/ok.apk"], r.text
 
 
 

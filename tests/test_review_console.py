@@ -26,7 +26,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 def apk(path, version_code=1, version_name="1.0", debuggable=False):
     attrs = {"android:allowBackup": False, **({"android:debuggable": True} if debuggable else {})}
-    man = build_manifest(PKG, version_code=version_code, version_name=version_name, label="Shop", app_attrs=attrs)
+    man = build_manifest(PKG, version_code=version_code, version_name=version_name, label="Shop",
+                         app_attrs=attrs)
     return build_apk(path, man, [build_dex([ClassDef("Lcom/example/shop/Main;")])])
 
 
@@ -68,7 +69,8 @@ def test_login_cookie_and_logout(svc):
     r = login(c, svc.dev)
     assert r.status_code == 303
     cookie = r.headers["set-cookie"]
-    assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict") and "Path=/console" in cookie
+    assert ("HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
+            and "Path=/console" in cookie)
     assert svc.dev not in cookie  # the API key is never in the cookie
     assert c.get("/console/", follow_redirects=False).headers["location"] == "/console/apps"
     apps = c.get("/console/apps")
@@ -101,7 +103,8 @@ def test_logout_and_new_key_end_sessions_server_side(svc):
     c.cookies.set("qingdan_console", stolen, path="/console")
     assert c.get("/console/apps").status_code == 401
     c.cookies.clear()
-    assert login(c, svc.dev).status_code == 303 and c.get("/console/apps").status_code == 200  # a new login works
+    assert (login(c, svc.dev).status_code == 303
+            and c.get("/console/apps").status_code == 200)  # a new login works
     held = c.cookies.get("qingdan_console")
     _, new_key = store.rotate_key("dev-a")
     assert c.get("/console/apps").status_code == 401
@@ -147,7 +150,8 @@ def test_roles(svc, tmp_path):
     assert q.status_code == 200 and PKG in q.text and "dev-a" in q.text
     assert "verdict-form" in rev.get(f"/console/submissions/{sub}").text
     rep = rev.get(f"/console/submissions/{sub}/report.html")
-    assert rep.status_code == 200 and "sec.debuggable" in rep.text and "frame-ancestors 'self'" in rep.headers["content-security-policy"]
+    assert (rep.status_code == 200 and "sec.debuggable" in rep.text
+            and "frame-ancestors 'self'" in rep.headers["content-security-policy"])
 
 
 def test_verdict_needs_session_csrf_and_same_origin(svc, tmp_path):
@@ -159,7 +163,8 @@ def test_verdict_needs_session_csrf_and_same_origin(svc, tmp_path):
     page = rev.get(f"/console/submissions/{sub}").text
     token = csrf(page)
     assert rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "approve"}).status_code == 403
-    assert rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "approve", "csrf": "x" * 43}).status_code == 403
+    assert rev.post(f"/console/submissions/{sub}/verdict",
+                    data={"decision": "approve", "csrf": "x" * 43}).status_code == 403
     assert rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "approve", "csrf": token},
                     headers={"Origin": "https://evil.example"}).status_code == 403
     # the token of another session does not fit
@@ -167,11 +172,14 @@ def test_verdict_needs_session_csrf_and_same_origin(svc, tmp_path):
     login(rev2, svc.rev)
     other = csrf(rev2.get("/console/queue").text)
     assert other != token
-    assert rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "approve", "csrf": other}).status_code == 403
+    assert rev.post(f"/console/submissions/{sub}/verdict",
+                    data={"decision": "approve", "csrf": other}).status_code == 403
     # reasons must be the submission's findings; a rejection needs one
-    bad = rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "reject", "csrf": token, "rules": "no.such"})
+    bad = rev.post(f"/console/submissions/{sub}/verdict",
+                   data={"decision": "reject", "csrf": token, "rules": "no.such"})
     assert bad.status_code == 422 and "驳回理由须来自" in bad.text
-    assert rev.post(f"/console/submissions/{sub}/verdict", data={"decision": "reject", "csrf": token}).status_code == 422
+    assert rev.post(f"/console/submissions/{sub}/verdict",
+                    data={"decision": "reject", "csrf": token}).status_code == 422
     assert svc.app.state.review.verdicts([sub])[sub] == []
     ok = rev.post(f"/console/submissions/{sub}/verdict", follow_redirects=False,
                   data={"decision": "reject", "csrf": token, "rules": "sec.debuggable", "note": "关闭调试"})
@@ -211,7 +219,8 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
     assert r.status_code == 303, r.text
     sub = r.headers["location"].rsplit("/", 1)[1]
     events = svc.app.state.review.events(sub)
-    assert [e["event"] for e in events][:2] == ["queued", "attachments"] and "policy privacy.txt" in events[1]["detail"]
+    assert ([e["event"] for e in events][:2] == ["queued", "attachments"]
+            and "policy privacy.txt" in events[1]["detail"])
     svc.wait(sub, key=svc.dev)
     page = dev.get(f"/console/submissions/{sub}").text
     assert "已完成 Done" in page and 'http-equiv="refresh"' not in page
@@ -226,13 +235,15 @@ def test_console_upload_with_policy_and_refusals(svc, tmp_path):
     notzip = dev.post("/console/upload", data={"csrf": token, "app": PKG},
                       files={"file": ("x.apk", b"hello, not a zip", "application/octet-stream")})
     assert notzip.status_code == 415 and "不是安装包" in notzip.text
-    nocsrf = dev.post("/console/upload", data={"app": PKG}, files={"file": ("x.apk", b"PK\x03\x04", "application/zip")})
+    nocsrf = dev.post("/console/upload", data={"app": PKG},
+                      files={"file": ("x.apk", b"PK\x03\x04", "application/zip")})
     assert nocsrf.status_code == 403
     # another developer's app name
     dev2 = fresh(svc)
     login(dev2, svc.dev2)
     with open(p, "rb") as fh:
-        taken = dev2.post("/console/upload", data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
+        taken = dev2.post("/console/upload",
+                          data={"csrf": csrf(dev2.get("/console/upload").text), "app": PKG},
                           files={"file": ("v1.apk", fh, "application/octet-stream")})
     assert taken.status_code == 403
     # … refused before its package is stored
@@ -265,7 +276,8 @@ def test_apps_page_lists_uploads_for_names_not_yet_claimed(svc, tmp_path):
     assert "还没有应用。No apps yet." in page  # the name is not theirs
     dev = fresh(svc)
     login(dev, svc.dev)
-    assert sub not in dev.get("/console/apps").text and dev.get(f"/console/submissions/{sub}").status_code == 404
+    assert (sub not in dev.get("/console/apps").text
+            and dev.get(f"/console/submissions/{sub}").status_code == 404)
     assert svc.app.state.review.app_by_package(PKG) is None
 
 

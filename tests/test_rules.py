@@ -29,7 +29,8 @@ PKG = "com.example.app"
 
 
 def app(tmp_path, name, classes=(), components=(), perms=(), target=30, app_attrs=None, meta=None):
-    man = build_manifest(PKG, label="T", target_sdk=target, components=list(components), permissions=list(perms),
+    man = build_manifest(PKG, label="T", target_sdk=target, components=list(components),
+                         permissions=list(perms),
                          app_attrs=app_attrs or {"android:allowBackup": False}, app_meta_data=meta or {})
     classes = list(classes) or [ClassDef("Lcom/example/app/Main;")]
     return build_apk(tmp_path / name, man, [build_dex(classes)])
@@ -94,25 +95,31 @@ def test_autostart_receiver(tmp_path):
     (f,) = findings(p, "sdk.autostart-receiver")
     assert f.owner == "jpush" and f.severity == "warn"
     assert f.evidence["component"] == "cn.jpush.android.service.PushReceiver"
-    assert f.evidence["actions"] == ["android.intent.action.BOOT_COMPLETED", "android.net.conn.CONNECTIVITY_CHANGE"]
-    other = Component("receiver", ".R", exported=False, intent_filters=[IntentFilter(["com.example.MY_ACTION"])])
+    assert f.evidence["actions"] == ["android.intent.action.BOOT_COMPLETED",
+                                     "android.net.conn.CONNECTIVITY_CHANGE"]
+    other = Component("receiver", ".R", exported=False,
+                      intent_filters=[IntentFilter(["com.example.MY_ACTION"])])
     assert findings(app(tmp_path, "b.apk", components=[other]), "sdk.autostart-receiver") == []
-    disabled = Component("receiver", ".Boot", enabled=False, intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])])
+    disabled = Component("receiver", ".Boot", enabled=False,
+                         intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])])
     assert findings(app(tmp_path, "c.apk", components=[disabled]), "sdk.autostart-receiver") == []
 
 
 def test_keepalive_job(tmp_path):
-    persisted = call("Landroid/app/job/JobInfo$Builder;", "setPersisted", ["Z"], "Landroid/app/job/JobInfo$Builder;")
+    persisted = call("Landroid/app/job/JobInfo$Builder;", "setPersisted", ["Z"],
+                     "Landroid/app/job/JobInfo$Builder;")
     (f,) = findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/J;", persisted)]), "sdk.keepalive-job")
     assert f.owner == "app" and f.evidence["sites"][0]["callee"].endswith("setPersisted")
-    plain = call("Landroid/app/job/JobInfo$Builder;", "setRequiresCharging", ["Z"], "Landroid/app/job/JobInfo$Builder;")
+    plain = call("Landroid/app/job/JobInfo$Builder;", "setRequiresCharging", ["Z"],
+                 "Landroid/app/job/JobInfo$Builder;")
     assert findings(app(tmp_path, "b.apk", [cls("Lcom/example/app/J;", plain)]), "sdk.keepalive-job") == []
 
 
 def test_keepalive_sync(tmp_path):
     sync = Component("service", "cn.jpush.android.service.SyncService", exported=True, intent_filters=[
         IntentFilter(["android.content.SyncAdapter"])])
-    (f,) = findings(app(tmp_path, "a.apk", jpush_code(ClassDef("Lcn/jpush/android/service/SyncService;")), [sync]),
+    (f,) = findings(app(tmp_path, "a.apk", jpush_code(ClassDef("Lcn/jpush/android/service/SyncService;")),
+                        [sync]),
                     "sdk.keepalive-sync")
     assert f.owner == "jpush" and f.severity == "warn"
     assert findings(app(tmp_path, "b.apk"), "sdk.keepalive-sync") == []
@@ -120,7 +127,8 @@ def test_keepalive_sync(tmp_path):
 
 def test_associated_start_constant_target(tmp_path):
     wake = cls("Lcn/jpush/android/service/Wake;",
-               call(INTENT, "setClassName", [STR, STR], INTENT, strings={1: "com.other.app", 2: "com.other.app.PushService"}),
+               call(INTENT, "setClassName", [STR, STR], INTENT,
+                    strings={1: "com.other.app", 2: "com.other.app.PushService"}),
                call(CTX, "startService", [INTENT], "Landroid/content/ComponentName;"))
     (f,) = findings(app(tmp_path, "a.apk", jpush_code(wake)), "sdk.associated-start")
     assert f.owner == "jpush" and f.evidence["targets"] == ["com.other.app"]
@@ -142,8 +150,10 @@ def test_associated_start_constant_target(tmp_path):
 
 def test_associated_start_enumerate_then_start(tmp_path):
     query = cls("Lcn/jpush/android/util/Q;",
-                call(INTENT, "<init>", [STR], kind="direct", strings={1: "cn.jpush.android.intent.DaemonService"}),
-                call("Landroid/content/pm/PackageManager;", "queryIntentServices", [INTENT, "I"], "Ljava/util/List;"))
+                call(INTENT, "<init>", [STR], kind="direct",
+                     strings={1: "cn.jpush.android.intent.DaemonService"}),
+                call("Landroid/content/pm/PackageManager;", "queryIntentServices", [INTENT, "I"],
+                     "Ljava/util/List;"))
     start = cls("Lcn/jpush/android/util/S;",
                 call(INTENT, "setComponent", ["Landroid/content/ComponentName;"], INTENT),
                 call(CTX, "startService", [INTENT], "Landroid/content/ComponentName;"))
@@ -169,25 +179,37 @@ def test_wakeup_service_exported(tmp_path):
 PI_CASES = [
     ("pi.non-resettable-id", call("Landroid/telephony/TelephonyManager;", "getSubscriberId", ret=STR),
      call("Landroid/telephony/TelephonyManager;", "getNetworkType", ret="I")),
-    ("pi.installed-apps", call("Landroid/content/pm/PackageManager;", "getInstalledPackages", ["I"], "Ljava/util/List;"),
-     call("Landroid/content/pm/PackageManager;", "getApplicationLabel", ["Landroid/content/pm/ApplicationInfo;"],
+    ("pi.installed-apps",
+     call("Landroid/content/pm/PackageManager;", "getInstalledPackages", ["I"], "Ljava/util/List;"),
+     call("Landroid/content/pm/PackageManager;", "getApplicationLabel",
+          ["Landroid/content/pm/ApplicationInfo;"],
           "Ljava/lang/CharSequence;")),
-    ("pi.running-processes", call("Landroid/app/ActivityManager;", "getRunningAppProcesses", ret="Ljava/util/List;"),
+    ("pi.running-processes",
+     call("Landroid/app/ActivityManager;", "getRunningAppProcesses", ret="Ljava/util/List;"),
      call("Landroid/app/ActivityManager;", "getMemoryClass", ret="I")),
-    ("pi.clipboard", call("Landroid/content/ClipboardManager;", "getPrimaryClip", ret="Landroid/content/ClipData;"),
+    ("pi.clipboard",
+     call("Landroid/content/ClipboardManager;", "getPrimaryClip", ret="Landroid/content/ClipData;"),
      call("Landroid/content/ClipboardManager;", "setPrimaryClip", ["Landroid/content/ClipData;"])),
-    ("pi.contacts", call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://com.android.contacts/contacts"}),
+    ("pi.contacts",
+     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static",
+          {0: "content://com.android.contacts/contacts"}),
      call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "https://example.com"})),
-    ("pi.sms", call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://sms/inbox"}),
-     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://media/external"})),
-    ("pi.call-log", call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://call_log/calls"}),
-     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://settings/system"})),
+    ("pi.sms",
+     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://sms/inbox"}),
+     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static",
+          {0: "content://media/external"})),
+    ("pi.call-log",
+     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static",
+          {0: "content://call_log/calls"}),
+     call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static",
+          {0: "content://settings/system"})),
 ]
 
 
 @pytest.mark.parametrize("rid,bad,good", PI_CASES, ids=[c[0] for c in PI_CASES])
 def test_pi_rules_by_owner(tmp_path, rid, bad, good):
-    p = app(tmp_path, "a.apk", jpush_code(cls("Lcn/jpush/android/api/Collector;", bad), cls("Lcom/example/app/M;", bad)))
+    p = app(tmp_path, "a.apk",
+            jpush_code(cls("Lcn/jpush/android/api/Collector;", bad), cls("Lcom/example/app/M;", bad)))
     got = findings(p, rid)
     assert {f.owner for f in got} == {"app", "jpush"}
     assert all(f.evidence["sites"] and f.evidence["count"] >= 1 for f in got)
@@ -211,15 +233,18 @@ def pangle(*extra):
 def test_shake_sensor_in_ad_sdk(tmp_path):
     reg = call("Landroid/hardware/SensorManager;", "registerListener",
                ["Landroid/hardware/SensorEventListener;", "Landroid/hardware/Sensor;", "I"], "Z")
-    (f,) = findings(app(tmp_path, "a.apk", pangle(cls("Lcom/bytedance/sdk/openadsdk/Shake;", reg))), "ad.shake-sensor")
+    (f,) = findings(app(tmp_path, "a.apk", pangle(cls("Lcom/bytedance/sdk/openadsdk/Shake;", reg))),
+                    "ad.shake-sensor")
     assert f.owner == "pangle"
     # the same call in the app's own code (a pedometer, say) is not this rule's business
-    assert findings(app(tmp_path, "b.apk", pangle(cls("Lcom/example/app/Steps;", reg))), "ad.shake-sensor") == []
+    assert findings(app(tmp_path, "b.apk", pangle(cls("Lcom/example/app/Steps;", reg))),
+                    "ad.shake-sensor") == []
 
 
 def test_splash_sdk(tmp_path):
     load = call("Lcom/bytedance/sdk/openadsdk/TTAdNative;", "loadSplashAd",
-                ["Lcom/bytedance/sdk/openadsdk/AdSlot;", "Lcom/bytedance/sdk/openadsdk/TTAdNative$SplashAdListener;"],
+                ["Lcom/bytedance/sdk/openadsdk/AdSlot;",
+                 "Lcom/bytedance/sdk/openadsdk/TTAdNative$SplashAdListener;"],
                 kind="interface")
     (f,) = findings(app(tmp_path, "a.apk", pangle(cls("Lcom/example/app/Splash;", load))), "ad.splash-sdk")
     assert f.owner == "pangle" and f.severity == "info" and "ui check" in f.message_en
@@ -230,7 +255,8 @@ def test_splash_sdk(tmp_path):
 
 
 def test_permissions_beyond_the_app_type(tmp_path):
-    perms = ["android.permission.ACCESS_FINE_LOCATION", "android.permission.READ_CONTACTS", "android.permission.INTERNET"]
+    perms = ["android.permission.ACCESS_FINE_LOCATION", "android.permission.READ_CONTACTS",
+             "android.permission.INTERNET"]
     p = app(tmp_path, "a.apk", perms=perms)
     got = findings(p, "perm.beyond-necessary", app_type="map_navigation")
     assert [f.evidence["permission"] for f in got] == ["android.permission.READ_CONTACTS"]
@@ -245,7 +271,8 @@ def test_permissions_beyond_the_app_type(tmp_path):
 
 
 def test_debuggable(tmp_path):
-    (f,) = findings(app(tmp_path, "a.apk", app_attrs={"android:debuggable": True, "android:allowBackup": False}),
+    (f,) = findings(app(tmp_path, "a.apk",
+                        app_attrs={"android:debuggable": True, "android:allowBackup": False}),
                     "sec.debuggable")
     assert f.severity == "block"
     assert findings(app(tmp_path, "b.apk"), "sec.debuggable") == []
@@ -255,7 +282,8 @@ def test_cleartext(tmp_path):
     (f,) = findings(app(tmp_path, "a.apk", target=27), "sec.cleartext-traffic")
     assert f.evidence["explicit"] is False
     assert findings(app(tmp_path, "b.apk", target=30), "sec.cleartext-traffic") == []
-    (f,) = findings(app(tmp_path, "c.apk", app_attrs={"android:usesCleartextTraffic": True, "android:allowBackup": False}),
+    (f,) = findings(app(tmp_path, "c.apk",
+                        app_attrs={"android:usesCleartextTraffic": True, "android:allowBackup": False}),
                     "sec.cleartext-traffic")
     assert f.evidence["explicit"] is True
 
@@ -265,7 +293,8 @@ def test_allow_backup_with_pi(tmp_path):
     p = app(tmp_path, "a.apk", [cls("Lcom/example/app/M;", imei)], app_attrs={"android:allowBackup": True})
     (f,) = findings(p, "sec.allow-backup-pi")
     assert "imei" in f.evidence["pi_types"]
-    assert findings(app(tmp_path, "b.apk", app_attrs={"android:allowBackup": True}), "sec.allow-backup-pi") == []
+    assert findings(app(tmp_path, "b.apk", app_attrs={"android:allowBackup": True}),
+                    "sec.allow-backup-pi") == []
 
 
 def test_exported_unprotected(tmp_path):
@@ -274,7 +303,8 @@ def test_exported_unprotected(tmp_path):
     p = app(tmp_path, "a.apk", [cls("Lcom/example/app/Leaky;", imei)], [svc])
     (f,) = findings(p, "sec.exported-unprotected")
     assert f.severity == "warn" and f.evidence["handles_pi"] is True
-    quiet = app(tmp_path, "b.apk", [ClassDef("Lcom/example/app/Quiet;")], [Component("service", ".Quiet", exported=True)])
+    quiet = app(tmp_path, "b.apk", [ClassDef("Lcom/example/app/Quiet;")],
+                [Component("service", ".Quiet", exported=True)])
     (g,) = findings(quiet, "sec.exported-unprotected")
     assert g.severity == "info"
     guarded = app(tmp_path, "c.apk", [cls("Lcom/example/app/Leaky;", imei)],
@@ -296,7 +326,8 @@ def test_low_target_sdk(tmp_path):
 def test_accepted_findings_stay_marked(tmp_path):
     p = app(tmp_path, "a.apk", app_attrs={"android:debuggable": True, "android:allowBackup": False})
     (tmp_path / "qingdan.toml").write_text(
-        'fail_on = "warn"\n[[accept]]\nrule = "sec.debuggable"\nowner = "app"\nreason = "internal test build"\n', "utf-8")
+        'fail_on = "warn"\n[[accept]]\nrule = "sec.debuggable"\nowner = "app"\n'
+        'reason = "internal test build"\n', "utf-8")
     out = tmp_path / "r.json"
     code, stdout, stderr = cli("scan", str(p), "--json", str(out))
     rep = json.loads(out.read_text("utf-8"))
@@ -329,7 +360,8 @@ def test_bad_config_is_one_line(tmp_path):
         load_config(bad)
     p = app(tmp_path, "a.apk")
     code, _, err = cli("scan", str(p))
-    assert code == 2 and err.strip().startswith(f"error: {bad}: accept[0]") and len(err.strip().splitlines()) == 1
+    assert (code == 2 and err.strip().startswith(f"error: {bad}: accept[0]")
+            and len(err.strip().splitlines()) == 1)
     bad.write_text("fail_on = [", "utf-8")
     code, _, err = cli("scan", str(p))
     assert code == 2 and "not valid TOML" in err

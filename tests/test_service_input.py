@@ -285,7 +285,8 @@ def test_deleted_user_leaves_no_bytes_in_the_sqlite_files(tmp_path, monkeypatch,
         with sqlite3.connect(db) as c:
             c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         s.post([ev(i, user=gone, purpose=purpose, key=f"{i:03d}-c") for i in range(40, 45)])
-        assert gone.encode() in db.read_bytes() and purpose.encode() in db.read_bytes()  # the test can see them
+        assert (gone.encode() in db.read_bytes()
+                and purpose.encode() in db.read_bytes())  # the test can see them
         assert gone.encode() in (tmp_path / "ledger.db-wal").read_bytes()
         if how == "delete":
             r = s.client.delete(f"/v1/users/{gone}", headers=s.h)

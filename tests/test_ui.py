@@ -19,8 +19,10 @@ W, H = 1080, 2340  # density 2.625 estimated; tests pass --density 3.0 where it 
 def node(bounds, cls="android.widget.FrameLayout", rid="", text="", desc="", clickable=False, kids=()):
     x1, y1, x2, y2 = bounds
     inner = "".join(kids)
-    return (f"<node text={quoteattr(text)} resource-id={quoteattr(rid)} class={quoteattr(cls)} package=\"com.ex\" "
-            f"content-desc={quoteattr(desc)} clickable=\"{str(clickable).lower()}\" bounds=\"[{x1},{y1}][{x2},{y2}]\">"
+    return (f"<node text={quoteattr(text)} resource-id={quoteattr(rid)} class={quoteattr(cls)} "
+            "package=\"com.ex\" "
+            f"content-desc={quoteattr(desc)} clickable=\"{str(clickable).lower()}\" "
+            f"bounds=\"[{x1},{y1}][{x2},{y2}]\">"
             f"{inner}</node>")
 
 
@@ -58,9 +60,11 @@ def test_no_close(tmp_path):
 
 
 def test_close_too_small_reports_dp(tmp_path):
-    small = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭", clickable=True)
+    small = node((990, 120, 1050, 180), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭",
+                 clickable=True)
     f = rules_of(dump(tmp_path, SPLASH, small, AD_LABEL))["ui.close-too-small"]
-    assert f.severity == "block" and f.evidence["measured"]["width_dp"] == 20.0 and f.evidence["threshold"] == 48
+    assert (f.severity == "block" and f.evidence["measured"]["width_dp"] == 20.0
+            and f.evidence["threshold"] == 48)
     assert "20.0×20.0 dp" in f.message_en and f.evidence["source"]
     assert "ui.close-too-small" not in rules_of(dump(tmp_path, SPLASH, SKIP_OK, AD_LABEL))
 
@@ -78,7 +82,8 @@ def test_close_position(tmp_path):
     assert f.severity == "warn" and f.evidence["measured"]["centre_y"] == pytest.approx(0.459, abs=0.01)
     # centred right below a popup card is a usual place
     card = node((140, 700, 940, 1500), rid="com.ex:id/dialog_card")
-    below = node((465, 1560, 615, 1710), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭", clickable=True)
+    below = node((465, 1560, 615, 1710), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭",
+                 clickable=True)
     got = rules_of(dump(tmp_path, card, below, AD_LABEL))
     assert "ui.splash-or-popup" in got and "ui.close-position" not in got
 
@@ -95,7 +100,8 @@ def test_close_countdown(tmp_path):
 def test_close_icon_only(tmp_path):
     icon = node((900, 120, 1050, 270), "android.widget.ImageView", "com.ex:id/iv_close", clickable=True)
     assert rules_of(dump(tmp_path, SPLASH, icon, AD_LABEL))["ui.close-icon-only"].severity == "warn"
-    labelled = node((900, 120, 1050, 270), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭", clickable=True)
+    labelled = node((900, 120, 1050, 270), "android.widget.ImageView", "com.ex:id/iv_close", desc="关闭",
+                    clickable=True)
     assert "ui.close-icon-only" not in rules_of(dump(tmp_path, SPLASH, labelled, AD_LABEL))
 
 
@@ -149,7 +155,8 @@ def test_density_estimate():
 
 
 @needs_ui
-@pytest.mark.parametrize("name", ["coolapk_splash_snapshot-1698990932472.json", "coolapk_splash_DERIVED_uiautomator.xml"])
+@pytest.mark.parametrize("name", ["coolapk_splash_snapshot-1698990932472.json",
+                                  "coolapk_splash_DERIVED_uiautomator.xml"])
 def test_coolapk_splash(name):
     s = read_dump(SHARED_UI / name)
     assert (s.width, s.height, s.density) == (1440, 3088, 3.5) and "estimated" in s.density_note
@@ -159,7 +166,8 @@ def test_coolapk_splash(name):
         by.setdefault(f.rule_id, []).append(f)
     assert rec.kind == "splash" and rec.ad and rec.owner == "pangle"
     (small,) = by["ui.close-too-small"]
-    assert small.evidence["measured"] == {"width_dp": 42.9, "height_dp": 42.9, "width_px": 150, "height_px": 150}
+    assert small.evidence["measured"] == {"width_dp": 42.9, "height_dp": 42.9, "width_px": 150,
+                                          "height_px": 150}
     assert "tt_splash_skip_btn" in small.evidence["element"]
     assert "ui.close-icon-only" in by
     assert {f.evidence["measured"] for f in by["ui.shake-prompt"]} == {"摇一摇", "滑动"}
@@ -207,7 +215,8 @@ def test_cli_folder(tmp_path):
 
 
 def test_html_escapes_dump_strings(tmp_path):
-    evil = node((900, 120, 1050, 270), "android.widget.TextView", "com.ex:id/skip", "<script>alert(1)</script>跳过",
+    evil = node((900, 120, 1050, 270), "android.widget.TextView", "com.ex:id/skip",
+                "<script>alert(1)</script>跳过",
                 clickable=True)
     p = dump(tmp_path, SPLASH, evil)
     page = tmp_path / "r.html"
@@ -216,7 +225,8 @@ def test_html_escapes_dump_strings(tmp_path):
     assert "<script>" not in html and "&lt;script&gt;" in html
 
 
-BAD = [("truncated.xml", b"<hierarchy><node"), ("bomb.xml", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aa">]><hierarchy/>'),
+BAD = [("truncated.xml", b"<hierarchy><node"),
+       ("bomb.xml", b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aa">]><hierarchy/>'),
        ("other.xml", b"<html></html>"), ("bounds.xml", b'<hierarchy><node bounds="[0,0][x,1]"/></hierarchy>'),
        ("broken.json", b'{"nodes": [1, 2'), ("shape.json", b'{"nodes": [{"attr": {"left": "a"}}]}'),
        ("empty.json", b"{}"), ("binary.json", b"\x00\x01\x02")]

@@ -1206,7 +1206,8 @@ def build_axml(root: Element, utf8: bool = False, namespaces: dict[str, str] | N
 
 def _android_keys(attrs: dict | None) -> dict[str, object]:
     """Accept ``"debuggable"`` as shorthand for ``"android:debuggable"`` (known attributes only)."""
-    return {(f"android:{k}" if ":" not in k and k in ANDROID_ATTR_IDS else k): v for k, v in (attrs or {}).items()}
+    return {(f"android:{k}" if ":" not in k and k in ANDROID_ATTR_IDS else k): v
+            for k, v in (attrs or {}).items()}
 
 
 @dataclass
@@ -1225,12 +1226,14 @@ class IntentFilter:
         el.children += [Element("action", {"android:name": a}) for a in self.actions]
         el.children += [Element("category", {"android:name": c}) for c in self.categories]
         for d in self.data:
-            el.children.append(Element("data", {(k if ":" in k else f"android:{k}"): v for k, v in d.items()}))
+            el.children.append(Element("data", {(k if ":" in k else f"android:{k}"): v
+                                                for k, v in d.items()}))
         return el
 
 
 def _meta_data_element(name: str, value: object) -> Element:
-    """``<meta-data>``: ``"@0x..."`` strings become ``android:resource``, everything else ``android:value``."""
+    """``<meta-data>``: ``"@0x..."`` strings become ``android:resource``, everything else
+    ``android:value``."""
     if isinstance(value, str) and value.startswith("@0x"):
         return Element("meta-data", {"android:name": name, "android:resource": value})
     return Element("meta-data", {"android:name": name, "android:value": value})
@@ -1310,7 +1313,8 @@ def manifest_element(package: str, version_code: int | None = 1, version_name: s
         if isinstance(p, str):
             root.children.append(Element("permission", {"android:name": p}))
         else:
-            root.children.append(Element("permission", {"android:name": p[0], "android:protectionLevel": p[1]}))
+            root.children.append(Element("permission",
+                                         {"android:name": p[0], "android:protectionLevel": p[1]}))
     root.children += [Element("uses-feature", {"android:name": f}) for f in uses_features]
     root.children += list(extra_children)
     if application:
@@ -1406,7 +1410,8 @@ def build_arsc(package: str, strings: dict[str, str], package_id: int = 0x7F,
     for vals in localized.values():
         for k in vals:
             spec_flags[key_idx[k]] |= ACONFIGURATION_LOCALE
-    spec = struct.pack(f"<HHIBBHI{n}I", RES_TABLE_TYPE_SPEC_TYPE, 16, 16 + 4 * n, type_id, 0, 0, n, *spec_flags)
+    spec = struct.pack(f"<HHIBBHI{n}I", RES_TABLE_TYPE_SPEC_TYPE, 16, 16 + 4 * n, type_id, 0, 0, n,
+                       *spec_flags)
 
     def type_chunk(locale: str | None, vals: dict[str, str]) -> bytes:
         offsets = []
@@ -1420,7 +1425,8 @@ def build_arsc(package: str, strings: dict[str, str], package_id: int = 0x7F,
         header_size = 20 + CONFIG_SIZE
         entries_start = header_size + 4 * n
         size = entries_start + len(entries)
-        return (struct.pack("<HHIBBHII", RES_TABLE_TYPE_TYPE, header_size, size, type_id, 0, 0, n, entries_start)
+        return (struct.pack("<HHIBBHII", RES_TABLE_TYPE_TYPE, header_size, size, type_id, 0, 0, n,
+                            entries_start)
                 + _locale_config(locale) + struct.pack(f"<{n}I", *offsets) + bytes(entries))
 
     chunks = spec + type_chunk(None, strings)
@@ -1451,7 +1457,8 @@ def build_arsc(package: str, strings: dict[str, str], package_id: int = 0x7F,
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
-ELF_MACHINES = {"arm64-v8a": (183, 64, 0), "armeabi-v7a": (40, 32, 0x05000400), "armeabi": (40, 32, 0x05000000),
+ELF_MACHINES = {"arm64-v8a": (183, 64, 0), "armeabi-v7a": (40, 32, 0x05000400),
+                "armeabi": (40, 32, 0x05000000),
                 "x86": (3, 32, 0), "x86_64": (62, 64, 0)}
 
 
@@ -1545,7 +1552,8 @@ def v1_signature_files(digests: list[tuple[str, bytes]], key_pem: Path | None = 
     sf += _mf_line(f"SHA-256-Digest-Manifest-Main-Attributes: {b64(hashlib.sha256(main).digest())}")
     sf += b"\r\n"
     for entry, sec in sections:
-        sf += _mf_line(f"Name: {entry}") + _mf_line(f"SHA-256-Digest: {b64(hashlib.sha256(sec).digest())}") + b"\r\n"
+        sf += (_mf_line(f"Name: {entry}") + _mf_line(f"SHA-256-Digest: {b64(hashlib.sha256(sec).digest())}")
+               + b"\r\n")
     sf = bytes(sf)
 
     key, cert = _load_test_key(key_pem, cert_pem)
@@ -1626,24 +1634,40 @@ LARGE_APP_APIS: list[tuple[str, str, dict[int, str]]] = [
     ("virtual", "Landroid/telephony/TelephonyManager;->getDeviceId()Ljava/lang/String;", {}),
     ("virtual", "Landroid/telephony/TelephonyManager;->getSubscriberId()Ljava/lang/String;", {}),
     ("virtual", "Landroid/telephony/TelephonyManager;->getLine1Number()Ljava/lang/String;", {}),
-    ("static", "Landroid/provider/Settings$Secure;->getString(Landroid/content/ContentResolver;Ljava/lang/String;)Ljava/lang/String;", {1: "android_id"}),
+    ("static",
+     "Landroid/provider/Settings$Secure;->"
+     "getString(Landroid/content/ContentResolver;Ljava/lang/String;)Ljava/lang/String;", {1: "android_id"}),
     ("virtual", "Landroid/net/wifi/WifiInfo;->getMacAddress()Ljava/lang/String;", {}),
     ("virtual", "Landroid/net/wifi/WifiInfo;->getSSID()Ljava/lang/String;", {}),
-    ("virtual", "Landroid/location/LocationManager;->getLastKnownLocation(Ljava/lang/String;)Landroid/location/Location;", {1: "provider"}),
+    ("virtual",
+     "Landroid/location/LocationManager;->"
+     "getLastKnownLocation(Ljava/lang/String;)Landroid/location/Location;", {1: "provider"}),
     ("virtual", "Landroid/content/pm/PackageManager;->getInstalledPackages(I)Ljava/util/List;", {}),
     ("virtual", "Landroid/content/ClipboardManager;->getPrimaryClip()Landroid/content/ClipData;", {}),
-    ("virtual", "Landroid/content/Context;->getSystemService(Ljava/lang/String;)Ljava/lang/Object;", {1: "service"}),
-    ("virtual", "Landroid/content/Context;->startService(Landroid/content/Intent;)Landroid/content/ComponentName;", {}),
-    ("virtual", "Landroid/content/Context;->getSharedPreferences(Ljava/lang/String;I)Landroid/content/SharedPreferences;", {1: "prefs"}),
-    ("interface", "Landroid/content/SharedPreferences;->getString(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;", {1: "key"}),
-    ("virtual", "Landroid/content/Intent;->setClassName(Ljava/lang/String;Ljava/lang/String;)Landroid/content/Intent;", {1: "pkg", 2: "cls"}),
-    ("virtual", "Landroid/content/Intent;->setAction(Ljava/lang/String;)Landroid/content/Intent;", {1: "action"}),
+    ("virtual",
+     "Landroid/content/Context;->getSystemService(Ljava/lang/String;)Ljava/lang/Object;", {1: "service"}),
+    ("virtual",
+     "Landroid/content/Context;->startService(Landroid/content/Intent;)Landroid/content/ComponentName;", {}),
+    ("virtual",
+     "Landroid/content/Context;->"
+     "getSharedPreferences(Ljava/lang/String;I)Landroid/content/SharedPreferences;", {1: "prefs"}),
+    ("interface",
+     "Landroid/content/SharedPreferences;->getString(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;",
+     {1: "key"}),
+    ("virtual",
+     "Landroid/content/Intent;->setClassName(Ljava/lang/String;Ljava/lang/String;)Landroid/content/Intent;",
+     {1: "pkg", 2: "cls"}),
+    ("virtual",
+     "Landroid/content/Intent;->setAction(Ljava/lang/String;)Landroid/content/Intent;", {1: "action"}),
     ("static", "Landroid/util/Log;->d(Ljava/lang/String;Ljava/lang/String;)I", {0: "tag", 1: "msg"}),
     ("static", "Landroid/util/Log;->e(Ljava/lang/String;Ljava/lang/String;)I", {0: "tag", 1: "msg"}),
     ("static", "Landroid/net/Uri;->parse(Ljava/lang/String;)Landroid/net/Uri;", {0: "url"}),
     ("static", "Ljava/lang/Class;->forName(Ljava/lang/String;)Ljava/lang/Class;", {0: "class"}),
-    ("virtual", "Ljava/lang/Class;->getMethod(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;", {1: "method"}),
-    ("virtual", "Ljava/lang/reflect/Method;->invoke(Ljava/lang/Object;[Ljava/lang/Object;)Ljava/lang/Object;", {}),
+    ("virtual",
+     "Ljava/lang/Class;->getMethod(Ljava/lang/String;[Ljava/lang/Class;)Ljava/lang/reflect/Method;",
+     {1: "method"}),
+    ("virtual",
+     "Ljava/lang/reflect/Method;->invoke(Ljava/lang/Object;[Ljava/lang/Object;)Ljava/lang/Object;", {}),
     ("virtual", "Ljava/lang/StringBuilder;->append(Ljava/lang/String;)Ljava/lang/StringBuilder;", {1: "msg"}),
     ("virtual", "Ljava/lang/StringBuilder;->append(I)Ljava/lang/StringBuilder;", {}),
     ("virtual", "Ljava/lang/StringBuilder;->append(J)Ljava/lang/StringBuilder;", {}),
@@ -1654,25 +1678,39 @@ LARGE_APP_APIS: list[tuple[str, str, dict[int, str]]] = [
     ("static", "Ljava/lang/Math;->max(JJ)J", {}),
     ("static", "Landroid/text/TextUtils;->isEmpty(Ljava/lang/CharSequence;)Z", {0: "msg"}),
     ("interface", "Ljava/util/List;->size()I", {}),
-    ("interface", "Ljava/util/Map;->put(Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", {1: "key", 2: "msg"}),
+    ("interface",
+     "Ljava/util/Map;->put(Ljava/lang/Object;Ljava/lang/Object;)Ljava/lang/Object;", {1: "key", 2: "msg"}),
     ("virtual", "Ljava/util/HashMap;->get(Ljava/lang/Object;)Ljava/lang/Object;", {1: "key"}),
-    ("virtual", "Lorg/json/JSONObject;->put(Ljava/lang/String;Ljava/lang/Object;)Lorg/json/JSONObject;", {1: "key"}),
+    ("virtual",
+     "Lorg/json/JSONObject;->put(Ljava/lang/String;Ljava/lang/Object;)Lorg/json/JSONObject;", {1: "key"}),
     ("virtual", "Lorg/json/JSONObject;->optString(Ljava/lang/String;)Ljava/lang/String;", {1: "key"}),
     ("virtual", "Ljava/net/URL;->openConnection()Ljava/net/URLConnection;", {}),
     ("virtual", "Ljava/net/HttpURLConnection;->setRequestMethod(Ljava/lang/String;)V", {1: "http"}),
-    ("virtual", "Landroid/database/sqlite/SQLiteDatabase;->rawQuery(Ljava/lang/String;[Ljava/lang/String;)Landroid/database/Cursor;", {1: "sql"}),
+    ("virtual",
+     "Landroid/database/sqlite/SQLiteDatabase;->"
+     "rawQuery(Ljava/lang/String;[Ljava/lang/String;)Landroid/database/Cursor;", {1: "sql"}),
     ("virtual", "Landroid/app/Activity;->startActivity(Landroid/content/Intent;)V", {}),
     ("virtual", "Landroid/os/Handler;->postDelayed(Ljava/lang/Runnable;J)Z", {}),
     ("static", "Ljava/lang/Runtime;->getRuntime()Ljava/lang/Runtime;", {}),
     ("virtual", "Ljava/lang/Runtime;->exec(Ljava/lang/String;)Ljava/lang/Process;", {1: "cmd"}),
-    ("static", "Ldalvik/system/DexClassLoader;->loadClass(Ljava/lang/String;)Ljava/lang/Class;", {0: "class"}),
+    ("static",
+     "Ldalvik/system/DexClassLoader;->loadClass(Ljava/lang/String;)Ljava/lang/Class;", {0: "class"}),
     ("virtual", "Landroid/webkit/WebView;->loadUrl(Ljava/lang/String;)V", {1: "url"}),
-    ("virtual", "Landroid/webkit/WebView;->addJavascriptInterface(Ljava/lang/Object;Ljava/lang/String;)V", {2: "key"}),
+    ("virtual",
+     "Landroid/webkit/WebView;->addJavascriptInterface(Ljava/lang/Object;Ljava/lang/String;)V", {2: "key"}),
     ("static", "Ljavax/crypto/Cipher;->getInstance(Ljava/lang/String;)Ljavax/crypto/Cipher;", {0: "cipher"}),
-    ("static", "Ljava/security/MessageDigest;->getInstance(Ljava/lang/String;)Ljava/security/MessageDigest;", {0: "digest"}),
+    ("static",
+     "Ljava/security/MessageDigest;->getInstance(Ljava/lang/String;)Ljava/security/MessageDigest;",
+     {0: "digest"}),
     ("virtual", "Landroid/accounts/AccountManager;->getAccounts()[Landroid/accounts/Account;", {}),
-    ("virtual", "Landroid/hardware/Camera;->takePicture(Landroid/hardware/Camera$ShutterCallback;Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;)V", {}),
-    ("virtual", "Landroid/content/ContentResolver;->query(Landroid/net/Uri;[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;Ljava/lang/String;)Landroid/database/Cursor;", {3: "sql", 5: "key"}),
+    ("virtual",
+     "Landroid/hardware/Camera;->"
+     "takePicture(Landroid/hardware/Camera$ShutterCallback;Landroid/hardware/Camera$PictureCallback;"
+     "Landroid/hardware/Camera$PictureCallback;Landroid/hardware/Camera$PictureCallback;)V", {}),
+    ("virtual",
+     "Landroid/content/ContentResolver;->"
+     "query(Landroid/net/Uri;[Ljava/lang/String;Ljava/lang/String;[Ljava/lang/String;Ljava/lang/String;"
+     ")Landroid/database/Cursor;", {3: "sql", 5: "key"}),
 ]
 
 LARGE_APP_PREFIXES = [
@@ -1741,7 +1779,8 @@ def _large_string(rng: Random, kind: str, prefix: str, serial: int) -> str:
     if kind == "http":
         return rng.choice(("GET", "POST"))
     if kind == "sql":
-        return f"SELECT * FROM t_{dom}_{serial % 50} WHERE id = ? AND ts > {serial} ORDER BY ts DESC LIMIT 100"
+        return (f"SELECT * FROM t_{dom}_{serial % 50} WHERE id = ? AND ts > {serial}"
+                " ORDER BY ts DESC LIMIT 100")
     if kind == "cmd":
         return rng.choice(("getprop ro.serialno", "cat /proc/cpuinfo", "su -c id", "pm list packages"))
     if kind == "cipher":

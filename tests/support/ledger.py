@@ -40,15 +40,18 @@ def lists() -> DoubleList:
         [CollectedItem("phone_number", "用于注册、登录账号", "注册、登录时", "provided"),
          CollectedItem("precise_location", "推荐附近门店", "首页选择收货地址时", "permission"),
          CollectedItem("android_id", "推送订单消息", "App 启动后", "automatic", collector="jpush")],
-        [SharedItem("极光推送", "深圳市和讯华谷信息技术有限公司", ["android_id", "oaid"], "向您推送订单状态消息",
+        [SharedItem("极光推送", "深圳市和讯华谷信息技术有限公司", ["android_id", "oaid"],
+                    "向您推送订单状态消息",
                     "App 启动后", "sdk_local", sdk="jpush"),
-         SharedItem("顺丰同城", "顺丰同城（深圳）科技有限公司", ["name", "phone_number", "address"], "完成商品配送",
+         SharedItem("顺丰同城", "顺丰同城（深圳）科技有限公司", ["name", "phone_number", "address"],
+                    "完成商品配送",
                     "下单选择同城配送时", "api_transfer")],
     )
 
 
 def postgres_database():
-    """Yield the URL of a fresh database (dropped afterwards); skip, or fail under CI, when PostgreSQL is down."""
+    """Yield the URL of a fresh database (dropped afterwards); skip, or fail under CI, when PostgreSQL is
+    down."""
     try:
         admin = pg_admin()
     except Exception as exc:  # noqa: BLE001
