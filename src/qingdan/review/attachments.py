@@ -17,7 +17,8 @@ ATTACH_TOTAL = ATTACH_MAX * (2 + MAX_UI)
 _ANY = {"", "application/octet-stream", "text/plain"}
 KINDS: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "policy": ((".html", ".htm", ".txt"), _ANY | {"text/html", "application/xhtml+xml"}),
-    "lists": ((".yaml", ".yml"), _ANY | {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}),
+    "lists": ((".yaml", ".yml"),
+              _ANY | {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}),
     "ui": ((".xml", ".json"), _ANY | {"text/xml", "application/xml", "application/json"}),
 }
 LABEL = {"policy": "privacy policy", "lists": "double lists", "ui": "UI dump"}

@@ -38,7 +38,8 @@ a:focus,button:focus,input:focus{outline:3px solid #f0a000;outline-offset:2px}
 CSS_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
 CSP = (f"default-src 'none'; style-src {CSS_HASH}; img-src 'none'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store",
+                    "Referrer-Policy": "no-referrer",
                     "X-Content-Type-Options": "nosniff", "X-Robots-Tag": "noindex"}
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
