@@ -66,7 +66,8 @@ def _autostart(r: Rule, ctx: Context) -> list[Finding]:
         short = ", ".join(a.rsplit(".", 1)[-1] for a in acts)
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，可在用户未打开应用时启动进程",
+            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，"
+            "可在用户未打开应用时启动进程",
             f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process "
             "without the user",
             component=c.name, actions=acts, exported=c.exported))
@@ -216,13 +217,11 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
                 continue
             targets = sorted(set(_foreign_packages(aims, own)))
             if targets:
-                direct.setdefault(owner,
-                                  []).append({"caller": caller_name, "targets": targets, "starts": starters,
-                                                     "dex": d.source})
+                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets,
+                                                     "starts": starters, "dex": d.source})
             elif "getPackageName" not in names and not any(s.strings for s in aims):
-                explicit.setdefault(owner,
-                                    []).append({"caller": caller_name, "starts": starters, "dex": d.source,
-                                                       "targets": []})
+                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters,
+                                                       "dex": d.source, "targets": []})
     out = []
     for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
         sites = direct.get(owner, [])
@@ -236,9 +235,9 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
         else:
             shown = f"（{', '.join(acts[:3])}）" if acts else ""
             what_zh = f"枚举响应特定 action 的其他应用组件{shown}后显式启动/广播"
-            what_en = "enumerating other apps' components that answer an action" + (
-                f" ({', '.join(acts[:3])})" if acts
-                else "") + ", then starting or broadcasting to explicit components"
+            what_en = ("enumerating other apps' components that answer an action"
+                       + (f" ({', '.join(acts[:3])})" if acts else "")
+                       + ", then starting or broadcasting to explicit components")
         sev = None if owner != APP else "info"
         out.append(Finding.of(
             r, owner,

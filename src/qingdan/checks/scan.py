@@ -154,8 +154,8 @@ def scan_package(pkg: AppPackage) -> ScanResult:
                       pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
 
 
-def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list[ApiUse]) -> dict[str,
-                                                                                                  list[PICollector]]:
+def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
+               uses: list[ApiUse]) -> dict[str, list[PICollector]]:
     """For each PI type: who collects it (the app and/or SDK ids) and the evidence."""
     table: dict[str, dict[str, PICollector]] = {}
 

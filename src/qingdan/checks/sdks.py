@@ -39,9 +39,8 @@ class SdkEvidence:
     dex_sources: list[str] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
-        return [k
-                for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions",
-                          "permissions")
+        return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions",
+                            "permissions")
                 if getattr(self, k)]
 
 

@@ -194,8 +194,8 @@ class Ledger:
             if ordered and self.dialect == "postgresql":
                 inserted = _pg_insert_events(c, ordered)
             elif ordered:
-                stmt = (self._insert(events).on_conflict_do_nothing(index_elements=["app_id",
-                                                                                    "idempotency_key"])
+                stmt = (self._insert(events)
+                        .on_conflict_do_nothing(index_elements=["app_id", "idempotency_key"])
                         .returning(events.c.idempotency_key))
                 inserted = set(c.execute(stmt, ordered).scalars())
             deltas = self._deltas(rows[k] for k in inserted)
@@ -232,8 +232,8 @@ class Ledger:
         ins = self._insert(aggregates)
         ex = ins.excluded
         t = aggregates.c
-        least, greatest = (func.least, func.greatest) if self.dialect == "postgresql" else (func.min,
-                                                                                            func.max)
+        least, greatest = ((func.least, func.greatest) if self.dialect == "postgresql"
+                           else (func.min, func.max))
         stmt = ins.on_conflict_do_update(
             index_elements=list(AGG_KEY),
             set_={"count": t.count + ex.count,
@@ -401,8 +401,7 @@ class Ledger:
 # parameter statement; COPY streams the rows and lets the server do the rest.
 
 _EVENT_COLS = ("app_id", "user_ref", "kind", "pi_type", "purpose", "scenario", "source", "value_enc",
-               "key_id",
-               "occurred_at", "received_at", "idempotency_key", "flags")
+               "key_id", "occurred_at", "received_at", "idempotency_key", "flags")
 _AGG_COLS = (*AGG_KEY, "count", "first_at", "last_at", "last_value_enc", "flags")
 
 

@@ -82,8 +82,8 @@ def _names_of(sid: str) -> list[str]:
     s = load_sdks().get(sid)
     if s is None:
         return [sid]
-    names = [n
-             for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None) if n]
+    names = [n for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None)
+             if n]
     return names + list(s.signatures.packages)
 
 
@@ -110,7 +110,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
                 declared.setdefault(p, []).append(f"shared with {s.third_party}: {s.purpose}")
     detected: dict[str, list[str]] = {}
     if scan is not None:
-        # code evidence only: a permission alone (CAMERA → face) or an SDK's own policy is not proof of collection
+        # code evidence only: a permission alone (CAMERA → face) or an SDK's own policy is not proof
+        # of collection
         for p, collectors in scan.pi_summary.items():
             ev = [f"{c.owner}: {e.detail}" + (f" in {e.where}" if e.where else "") for c in collectors
                   for e in c.evidence if e.kind == "api"]
@@ -143,9 +144,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
     mentioned: dict[str, list[str]] = {}
     for tp in facts.third_parties:
         for sid in tp.sdk_ids:
-            mentioned.setdefault(sid,
-                                 []).append(f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence
-                                            else tp.name)
+            mentioned.setdefault(sid, []).append(
+                f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else tp.name)
     obs_sources: dict[str, list[str]] = {}
     for p, srcs in (observed or {}).items():
         for s in srcs:
@@ -154,8 +154,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
     decl_tp: dict[str, list[str]] = {}
     if lists is not None:
         for s in lists.shared:
-            decl_tp.setdefault(s.sdk or s.third_party,
-                               []).append(f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
+            decl_tp.setdefault(s.sdk or s.third_party, []).append(
+                f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
     tp_keys = set(det_sdks) | set(decl_tp) | set(obs_sources)
     tp_keys |= {sid for sid in mentioned if sid in all_found}
     if scan is not None:  # SDKs the policy names that the app does not contain (one row per mention)

@@ -76,7 +76,8 @@ LIST_SHARED_RE = re.compile(r"(第三方)[^，。]{0,8}(共享|SDK)[^，。]{0,6
 UPDATED_RE = re.compile(r"(更新|生效|发布|修订)(日期|时间)\s*[:：为]?\s*"
                         r"(\d{4}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?)")
 VERSION_RE = re.compile(r"(?:版本号?|版本)\s*[:：]?\s*[Vv]?(\d+(?:\.\d+){0,3})|[Vv](\d+\.\d+(?:\.\d+)?)\s*版")
-SHARING_RE = re.compile(r"向(?:该|此|这些|上述)?([\u4e00-\u9fa5A-Za-z0-9]{2,12}?)(?:提供|共享|披露|传输|转让)")
+SHARING_RE = re.compile(r"向(?:该|此|这些|上述)?([\u4e00-\u9fa5A-Za-z0-9]{2,12}?)"
+                        r"(?:提供|共享|披露|传输|转让)")
 GENERIC_PARTY = re.compile(r"^(您|你|我们|用户|第三方|关联|合作|其|他人|有关|相关|政府|司法|行政|监管|国家|"
                            r"公安|执法|法院|"
                            r"任何|其他|上述|对方|服务提供|供应商|商家|卖家|本|该|贵|此|前述|外部|境外|收件人|"
@@ -232,7 +233,8 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
             continue
         for m in SHARING_RE.finditer(s.text):
             name = m.group(1)
-            if GENERIC_PARTY.match(name) or len(name) < 3 or re.search(r"您|我们|用户|信息|数据|服务|第三方", name):
+            if (GENERIC_PARTY.match(name) or len(name) < 3
+                    or re.search(r"您|我们|用户|信息|数据|服务|第三方", name)):
                 continue
             if any(name.casefold() == k or name.casefold() in k or k in name.casefold() for k in found):
                 continue

@@ -76,12 +76,10 @@ _COMPANY_AFFIX = re.compile(r"^(北京|上海|深圳|广州|杭州|南京|成都
                             r"软件|通信|移动通信|数据|网络)?"
                             r"(股份)?有限(责任)?公司$")
 _GENERIC_EN = {"sdk", "push", "share", "map", "maps", "pay", "login", "analytics", "ads", "ad", "update",
-               "core",
-               "common", "base", "utils", "util", "app", "apps", "data", "web", "cloud", "location",
-               "feedback", "im",
-               "live", "video", "audio", "game", "security", "face", "voice", "speech", "ocr", "auth",
-               "verify",
-               "cookie", "ip", "id", "android", "google", "support", "network", "http", "json", "image"}
+               "core", "common", "base", "utils", "util", "app", "apps", "data", "web", "cloud", "location",
+               "feedback", "im", "live", "video", "audio", "game", "security", "face", "voice", "speech",
+               "ocr", "auth", "verify", "cookie", "ip", "id", "android", "google", "support", "network",
+               "http", "json", "image"}
 
 
 def _core(name: str) -> str:

@@ -41,10 +41,9 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 
 _BLOCK = {"p", "div", "br", "li", "ul", "ol", "section", "article", "header", "footer", "main", "nav",
-          "aside",
-          "blockquote", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "pre",
-          "form",
-          "figure", "figcaption", "address", "body", "html", "caption", "thead", "tbody", "tfoot"}
+          "aside", "blockquote", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr",
+          "pre", "form", "figure", "figcaption", "address", "body", "html", "caption", "thead", "tbody",
+          "tfoot"}
 _SKIP = {"script", "style", "head", "noscript", "template", "svg"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _WS = re.compile(r"[ \t\r\n\f\u00a0\u3000]+")

@@ -153,7 +153,8 @@ def check_attachments(report: dict[str, Any], scan, attachments: list[dict]) -> 
         extra += fs
         warnings.extend(f"attachment ui {a['name']}: {w}" for w in s.warnings)
     if scan is None and attachments:
-        warnings.append("attachments checked without the package's scan: comparisons with the package skipped")
+        warnings.append("attachments checked without the package's scan: "
+                        "comparisons with the package skipped")
     rep["findings"] = list(rep.get("findings", [])) + [f.to_dict(scan) for f in extra]
     rep["finding_counts"] = count_by_severity(rep["findings"])
     return rep

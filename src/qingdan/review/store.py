@@ -280,8 +280,8 @@ class ReviewStore(ConsoleQueries):
         """Submissions not final, oldest first (``running_only``: those a worker had started)."""
         cond = submissions.c.status == "running" if running_only else submissions.c.status.not_in(FINAL)
         with self.engine.connect() as c:
-            return [r.id
-                    for r in c.execute(select(submissions.c.id).where(cond).order_by(submissions.c.created_at))]
+            return [r.id for r in c.execute(
+                select(submissions.c.id).where(cond).order_by(submissions.c.created_at))]
 
     def begin(self, sub_id: str, lease_s: float) -> tuple[str, float, dict | None]:
         """A worker takes a submission, in one transaction (rows locked, so two deliveries of the same

@@ -121,8 +121,8 @@ def recognise(s: ScreenFacts) -> Recognition:
             containers.append(n)
             if len(rec.reasons) < 8:
                 rec.reasons.append(f"ad view {n.rid or n.cls}")
-        if (toks & POPUP_TOKENS
-            or n.cls == "android.app.Dialog") and n.area >= THRESHOLDS["overlay_share"].value * s.area:
+        if ((toks & POPUP_TOKENS or n.cls == "android.app.Dialog")
+                and n.area >= THRESHOLDS["overlay_share"].value * s.area):
             popup = True
             containers.append(n)
             rec.reasons.append(f"popup view {n.rid or n.cls} covering {n.area / s.area:.0%} of the screen")
@@ -400,7 +400,8 @@ def _close_countdown(r: Rule, ctx: ScreenContext) -> list[Finding]:
                            f'close/skip control {el} shows a countdown "{cd}": it may only close once the '
                            "countdown ends (a dump cannot tell; tap it to confirm)",
                            element=el, bounds=list(close.bounds), measured=cd, threshold="closable at once",
-                           source="《互联网广告管理办法》第十条: one-click close, no waiting for a countdown")]
+                           source="《互联网广告管理办法》第十条: one-click close, "
+                                  "no waiting for a countdown")]
     cd_node = next((n for n in s.nodes if n.visible and COUNTDOWN.search(n.text) and "秒后" in n.text), None)
     if cd_node is None:
         return []

@@ -88,12 +88,14 @@ def render_ui_report(screens: list[tuple[ScreenFacts, list[Finding], object]]) -
                 e = f.evidence
                 thr = " · ".join(escape(str(e[k])) for k in ("measured", "threshold", "source")
                                  if e.get(k) not in (None, ""))
-                out.append('<tr><td '
-                           f'class="{escape(f.severity)}">{escape(f.severity)}</td><td><code>{escape(f.rule_id)}</code></td>'
-                           f"<td>{escape(f.message_zh)}<br><small>{escape(f.message_en)}</small></td><td><small>{thr}</small></td></tr>")
+                out.append(f'<tr><td class="{escape(f.severity)}">{escape(f.severity)}</td>'
+                           f'<td><code>{escape(f.rule_id)}</code></td>'
+                           f"<td>{escape(f.message_zh)}<br><small>{escape(f.message_en)}</small></td>"
+                           f"<td><small>{thr}</small></td></tr>")
             out.append("</table>")
         else:
-            out.append("<p>No splash screen or popup recognised; nothing to check. 未识别出开屏页或弹窗。</p>")
+            out.append("<p>No splash screen or popup recognised; nothing to check. "
+                       "未识别出开屏页或弹窗。</p>")
         out.append("</div>")
     out.append("</body></html>")
     return "\n".join(out)
