@@ -679,8 +679,7 @@ def _xlsx_bytes(dl: DoubleList, collected: list[list[str]], shared: list[list[st
     wb.properties.title = f"{dl.app.name} 个人信息双清单"
     wb.properties.creator = "qingdan"
     widths = {"使用目的": 40, "使用场景": 32, "备注": 24, "第三方隐私政策": 36, "收集方": 28,
-              "第三方主体": 28,
-              "共享的个人信息": 28}
+              "第三方主体": 28, "共享的个人信息": 28}
     for title, rows in zip(SHEETS, (collected, shared), strict=True):
         ws = wb.create_sheet(title)
         for r, row in enumerate(rows, start=1):

@@ -7,8 +7,7 @@ from html import escape
 from qingdan.policy.check import VIEWS, Comparison
 
 _VIEW_ZH = {"declared": "清单声明 declared", "detected": "扫描发现 detected",
-            "disclosed": "政策说明 disclosed",
-            "observed": "台账记录 observed"}
+            "disclosed": "政策说明 disclosed", "observed": "台账记录 observed"}
 _CSS = """body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}
 table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.35rem .5rem;\
 vertical-align:top;text-align:left}

@@ -443,9 +443,8 @@ class ReviewStore(ConsoleQueries):
         now = utcnow()
         with self.w.begin() as c:
             vid = c.execute(insert(verdicts).values(submission_id=sub_id, reviewer_id=reviewer_id,
-                                                    decision=decision,
-                                                    rules_json=json.dumps(rules), note=note,
-                                                    at=now)).inserted_primary_key[0]
+                                                    decision=decision, rules_json=json.dumps(rules),
+                                                    note=note, at=now)).inserted_primary_key[0]
         return {"id": vid, "decision": decision, "rules": rules, "note": note, "at": _ts(now)}
 
     def verdicts(self, sub_ids: list[str]) -> dict[str, list[dict]]:

@@ -36,9 +36,8 @@ THRESHOLDS: dict[str, Threshold] = {
                                      "glyph or outline) against the median of a ring around it"),
     "contrast_ring_dp": Threshold(8, "dp", "qingdan: width of the ring sampled around the control"),
     "fullscreen_share": Threshold(0.70, "of the screen",
-                                  "qingdan's reading of 整屏/全屏热区 (524 一、（四）; "
-                                  "〔2023〕26号 第4条), which give no number: clickable jump areas covering "
-                                  "≥ 70 %"),
+                                  "qingdan's reading of 整屏/全屏热区 (524 一、（四）; 〔2023〕26号 第4条), "
+                                  "which give no number: clickable jump areas covering ≥ 70 %"),
     "corner_band_y": Threshold(0.20, "of the height",
                                "qingdan: the top and bottom fifth of the screen or popup, "
                                "where users look for close/skip controls"),
