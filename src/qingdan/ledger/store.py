@@ -184,8 +184,8 @@ class Ledger:
             rows.setdefault(e["idempotency_key"], {
                 "app_id": app_id, "user_ref": e["user_ref"], "kind": e["kind"], "pi_type": e["pi_type"],
                 "purpose": e["purpose"], "scenario": e["scenario"], "source": e["source"],
-                "value_enc": self.keys.encrypt(value, aad(app_id, e["user_ref"])) if value is not None
-                else None,
+                "value_enc": (self.keys.encrypt(value, aad(app_id, e["user_ref"]))
+                              if value is not None else None),
                 "key_id": key_id, "occurred_at": as_utc(e["occurred_at"]), "received_at": now,
                 "idempotency_key": e["idempotency_key"], "flags": ",".join(flags)})
         ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent batches
@@ -438,9 +438,9 @@ def _pg_upsert_aggregates(c, deltas: list[dict]) -> None:
         cur.execute(
             f"INSERT INTO aggregates AS t ({cols}) SELECT {cols} FROM qd_aggs_in ORDER BY {key} "
             f"ON CONFLICT ({key}) DO UPDATE SET count = t.count + excluded.count, "
-            "first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, "
-            "excluded.last_at), "
-            "last_value_enc = CASE WHEN excluded.last_value_enc IS NOT NULL AND excluded.last_at >= "
-            "t.last_at "
+            "first_at = LEAST(t.first_at, excluded.first_at), "
+            "last_at = GREATEST(t.last_at, excluded.last_at), "
+            "last_value_enc = CASE WHEN excluded.last_value_enc IS NOT NULL "
+            "AND excluded.last_at >= t.last_at "
             "THEN excluded.last_value_enc ELSE COALESCE(t.last_value_enc, excluded.last_value_enc) END, "
             "flags = excluded.flags")

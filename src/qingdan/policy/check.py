@@ -36,8 +36,8 @@ PERMISSION_KEYS = {
     "READ_CALL_LOG": "call_log", "WRITE_CALL_LOG": "call_log", "PROCESS_OUTGOING_CALLS": "call_log",
 }
 PERMISSION_ZH = {"location": "位置", "contacts": "通讯录", "storage": "存储/相册", "camera": "相机",
-                 "microphone": "麦克风",
-                 "phone": "电话/设备信息", "calendar": "日历", "sms": "短信", "call_log": "通话记录"}
+                 "microphone": "麦克风", "phone": "电话/设备信息", "calendar": "日历", "sms": "短信",
+                 "call_log": "通话记录"}
 #: A disclosed type that also discloses narrower ones ("位置信息" covers coarse location).
 COVERS = {"precise_location": {"coarse_location", "cell_info", "trajectory"}, "imei": {"meid"},
           "photos_media": {"screen_content"}, "address_book": {"friend_list"}}
@@ -126,8 +126,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             "declared": Cell(k in declared, declared.get(k, [])[:5]) if lists is not None else None,
             "detected": Cell(k in detected, detected.get(k, [])[:5]) if scan is not None else None,
             "disclosed": Cell(k in disclosed, disclosed.get(k, [])),
-            "observed": Cell(k in obs, [f"source: {s}" for s in obs.get(k, [])][:5]) if observed is not None
-            else None,
+            "observed": (Cell(k in obs, [f"source: {s}" for s in obs.get(k, [])][:5])
+                         if observed is not None else None),
         }
         row = Row("pi", k, f"{t.zh} ({t.en})" if t else k, cells, sensitive=bool(t and t.sensitive == "true"))
         for v in ("declared", "detected", "observed"):
@@ -138,8 +138,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             row.mismatches.append("collected but not declared in the lists")
         rows.append(row)
     # -- third parties
-    det_sdks = {d.sdk.id: d for d in scan.sdks if d.confidence != "low"
-                and not d.sdk.is_library} if scan else {}
+    det_sdks = ({d.sdk.id: d for d in scan.sdks if d.confidence != "low" and not d.sdk.is_library}
+                if scan else {})
     all_found = ({d.sdk.id for d in scan.sdks} | {d.sdk.id for d in scan.libraries}) if scan else set()
     mentioned: dict[str, list[str]] = {}
     for tp in facts.third_parties:

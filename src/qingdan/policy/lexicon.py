@@ -34,8 +34,8 @@ EXTRA_PI_TERMS = {
     "电信运营商": "network_info", "网络运营商": "network_info", "Cookie": "cookie", "cookies": "cookie",
 }
 WEAK_PI_TERMS = {"地址": "address", "电话": "phone_number", "位置": "precise_location",
-                 "金额": "payment_info",
-                 "型号": "device_model", "设备码": "imei", "品牌": "device_model", "生日": "birthday"}
+                 "金额": "payment_info", "型号": "device_model", "设备码": "imei", "品牌": "device_model",
+                 "生日": "birthday"}
 
 # Brand names policies use for SDK families; each maps to catalogue id prefixes (public brand names
 # of the vendors in the catalogue; the ids are qingdan's own).
@@ -71,10 +71,9 @@ def norm(s: str) -> str:
 
 _CORE_SUFFIX = re.compile(r"\s*(\(.*?\)|（.*?）)\s*$|\s*(SDK|sdk|开放平台)\s*$")
 _COMPANY_AFFIX = re.compile(r"^(北京|上海|深圳|广州|杭州|南京|成都|武汉|厦门|天津|重庆|苏州|西安|珠海|"
-                            r"徐州)(市)?|"
-                            r"[（(][^）)]*[）)]|(信息技术|网络技术|网络科技|信息科技|科技|技术|计算机系统|"
-                            r"软件|通信|移动通信|数据|网络)?"
-                            r"(股份)?有限(责任)?公司$")
+                            r"徐州)(市)?|[（(][^）)]*[）)]|"
+                            r"(信息技术|网络技术|网络科技|信息科技|科技|技术|计算机系统|软件|通信|"
+                            r"移动通信|数据|网络)?(股份)?有限(责任)?公司$")
 _GENERIC_EN = {"sdk", "push", "share", "map", "maps", "pay", "login", "analytics", "ads", "ad", "update",
                "core", "common", "base", "utils", "util", "app", "apps", "data", "web", "cloud", "location",
                "feedback", "im", "live", "video", "audio", "game", "security", "face", "voice", "speech",
