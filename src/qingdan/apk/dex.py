@@ -124,7 +124,8 @@ class DexFile:
             if count == 0:
                 return memoryview(b"").cast("I")
             if off <= 0 or count > (n - off) // item or off + count * item > n:
-                raise ApkError(f"{source}: {what} table ({count} x {item} bytes at {off}) lies outside the file")
+                raise ApkError(f"{source}: {what} table ({count} x {item} bytes at {off}) lies outside the "
+                               "file")
             return memoryview(data)[off : off + count * item].cast("I")
 
         self._string_ids = table(s_off, s_sz, 4, "string_ids")

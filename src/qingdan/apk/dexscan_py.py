@@ -238,7 +238,8 @@ def scan(buf, cd_off: int, cd_size: int, m_size: int, s_size: int, f_size: int):
                     counters[0] += 1
                     if code:
                         counters[1] += 1
-                        _scan_code(b, n, idx & 0xFFFFFFFF, code, m_size, s_size, f_size, marks, out, fout, counters)
+                        _scan_code(b, n, idx & 0xFFFFFFFF, code, m_size, s_size, f_size, marks, out, fout,
+                                   counters)
         except (_Damaged, struct.error):
             counters[3] += 1
             del out[mark:]

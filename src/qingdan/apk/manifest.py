@@ -200,7 +200,8 @@ def build_manifest(root: XmlNode, resolve: Callable[[int], object] | None = None
             if el.tag == "package" and el.get("android:name"):
                 queries["packages"].append(str(el.get("android:name")))
             elif el.tag == "intent":
-                queries["intents"].extend(str(a.get("android:name")) for a in el.findall("action") if a.get("android:name"))
+                queries["intents"].extend(str(a.get("android:name")) for a in el.findall("action")
+                                          if a.get("android:name"))
             elif el.tag == "provider" and el.get("android:authorities"):
                 queries["providers"].append(str(el.get("android:authorities")))
 
@@ -229,9 +230,12 @@ def build_manifest(root: XmlNode, resolve: Callable[[int], object] | None = None
         filters = []
         for f in el.findall("intent-filter"):
             filters.append(IntentFilter(
-                actions=[str(a.get("android:name")) for a in f.findall("action") if a.get("android:name") is not None],
-                categories=[str(c.get("android:name")) for c in f.findall("category") if c.get("android:name") is not None],
-                data=[{k.split(":", 1)[-1]: str(value(v)) for k, v in d.attrs.items()} for d in f.findall("data")],
+                actions=[str(a.get("android:name")) for a in f.findall("action")
+                         if a.get("android:name") is not None],
+                categories=[str(c.get("android:name")) for c in f.findall("category")
+                            if c.get("android:name") is not None],
+                data=[{k.split(":", 1)[-1]: str(value(v)) for k, v in d.attrs.items()}
+                      for d in f.findall("data")],
                 priority=_int(f.get("android:priority")),
             ))
         exp_raw = value(el.get("android:exported"))
@@ -243,7 +247,8 @@ def build_manifest(root: XmlNode, resolve: Callable[[int], object] | None = None
         else:
             exported = bool(filters)
             if filters and target_sdk >= 31:
-                warnings.append(f"{name}: has intent filters but no android:exported (required from target SDK 31)")
+                warnings.append(f"{name}: has intent filters but no android:exported (required from target "
+                                "SDK 31)")
         proc = _str(value(el.get("android:process"))) or app_proc
         if proc and proc.startswith(":"):
             proc = pkg + proc

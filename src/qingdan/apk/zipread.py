@@ -161,7 +161,8 @@ class ZipArchive:
                     warnings.append(f"bad central directory record at entry {i}; stopped there")
                     break
                 q = max(cd_off, p - 32) + min(hits, key=lambda k: abs(max(cd_off, p - 32) + k - p))
-                warnings.append(f"central directory record {i} misaligned by {q - p} bytes (lying length field)")
+                warnings.append(f"central directory record {i} misaligned by {q - p} bytes (lying length "
+                                "field)")
                 p = q
                 if p + 46 > end:
                     break
@@ -188,7 +189,8 @@ class ZipArchive:
             bad = [e.name for e in order if "\x00" in e.name or e.name.startswith("/")
                    or ".." in e.name.split("/")]
             warnings.append(
-                f"{odd_names} entry name(s) with NUL, absolute or '..' parts (e.g. {bad[0]!r}); nothing is extracted"
+                f"{odd_names} entry name(s) with NUL, absolute or '..' parts (e.g. {bad[0]!r}); nothing is "
+                "extracted"
             )
         arc = cls(source, data, entries, order, cd_offset=cd_off, comment=comment,
                   limits=limits, warnings=warnings)
@@ -208,7 +210,8 @@ class ZipArchive:
             raise ApkError(f"{e.name}: local header missing at offset {lo}")
         (_sig, _need, lflags, lmethod, _t, _d, _crc, _cs, _us, nlen, xlen) = _LOCAL.unpack_from(data, lo)
         if lmethod != e.method:
-            self._warn_once(f"{e.name}: compression method {lmethod} in local header, {e.method} in central directory")
+            self._warn_once(f"{e.name}: compression method {lmethod} in local header, {e.method} in central "
+                            "directory")
         return lo + 30 + nlen + xlen
 
     def read(self, name: str, max_size: int | None = None) -> bytes:
@@ -240,7 +243,8 @@ class ZipArchive:
         else:
             if e.size > lim.ratio_floor and e.size > lim.max_ratio * max(e.compressed_size, 1):
                 raise LimitExceeded(
-                    f"{e.name}: compression ratio {e.size // max(e.compressed_size, 1)}:1 exceeds {lim.max_ratio}:1")
+                    f"{e.name}: compression ratio {e.size // max(e.compressed_size, 1)}:1 exceeds "
+                    f"{lim.max_ratio}:1")
             want = max(e.size, 0)
             d = zlib.decompressobj(-15)
             try:

@@ -161,7 +161,8 @@ def _scan_dex(d: DexFile, by_class, by_member, acc: _Uses) -> None:
             tname = d.method_ref(callee)[1]
             for s in strings:
                 for a in by_member.get(s, ()):
-                    acc.add(a, ccls, cmeth, f'java.lang.Class.{tname}("{s}")', "possible", "reflection", strings, d.source)
+                    acc.add(a, ccls, cmeth, f'java.lang.Class.{tname}("{s}")', "possible", "reflection",
+                            strings, d.source)
     if field_apis:
         fr = d.field_reads
         for k in range(0, len(fr), 2):

@@ -30,7 +30,8 @@ class Context:
     app_type: str | None = None
 
 
-def run_rules(result: ScanResult, app_type: str | None = None, only: Iterable[str] | None = None) -> list[Finding]:
+def run_rules(result: ScanResult, app_type: str | None = None,
+              only: Iterable[str] | None = None) -> list[Finding]:
     """Every scan rule, in catalogue order (the order of the functions below; ``only``: a subset of
     ids). The rules of other areas (lists, policy, ui, review) are run by their own stage, which
     has the inputs they need."""
@@ -65,8 +66,10 @@ def _autostart(r: Rule, ctx: Context) -> list[Finding]:
         short = ", ".join(a.rsplit(".", 1)[-1] for a in acts)
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，可在用户未打开应用时启动进程",
-            f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process without the user",
+            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，"
+            "可在用户未打开应用时启动进程",
+            f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process "
+            "without the user",
             component=c.name, actions=acts, exported=c.exported))
     return out
 
@@ -89,7 +92,8 @@ def _sites_of(res: ScanResult, calls: Iterable[tuple[str, str]]) -> dict[str, li
             ids.extend(d.find_methods(cls, name))
         for s in d.calls_to(ids):
             by_owner.setdefault(_owner_of(res, s.caller_class), []).append({
-                "caller": f"{s.caller_class}.{s.caller_method}", "callee": f"{s.callee_class}.{s.callee_method}",
+                "caller": f"{s.caller_class}.{s.caller_method}",
+                "callee": f"{s.callee_class}.{s.callee_method}",
                 "strings": list(s.strings), "dex": d.source})
     return by_owner
 
@@ -103,7 +107,8 @@ def _keepalive_job(r: Rule, ctx: Context) -> list[Finding]:
         out.append(Finding.of(
             r, owner,
             f"{_owner_label(res, owner)} 使用持久化任务或唤醒闹钟（{', '.join(kinds)}），共 {len(sites)} 处",
-            f"{_owner_label(res, owner)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), {len(sites)} call sites",
+            f"{_owner_label(res, owner)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), "
+            f"{len(sites)} call sites",
             sites=sites[:MAX_SITES], count=len(sites)))
     return out
 
@@ -122,8 +127,10 @@ def _keepalive_sync(r: Rule, ctx: Context) -> list[Finding]:
         owner = _owner_of(res, c.name)
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），系统会定期拉起进程",
-            f"{_owner_label(res, owner)} component {c.name} declares account sync ({', '.join(acts)}); the system starts it periodically",
+            f"{_owner_label(res, owner)} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），"
+            "系统会定期拉起进程",
+            f"{_owner_label(res, owner)} component {c.name} declares account sync ({', '.join(acts)}); the "
+            "system starts it periodically",
             severity=None if owner != APP else "info", component=c.name, actions=acts))
     return out
 
@@ -210,11 +217,11 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
                 continue
             targets = sorted(set(_foreign_packages(aims, own)))
             if targets:
-                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets, "starts": starters,
-                                                     "dex": d.source})
+                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets,
+                                                     "starts": starters, "dex": d.source})
             elif "getPackageName" not in names and not any(s.strings for s in aims):
-                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters, "dex": d.source,
-                                                       "targets": []})
+                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters,
+                                                       "dex": d.source, "targets": []})
     out = []
     for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
         sites = direct.get(owner, [])
@@ -228,13 +235,15 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
         else:
             shown = f"（{', '.join(acts[:3])}）" if acts else ""
             what_zh = f"枚举响应特定 action 的其他应用组件{shown}后显式启动/广播"
-            what_en = "enumerating other apps' components that answer an action" + (
-                f" ({', '.join(acts[:3])})" if acts else "") + ", then starting or broadcasting to explicit components"
+            what_en = ("enumerating other apps' components that answer an action"
+                       + (f" ({', '.join(acts[:3])})" if acts else "")
+                       + ", then starting or broadcasting to explicit components")
         sev = None if owner != APP else "info"
         out.append(Finding.of(
             r, owner,
             f"{_owner_label(res, owner)} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
-            f"{_owner_label(res, owner)} code can start, bind or broadcast to other apps' components: {what_en}",
+            f"{_owner_label(res, owner)} code can start, bind or broadcast to other apps' components: "
+            f"{what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
             count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
     return out
@@ -256,7 +265,8 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
         out.append(Finding.of(
             r, owner,
             f"{_owner_label(res, owner)} 导出组件 {c.name}（{', '.join(acts)}），其他应用可借此唤醒本应用",
-            f"{_owner_label(res, owner)} exports {c.name} ({', '.join(acts)}); other apps can wake this app through it",
+            f"{_owner_label(res, owner)} exports {c.name} ({', '.join(acts)}); other apps can wake this app "
+            "through it",
             component=c.name, kind=c.kind, actions=acts))
     return out
 
@@ -283,7 +293,8 @@ def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
                  for u in (direct or uses) for s in u.sites]
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能"),
+            f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用"
+            + ("" if direct else "，仅反射可能"),
             f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {n} call sites"
             + ("" if direct else ", reflection only"),
             severity=None if direct else "info", pi_types=pis, count=n, sites=sites[:MAX_SITES]))
@@ -374,14 +385,17 @@ def _splash(r: Rule, ctx: Context) -> list[Finding]:
         for desc, name, sdk in _splash_apis():
             for s in d.calls_to(d.find_methods(desc, name)):
                 found.setdefault(sdk, []).append({"caller": f"{s.caller_class}.{s.caller_method}",
-                                                  "callee": f"{s.callee_class}.{s.callee_method}", "dex": d.source})
+                                                  "callee": f"{s.callee_class}.{s.callee_method}",
+                                                  "dex": d.source})
     out = []
     for sdk, sites in sorted(found.items()):
         owner = sdk if res.sdk(sdk) else APP
         out.append(Finding.of(
             r, owner,
-            f"使用 {sdk} 的开屏广告接口（{len(sites)} 处）；请用 qingdan ui check 检查开屏界面的关闭按钮与点击区域",
-            f"{sdk}'s splash-ad API is used ({len(sites)} places); check the splash screen with `qingdan ui check`",
+            f"使用 {sdk} 的开屏广告接口（{len(sites)} 处）；请用 qingdan ui check "
+            "检查开屏界面的关闭按钮与点击区域",
+            f"{sdk}'s splash-ad API is used ({len(sites)} places); check the splash screen with `qingdan ui "
+            "check`",
             sdk=sdk, sites=sites[:MAX_SITES], count=len(sites)))
     return out
 
@@ -409,8 +423,10 @@ def _beyond_necessary(r: Rule, ctx: Context) -> list[Finding]:
         users = p.used_by or [APP]
         out.append(Finding.of(
             r, users[0] if len(users) == 1 else APP,
-            f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 {', '.join(outside)}；拒绝该权限不得影响基本功能",
-            f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not block the basic function",
+            f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 "
+            f"{', '.join(outside)}；拒绝该权限不得影响基本功能",
+            f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not "
+            "block the basic function",
             permission=p.name, pi_types=outside, app_type=t.key, used_by=users))
     return out
 
@@ -449,7 +465,8 @@ def _backup(r: Rule, ctx: Context) -> list[Finding]:
         return []
     return [Finding.of(r, APP,
                      f"允许备份（allowBackup），而应用收集个人信息：{', '.join(collected[:8])}",
-                     f"backup is allowed while the app collects personal information: {', '.join(collected[:8])}",
+                     "backup is allowed while the app collects personal information: "
+                     f"{', '.join(collected[:8])}",
                      pi_types=collected)]
 
 
@@ -466,7 +483,8 @@ def _exported(r: Rule, ctx: Context) -> list[Finding]:
         out.append(Finding.of(
             r, owner,
             f"{c.kind} {c.name} 对外导出且无权限保护" + ("，并调用敏感 API" if handles else ""),
-            f"{c.kind} {c.name} is exported without a permission" + (" and calls sensitive APIs" if handles else ""),
+            f"{c.kind} {c.name} is exported without a permission"
+            + (" and calls sensitive APIs" if handles else ""),
             severity=None if handles else "info", component=c.name, kind=c.kind, handles_pi=handles))
     return out
 
@@ -478,7 +496,8 @@ def _low_target(r: Rule, ctx: Context) -> list[Finding]:
         return []
     sev = "warn" if t < 23 else "info"
     return [Finding.of(r, APP,
-                     f"targetSdkVersion 为 {t}" + ("，危险权限在安装时一次性授予" if t < 23 else "，低于应用商店普遍要求的 30"),
+                     f"targetSdkVersion 为 {t}"
+                       + ("，危险权限在安装时一次性授予" if t < 23 else "，低于应用商店普遍要求的 30"),
                      f"target SDK is {t}" + (": dangerous permissions are all granted at install" if t < 23
                                               else ", below the 30 stores generally require"),
                      severity=sev, target_sdk=t)]

@@ -122,7 +122,9 @@ def components_of_note(pkg: AppPackage) -> list[ComponentNote]:
             notes.append(ComponentNote(c.kind, c.name, "launcher"))
         starts = sorted(a for a in c.actions() if a in SYSTEM_START_ACTIONS)
         if c.kind == "receiver" and starts:
-            notes.append(ComponentNote(c.kind, c.name, "system broadcast: " + ", ".join(a.rsplit(".", 1)[-1] for a in starts)))
+            notes.append(ComponentNote(c.kind, c.name,
+                                       "system broadcast: "
+                                       + ", ".join(a.rsplit(".", 1)[-1] for a in starts)))
         if c.exported and c.permission is None and c.kind in ("service", "receiver", "provider"):
             notes.append(ComponentNote(c.kind, c.name, "exported without permission"))
     return notes
@@ -152,7 +154,8 @@ def scan_package(pkg: AppPackage) -> ScanResult:
                       pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
 
 
-def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list[ApiUse]) -> dict[str, list[PICollector]]:
+def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
+               uses: list[ApiUse]) -> dict[str, list[PICollector]]:
     """For each PI type: who collects it (the app and/or SDK ids) and the evidence."""
     table: dict[str, dict[str, PICollector]] = {}
 
@@ -168,7 +171,8 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list
         if u.api.weak:
             continue  # benign alone (Build.MODEL, self lookups): kept in api_uses, not counted here
         for pi in u.api.pi_types:
-            ev(pi, u.owner, PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}", u.count))
+            ev(pi, u.owner,
+               PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}", u.count))
     for p in perms:
         for pi in p.pi_types:
             for owner in p.used_by or [APP]:
@@ -179,7 +183,8 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection], uses: list
             continue
         for pi in d.sdk.pi_types:
             ev(pi, d.sdk.id, PIEvidence("sdk_disclosure", d.sdk.policy_url or d.sdk.id, "declared"))
-    return {pi: sorted(cols.values(), key=lambda c: (c.owner != APP, c.owner)) for pi, cols in sorted(table.items())}
+    return {pi: sorted(cols.values(), key=lambda c: (c.owner != APP, c.owner))
+            for pi, cols in sorted(table.items())}
 
 
 def scan_path(path: str | Path, limits: Limits | None = None) -> ScanResult:

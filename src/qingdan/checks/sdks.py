@@ -39,7 +39,8 @@ class SdkEvidence:
     dex_sources: list[str] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
-        return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions", "permissions")
+        return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions",
+                            "permissions")
                 if getattr(self, k)]
 
 
@@ -79,7 +80,8 @@ class PrefixTrie:
         return best, depth
 
 
-def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dict[str, list[str]], dict[str, set[str]]]:
+def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dict[str, list[str]],
+                                                               dict[str, set[str]]]:
     """Classes per Java package, a few sample class names, and the dex each package came from."""
     counts: Counter[str] = Counter()
     samples: dict[str, list[str]] = {}

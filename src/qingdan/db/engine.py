@@ -30,7 +30,8 @@ def make_engine(url: str) -> Engine:
         def _begin(conn):  # noqa: ANN001
             # writers take the lock up front: a deferred transaction that upgrades to a writer
             # fails at once with "database is locked" instead of waiting for the busy timeout
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("qd_write") else "BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("qd_write")
+                                 else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):

@@ -48,7 +48,8 @@ class Consumer(CeleryConsumer):
         try:
             super().on_connection_error_after_connected(exc)
         except AttributeError as err:
-            logging.getLogger("qingdan.jobs").warning("broker connection closed uncleanly (%r); reconnecting", err)
+            logging.getLogger("qingdan.jobs").warning(
+                "broker connection closed uncleanly (%r); reconnecting", err)
             self.connection = None
 
 

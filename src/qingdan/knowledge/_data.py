@@ -141,7 +141,8 @@ class DataChecker:
             raise self.fail(f"{where}: {field} must be true or false, got {value!r}")
         return value
 
-    def str_list(self, value: Any, field: str, where: str, *, allow_scalar: bool = False, allow_empty: bool = True,
+    def str_list(self, value: Any, field: str, where: str, *, allow_scalar: bool = False,
+                 allow_empty: bool = True,
                  pattern: Any = None) -> tuple[str, ...]:
         if allow_scalar and isinstance(value, str):
             value = [value]

@@ -154,7 +154,8 @@ def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
             raise ck.fail(f"{where}: no_pi_needed is false but necessary_text or necessary_pi is empty")
         verification = e["verification"]
         if verification not in VERIFICATION_VALUES:
-            raise ck.fail(f"{where}: verification must be one of {list(VERIFICATION_VALUES)}, got {verification!r}")
+            raise ck.fail(f"{where}: verification must be one of {list(VERIFICATION_VALUES)}, got "
+                          f"{verification!r}")
         srcs = ck.str_list(e["sources"], "sources", where)
         if not srcs:
             raise ck.fail(f"{where}: sources must not be empty")

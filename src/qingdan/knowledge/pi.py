@@ -48,7 +48,8 @@ MAX_SYNONYMS = 15
 _KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FIDES_RE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*$")
 
-_REQUIRED = ("key", "zh", "en", "category", "sensitive", "sensitive_basis", "synonyms", "fideslang", "sources")
+_REQUIRED = ("key", "zh", "en", "category", "sensitive", "sensitive_basis", "synonyms", "fideslang",
+             "sources")
 _OPTIONAL = ("non_resettable", "note")
 
 

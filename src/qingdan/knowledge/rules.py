@@ -87,8 +87,10 @@ def _parse(raw: bytes) -> _Catalogue:
         if not refs:
             raise _fail(f"{where}: a rule must name the regulation clause it serves")
         rules[rid] = Rule(
-            rid, e["severity"], _text(e.get("title_zh"), "title_zh", where), _text(e.get("title_en"), "title_en", where),
-            tuple(refs), _text(e.get("checks_zh"), "checks_zh", where), _text(e.get("checks_en"), "checks_en", where),
+            rid, e["severity"], _text(e.get("title_zh"), "title_zh", where),
+            _text(e.get("title_en"), "title_en", where),
+            tuple(refs), _text(e.get("checks_zh"), "checks_zh", where),
+            _text(e.get("checks_en"), "checks_en", where),
             _text(e.get("fix_zh"), "fix_zh", where), _text(e.get("fix_en"), "fix_en", where),
         )
     return _Catalogue(rules, docs)

@@ -53,9 +53,9 @@ DATA_FILE = "data/sdks.yaml"
 EXODUS_FILE = "data/sdks_exodus.yaml"
 
 CATEGORIES = (
-    "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login", "im",
-    "anti_fraud", "customer_service", "hotfix", "network", "image", "ui", "video_audio", "ar_vr", "game", "security",
-    "storage", "ocr_face", "speech", "live", "utility", "framework", "other",
+    "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login",
+    "im", "anti_fraud", "customer_service", "hotfix", "network", "image", "ui", "video_audio", "ar_vr",
+    "game", "security", "storage", "ocr_face", "speech", "live", "utility", "framework", "other",
 )
 SIGNATURE_KINDS = (
     "packages", "components", "native_libs", "meta_data", "actions", "permissions",
@@ -64,13 +64,14 @@ SIGNATURE_KINDS = (
 #: Package prefixes too generic to name an SDK (a namespace root, a platform package, or the root of a
 #: company that ships many different SDKs). The catalogue must not list them.
 GENERIC_PACKAGE_PREFIXES = frozenset({
-    "com", "cn", "org", "net", "io", "me", "tv", "android", "androidx", "java", "javax", "kotlin", "kotlinx", "dalvik",
-    "com.google", "com.google.android", "com.google.android.gms", "com.android", "org.apache", "org.json",
-    "com.tencent", "com.tencent.mm", "com.qq", "com.alibaba", "com.alipay", "com.taobao", "com.baidu", "com.huawei",
-    "com.xiaomi", "com.mi", "com.miui", "com.facebook", "com.sina", "com.umeng", "com.bytedance", "com.ss",
-    "com.ss.android", "com.netease", "com.meituan", "com.jd", "com.iflytek", "com.sohu", "com.microsoft", "com.amazon",
-    "com.samsung", "com.oppo", "com.vivo", "com.meizu", "com.heytap", "com.coloros", "com.hihonor", "com.kuaishou",
-    "com.kwai", "com.mob", "com.squareup", "com.github", "io.github", "com.example",
+    "com", "cn", "org", "net", "io", "me", "tv", "android", "androidx", "java", "javax", "kotlin", "kotlinx",
+    "dalvik", "com.google", "com.google.android", "com.google.android.gms", "com.android", "org.apache",
+    "org.json", "com.tencent", "com.tencent.mm", "com.qq", "com.alibaba", "com.alipay", "com.taobao",
+    "com.baidu", "com.huawei", "com.xiaomi", "com.mi", "com.miui", "com.facebook", "com.sina", "com.umeng",
+    "com.bytedance", "com.ss", "com.ss.android", "com.netease", "com.meituan", "com.jd", "com.iflytek",
+    "com.sohu", "com.microsoft", "com.amazon", "com.samsung", "com.oppo", "com.vivo", "com.meizu",
+    "com.heytap", "com.coloros", "com.hihonor", "com.kuaishou", "com.kwai", "com.mob", "com.squareup",
+    "com.github", "io.github", "com.example",
 })
 #: Package prefixes deliberately listed by more than one SDK (none at present). Any other prefix
 #: claimed twice makes the file invalid.
@@ -80,12 +81,13 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PKG_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _URL_RE = re.compile(r"^https?://\S+$")
-_FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "signatures", "pi_types",
-           "policy_url", "sources")
+_FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "signatures",
+           "pi_types", "policy_url", "sources")
 _OPTIONAL = ("verified", "kind")
 #: Categories whose entries are, by default, libraries rather than SDKs when no company runs a
 #: service behind them (open-source code: Glide, OkHttp, AndroidX…). ``kind:`` in an entry overrides.
-LIBRARY_CATEGORIES = frozenset({"framework", "ui", "image", "utility", "network", "storage", "video_audio", "game", "other"})
+LIBRARY_CATEGORIES = frozenset({"framework", "ui", "image", "utility", "network", "storage", "video_audio",
+                                "game", "other"})
 _EXODUS_FIELDS = ("id", "name", "website", "categories", "code_signatures", "network_signatures", "source")
 
 

@@ -121,7 +121,8 @@ class Ledger:
                    retention: dict[str, int] | None = None) -> str:
         app_id = "app_" + secrets.token_hex(8)
         with self.w.begin() as c:
-            c.execute(apps.insert().values(id=app_id, name=name, lists_path=lists_path, lists_json=lists_to_json(lists),
+            c.execute(apps.insert().values(id=app_id, name=name, lists_path=lists_path,
+                                           lists_json=lists_to_json(lists),
                                            retention_json=json.dumps(retention or {}), created_at=utcnow()))
         return app_id
 
@@ -132,7 +133,8 @@ class Ledger:
         key_id = "key_" + secrets.token_hex(6)
         token = "qd_" + secrets.token_urlsafe(32)
         with self.w.begin() as c:
-            c.execute(api_keys.insert().values(id=key_id, app_id=app_id, key_hash=hash_token(token), created_at=utcnow()))
+            c.execute(api_keys.insert().values(id=key_id, app_id=app_id, key_hash=hash_token(token),
+                                               created_at=utcnow()))
         return key_id, token
 
     def revoke_key(self, key_id: str) -> bool:
@@ -155,7 +157,8 @@ class Ledger:
             row = c.execute(select(apps).where(apps.c.id == app_id)).mappings().first()
         if row is None:
             return None
-        info = AppInfo(row["id"], row["name"], {k: int(v) for k, v in json.loads(row["retention_json"]).items()},
+        info = AppInfo(row["id"], row["name"],
+                       {k: int(v) for k, v in json.loads(row["retention_json"]).items()},
                        Declared.from_json(row["lists_json"]), json.loads(row["lists_json"]))
         self._apps[app_id] = info
         return info
@@ -181,7 +184,8 @@ class Ledger:
             rows.setdefault(e["idempotency_key"], {
                 "app_id": app_id, "user_ref": e["user_ref"], "kind": e["kind"], "pi_type": e["pi_type"],
                 "purpose": e["purpose"], "scenario": e["scenario"], "source": e["source"],
-                "value_enc": self.keys.encrypt(value, aad(app_id, e["user_ref"])) if value is not None else None,
+                "value_enc": (self.keys.encrypt(value, aad(app_id, e["user_ref"]))
+                              if value is not None else None),
                 "key_id": key_id, "occurred_at": as_utc(e["occurred_at"]), "received_at": now,
                 "idempotency_key": e["idempotency_key"], "flags": ",".join(flags)})
         ordered = [rows[k] for k in sorted(rows)]  # one lock order for concurrent batches
@@ -190,7 +194,8 @@ class Ledger:
             if ordered and self.dialect == "postgresql":
                 inserted = _pg_insert_events(c, ordered)
             elif ordered:
-                stmt = (self._insert(events).on_conflict_do_nothing(index_elements=["app_id", "idempotency_key"])
+                stmt = (self._insert(events)
+                        .on_conflict_do_nothing(index_elements=["app_id", "idempotency_key"])
                         .returning(events.c.idempotency_key))
                 inserted = set(c.execute(stmt, ordered).scalars())
             deltas = self._deltas(rows[k] for k in inserted)
@@ -227,14 +232,16 @@ class Ledger:
         ins = self._insert(aggregates)
         ex = ins.excluded
         t = aggregates.c
-        least, greatest = (func.least, func.greatest) if self.dialect == "postgresql" else (func.min, func.max)
+        least, greatest = ((func.least, func.greatest) if self.dialect == "postgresql"
+                           else (func.min, func.max))
         stmt = ins.on_conflict_do_update(
             index_elements=list(AGG_KEY),
             set_={"count": t.count + ex.count,
                   "first_at": least(t.first_at, ex.first_at),
                   "last_at": greatest(t.last_at, ex.last_at),
                   "last_value_enc": case((and_(ex.last_value_enc.is_not(None), ex.last_at >= t.last_at),
-                                          ex.last_value_enc), else_=func.coalesce(t.last_value_enc, ex.last_value_enc)),
+                                          ex.last_value_enc),
+                                         else_=func.coalesce(t.last_value_enc, ex.last_value_enc)),
                   "flags": ex.flags})
         c.execute(stmt, deltas)
 
@@ -246,7 +253,8 @@ class Ledger:
         indexed query); with one: folded from the events of the period."""
         with self.engine.connect() as c:
             if frm is None and to is None:
-                res = c.execute(select(aggregates).where(aggregates.c.app_id == app_id, aggregates.c.user_ref == user_ref)
+                res = c.execute(select(aggregates).where(aggregates.c.app_id == app_id,
+                                                         aggregates.c.user_ref == user_ref)
                                 .order_by(aggregates.c.kind, aggregates.c.last_at.desc())).mappings().all()
                 rows = [dict(r) for r in res]
             else:
@@ -274,7 +282,8 @@ class Ledger:
                             .order_by(events.c.occurred_at, events.c.id)).mappings().all()
         out = []
         for r in res:
-            out.append({"kind": r["kind"], "pi_type": r["pi_type"], "purpose": r["purpose"], "scenario": r["scenario"],
+            out.append({"kind": r["kind"], "pi_type": r["pi_type"], "purpose": r["purpose"],
+                        "scenario": r["scenario"],
                         "source": r["source"], "occurred_at": as_utc(r["occurred_at"]).isoformat(),
                         "value": self.decrypt(app_id, user_ref, r["value_enc"]),
                         "flags": [f for f in r["flags"].split(",") if f]})
@@ -295,8 +304,10 @@ class Ledger:
         with self.engine.connect() as c:
             n_events, n_values, n_flagged, first, last = c.execute(select(
                 func.count(), func.count(e.value_enc), func.count().filter(e.flags != ""),
-                func.min(e.occurred_at), func.max(e.occurred_at)).where(e.app_id == app_id, e.user_ref == user_ref)).one()
-            by_kind = dict(c.execute(select(e.kind, func.count()).where(e.app_id == app_id, e.user_ref == user_ref)
+                func.min(e.occurred_at), func.max(e.occurred_at)).where(e.app_id == app_id,
+                                                                        e.user_ref == user_ref)).one()
+            by_kind = dict(c.execute(select(e.kind, func.count()).where(e.app_id == app_id,
+                                                                        e.user_ref == user_ref)
                                      .group_by(e.kind)).all())
             n_agg, agg_total, agg_values = c.execute(select(func.count(), func.coalesce(func.sum(a.count), 0),
                                                             func.count(a.last_value_enc))
@@ -318,7 +329,8 @@ class Ledger:
     def delete_user(self, app_id: str, user_ref: str) -> dict[str, int]:
         """PIPL Art. 47: every event, aggregate and value of the user goes, from the SQLite WAL too."""
         with self.w.begin() as c:
-            ne = c.execute(delete(events).where(events.c.app_id == app_id, events.c.user_ref == user_ref)).rowcount
+            ne = c.execute(delete(events).where(events.c.app_id == app_id,
+                                                events.c.user_ref == user_ref)).rowcount
             na = c.execute(delete(aggregates).where(aggregates.c.app_id == app_id,
                                                     aggregates.c.user_ref == user_ref)).rowcount
         scrub(self.engine)
@@ -337,7 +349,8 @@ class Ledger:
             for pi, days in sorted(app.retention.items()):
                 cutoff = now - timedelta(days=days)
                 cond = and_(e.app_id == app_id, e.pi_type == pi, e.occurred_at < cutoff)
-                affected |= {tuple(r) for r in c.execute(select(*[e[k] for k in GROUP]).where(cond).distinct())}
+                affected |= {tuple(r)
+                             for r in c.execute(select(*[e[k] for k in GROUP]).where(cond).distinct())}
                 deleted += c.execute(delete(events).where(cond)).rowcount
             for key in sorted(affected):
                 self._recompute(c, app_id, key)
@@ -356,7 +369,8 @@ class Ledger:
             return
         value = c.execute(select(e.value_enc).where(*ecols, e.value_enc.is_not(None))
                           .order_by(e.occurred_at.desc(), e.id.desc()).limit(1)).scalar()
-        c.execute(update(aggregates).where(*acols).values(count=n, first_at=first, last_at=last, last_value_enc=value))
+        c.execute(update(aggregates).where(*acols).values(count=n, first_at=first, last_at=last,
+                                                          last_value_enc=value))
 
     def rotate(self, batch: int = 500) -> dict[str, int]:
         """Re-encrypt every stored value under the current key."""
@@ -386,8 +400,8 @@ class Ledger:
 # A thousand-row multi-VALUES insert spends most of its time building and parsing a 12,000-
 # parameter statement; COPY streams the rows and lets the server do the rest.
 
-_EVENT_COLS = ("app_id", "user_ref", "kind", "pi_type", "purpose", "scenario", "source", "value_enc", "key_id",
-               "occurred_at", "received_at", "idempotency_key", "flags")
+_EVENT_COLS = ("app_id", "user_ref", "kind", "pi_type", "purpose", "scenario", "source", "value_enc",
+               "key_id", "occurred_at", "received_at", "idempotency_key", "flags")
 _AGG_COLS = (*AGG_KEY, "count", "first_at", "last_at", "last_value_enc", "flags")
 
 
@@ -424,7 +438,9 @@ def _pg_upsert_aggregates(c, deltas: list[dict]) -> None:
         cur.execute(
             f"INSERT INTO aggregates AS t ({cols}) SELECT {cols} FROM qd_aggs_in ORDER BY {key} "
             f"ON CONFLICT ({key}) DO UPDATE SET count = t.count + excluded.count, "
-            "first_at = LEAST(t.first_at, excluded.first_at), last_at = GREATEST(t.last_at, excluded.last_at), "
-            "last_value_enc = CASE WHEN excluded.last_value_enc IS NOT NULL AND excluded.last_at >= t.last_at "
+            "first_at = LEAST(t.first_at, excluded.first_at), "
+            "last_at = GREATEST(t.last_at, excluded.last_at), "
+            "last_value_enc = CASE WHEN excluded.last_value_enc IS NOT NULL "
+            "AND excluded.last_at >= t.last_at "
             "THEN excluded.last_value_enc ELSE COALESCE(t.last_value_enc, excluded.last_value_enc) END, "
             "flags = excluded.flags")

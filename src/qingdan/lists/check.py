@@ -13,8 +13,8 @@ from qingdan.lists.draft import observed_collection
 from qingdan.lists.model import TODO, DoubleList
 
 # Catch-all purposes that say nothing (认定方法 4.5 names the first ones)
-VAGUE_PURPOSES = ("改善服务质量", "提升用户体验", "提升服务体验", "优化服务", "优化用户体验", "研发新产品", "定向推送",
-                  "为了更好地服务", "improve the user experience", "improve our services")
+VAGUE_PURPOSES = ("改善服务质量", "提升用户体验", "提升服务体验", "优化服务", "优化用户体验", "研发新产品",
+                  "定向推送", "为了更好地服务", "improve the user experience", "improve our services")
 
 
 def _where(item, dl: DoubleList) -> dict:
@@ -48,7 +48,8 @@ def _todo(r: Rule, ctx: ListsContext) -> list[Finding]:
                                   file=dl.source, field=f"app.{field_name}"))
     for kind, items in (("collected", dl.collected), ("shared", dl.shared)):
         for it in items:
-            todo = [k for k in ("purpose", "scenario", "company", "third_party", "collector", "policy_url", "pi_type")
+            todo = [k for k in ("purpose", "scenario", "company", "third_party", "collector", "policy_url",
+                                "pi_type")
                     if getattr(it, k, None) == TODO]
             if getattr(it, "pi_types", None) and TODO in it.pi_types:
                 todo.append("pi_types")
@@ -150,13 +151,15 @@ def _stale_row(r: Rule, ctx: ListsContext) -> list[Finding]:
                                   f"the collected list attributes {c.pi_type} to SDK {c.collector}, "
                                   "which the app does not contain",
                                   sdk=c.collector, pi_type=c.pi_type, **_where(c, dl)))
-        elif c.method in ("automatic", "permission") and (c.pi_type, c.collector) not in observed and c.pi_type in pis:
+        elif (c.method in ("automatic", "permission") and (c.pi_type, c.collector) not in observed
+              and c.pi_type in pis):
             if c.permission and c.permission not in permissions:
                 reason_zh, reason_en = f"且未申请 {c.permission}", f"and {c.permission} is not requested"
             else:
                 reason_zh = reason_en = ""
             out.append(Finding.of(r, c.collector,
-                                  f"已收集清单列出 {pis[c.pi_type].zh}（{c.method}），代码中未发现采集{reason_zh}",
+                                  f"已收集清单列出 {pis[c.pi_type].zh}（{c.method}），"
+                                  f"代码中未发现采集{reason_zh}",
                                   f"the collected list declares {pis[c.pi_type].en} ({c.method}), "
                                   f"the code shows no collection {reason_en}".strip(),
                                   severity="info", pi_type=c.pi_type, **_where(c, dl)))

@@ -69,7 +69,8 @@ def _convert(node: yaml.Node, problems: list[Problem], loader: yaml.SafeLoader, 
         for k, v in node.value:
             key = k.value if isinstance(k, yaml.ScalarNode) else str(k.value)
             if key in out:
-                problems.append(Problem(k.start_mark.line + 1, k.start_mark.column + 1, f"duplicate key {key!r}"))
+                problems.append(Problem(k.start_mark.line + 1, k.start_mark.column + 1,
+                                        f"duplicate key {key!r}"))
             out[key] = _convert(v, problems, loader, depth + 1)
             keys[key] = _Node(key, k.start_mark.line + 1, k.start_mark.column + 1)
         n = _Node(out, line, col)
@@ -180,7 +181,8 @@ class _Validator:
         collected = self.items(m.get("collected"), root, "collected", self.collected)
         shared = self.items(m.get("shared"), root, "shared", self.shared)
         self.duplicates(collected, lambda c: (c.pi_type, c.collector, c.purpose, c.scenario), "collected")
-        self.duplicates(shared, lambda s: (s.third_party, s.sdk, s.purpose, s.scenario, tuple(s.pi_types)), "shared")
+        self.duplicates(shared, lambda s: (s.third_party, s.sdk, s.purpose, s.scenario, tuple(s.pi_types)),
+                        "shared")
         return DoubleList(app or AppInfo(name=""), collected, shared)
 
     def duplicates(self, items: list, key, where: str) -> None:
@@ -218,14 +220,18 @@ class _Validator:
         url = self.text(m, "policy_url", n, "app", required=False)
         if url and url != "TODO" and not _URL.match(url):
             self.err(m["policy_url"], f"app: policy_url must be an http(s) URL, got {url!r}")
-        return AppInfo(name=self.text(m, "name", n, "app") or "", package=self.text(m, "package", n, "app", False),
+        return AppInfo(name=self.text(m, "name", n, "app") or "",
+                       package=self.text(m, "package", n, "app", False),
                        operator=self.text(m, "operator", n, "app", False),
                        contact=self.text(m, "contact", n, "app", False), policy_url=url,
-                       updated=self.text(m, "updated", n, "app", False), version=self.text(m, "version", n, "app", False))
+                       updated=self.text(m, "updated", n, "app", False),
+                       version=self.text(m, "version", n, "app", False))
 
     def collected(self, n: _Node, where: str) -> CollectedItem | None:
         m = n.value
-        self.keys(n, {"pi_type", "purpose", "scenario", "method", "collector", "permission", "retention", "note"}, where)
+        self.keys(n,
+                  {"pi_type", "purpose", "scenario", "method", "collector", "permission", "retention",
+                   "note"}, where)
         pi = self.pi_key(m["pi_type"], where) if "pi_type" in m else None
         if "pi_type" not in m:
             self.err(n, f"{where}: missing pi_type")
@@ -233,19 +239,24 @@ class _Validator:
         scenario = self.text(m, "scenario", n, where)
         method = self.text(m, "method", n, where)
         if method and method not in COLLECTION_METHODS:
-            self.err(m["method"], f"{where}: method must be one of {', '.join(COLLECTION_METHODS)}, got {method!r}")
+            self.err(m["method"],
+                     f"{where}: method must be one of {', '.join(COLLECTION_METHODS)}, got {method!r}")
         collector = self.text(m, "collector", n, where, required=False) or "app"
         if collector not in ("app", "TODO") and collector not in self.sdks:
-            self.err(m["collector"], f"{where}: collector must be app or an SDK id of the catalogue, got {collector!r}")
+            self.err(m["collector"],
+                     f"{where}: collector must be app or an SDK id of the catalogue, got {collector!r}")
         if None in (pi, purpose, scenario, method):
             return None
-        return CollectedItem(pi, purpose, scenario, method, collector, self.text(m, "permission", n, where, False),
-                             self.text(m, "retention", n, where, False), self.text(m, "note", n, where, False),
+        return CollectedItem(pi, purpose, scenario, method, collector,
+                             self.text(m, "permission", n, where, False),
+                             self.text(m, "retention", n, where, False),
+                             self.text(m, "note", n, where, False),
                              Position(n.line, n.column))
 
     def shared(self, n: _Node, where: str) -> SharedItem | None:
         m = n.value
-        self.keys(n, {"third_party", "company", "sdk", "pi_types", "purpose", "scenario", "method", "policy_url",
+        self.keys(n,
+                  {"third_party", "company", "sdk", "pi_types", "purpose", "scenario", "method", "policy_url",
                       "contact", "note"}, where)
         tp = self.text(m, "third_party", n, where)
         company = self.text(m, "company", n, where)
@@ -253,7 +264,8 @@ class _Validator:
         scenario = self.text(m, "scenario", n, where)
         method = self.text(m, "method", n, where)
         if method and method not in SHARING_METHODS:
-            self.err(m["method"], f"{where}: method must be one of {', '.join(SHARING_METHODS)}, got {method!r}")
+            self.err(m["method"],
+                     f"{where}: method must be one of {', '.join(SHARING_METHODS)}, got {method!r}")
         sdk = self.text(m, "sdk", n, where, required=False)
         if sdk and sdk not in self.sdks:
             self.err(m["sdk"], f"{where}: unknown SDK id {sdk!r} (see `qingdan sdk list --search`)")

@@ -46,8 +46,10 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
     out = [
         "# 个人信息保护双清单 (qingdan.lists/1) — drafted by `qingdan lists draft` from the scan of",
         f"# {pkg.path} ({pkg.package} {pkg.manifest.version_name or ''}, sha256 {pkg.sha256[:16]}…).",
-        "# Fill every TODO (purpose 使用目的, scenario 使用场景, operator, contact); `qingdan lists check` refuses TODOs.",
-        "# Rows for information users type in themselves (phone number, name, address…) are yours to add (method: provided).",
+        "# Fill every TODO (purpose 使用目的, scenario 使用场景, operator, contact); `qingdan lists check` "
+        "refuses TODOs.",
+        "# Rows for information users type in themselves (phone number, name, address…) are yours to add "
+        "(method: provided).",
         f"schema: {SCHEMA_ID}",
         "app:",
         f"  name: {_q(pkg.label or pkg.package)}",
@@ -67,7 +69,9 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
         if p.protection in ("dangerous", "special"):
             for pi in p.pi_types:
                 if not any(k[0] == pi for k in observed):
-                    requested.setdefault((pi, APP), [f"permission {p.name} is requested; no code use found — confirm or delete"])
+                    requested.setdefault((pi, APP),
+                                         [f"permission {p.name} is requested; no code use found — confirm or "
+                                          "delete"])
     rows = sorted({**requested, **observed},
                   key=lambda k: (pis[k[0]].category if k[0] in pis else "", k[0], k[1] != APP, k[1]))
     observed_all = {**requested, **observed}
@@ -76,7 +80,8 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
     for pi, owner in rows:
         t = pis.get(pi)
         who = "the app" if owner == APP else f"SDK {owner}"
-        out.append(f"  # {t.zh if t else pi}{' [敏感]' if t and t.sensitive == 'true' else ''} — collected by {who}:")
+        out.append(f"  # {t.zh if t else pi}{' [敏感]' if t and t.sensitive == 'true' else ''} — collected "
+                   f"by {who}:")
         out.extend(f"  #   {line}" for line in observed_all[(pi, owner)][:3])
         perm = perm_of.get(pi)
         out += [

@@ -100,7 +100,8 @@ _T: dict[str, dict[str, str]] = {
         "intro_shared": "以下列出本应用与第三方共享的个人信息、使用目的、使用场景和共享方式。",
         "summary_collected": "共 {n} 项，其中敏感个人信息 {s} 项",
         "summary_shared": "共 {n} 个第三方",
-        "legend": "标有“敏感个人信息”的条目一旦泄露或被非法使用，容易导致人格尊严受到侵害或人身、财产安全受到危害；依法须取得您的单独同意后方可处理。",
+        "legend": "标有“敏感个人信息”的条目一旦泄露或被非法使用，容易导致人格尊严受到侵害或人身、"
+                  "财产安全受到危害；依法须取得您的单独同意后方可处理。",
         "sensitive": "敏感个人信息",
         "pi": "个人信息",
         "purpose": "使用目的",
@@ -146,11 +147,13 @@ _T: dict[str, dict[str, str]] = {
         "policy": "Privacy policy",
         "policy_link": "Read the privacy policy",
         "none": "Not provided",
-        "intro_collected": "The personal information this app (including the third-party SDKs it embeds) collects, why, and when.",
+        "intro_collected": "The personal information this app (including the third-party SDKs it embeds) "
+                           "collects, why, and when.",
         "intro_shared": "The personal information this app shares with third parties, why, when and how.",
         "summary_collected": "{n} items, {s} of them sensitive personal information",
         "summary_shared": "{n} third parties",
-        "legend": "Items marked “Sensitive PI” could, if leaked or misused, harm your dignity, safety or property; by law they may be processed only with your separate consent.",
+        "legend": "Items marked “Sensitive PI” could, if leaked or misused, harm your dignity, safety or "
+                  "property; by law they may be processed only with your separate consent.",
         "sensitive": "Sensitive PI",
         "pi": "Personal information",
         "purpose": "Purpose",
@@ -376,7 +379,8 @@ class _Page:
             if policy:
                 url = _safe_url(policy)
                 fields.append(_Field(self.t["third_policy"],
-                                     _Text(self.t["third_policy_link"]) if url else self.text(policy), href=url))
+                                     _Text(self.t["third_policy_link"]) if url else self.text(policy),
+                                     href=url))
             if s.contact:
                 fields.append(_Field(self.t["third_contact"], self.text(s.contact), href=_mailto(s.contact)))
             if s.note:
@@ -674,8 +678,8 @@ def _xlsx_bytes(dl: DoubleList, collected: list[list[str]], shared: list[list[st
     wb.remove(wb.active)
     wb.properties.title = f"{dl.app.name} 个人信息双清单"
     wb.properties.creator = "qingdan"
-    widths = {"使用目的": 40, "使用场景": 32, "备注": 24, "第三方隐私政策": 36, "收集方": 28, "第三方主体": 28,
-              "共享的个人信息": 28}
+    widths = {"使用目的": 40, "使用场景": 32, "备注": 24, "第三方隐私政策": 36, "收集方": 28,
+              "第三方主体": 28, "共享的个人信息": 28}
     for title, rows in zip(SHEETS, (collected, shared), strict=True):
         ws = wb.create_sheet(title)
         for r, row in enumerate(rows, start=1):

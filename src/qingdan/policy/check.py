@@ -23,9 +23,11 @@ from qingdan.policy.model import PolicyFacts
 VIEWS = ("declared", "detected", "disclosed", "observed")
 #: Android permission → the sensitive-permission key of PolicyFacts.permissions
 PERMISSION_KEYS = {
-    "ACCESS_FINE_LOCATION": "location", "ACCESS_COARSE_LOCATION": "location", "ACCESS_BACKGROUND_LOCATION": "location",
+    "ACCESS_FINE_LOCATION": "location", "ACCESS_COARSE_LOCATION": "location",
+    "ACCESS_BACKGROUND_LOCATION": "location",
     "READ_CONTACTS": "contacts", "WRITE_CONTACTS": "contacts", "GET_ACCOUNTS": "contacts",
-    "READ_EXTERNAL_STORAGE": "storage", "WRITE_EXTERNAL_STORAGE": "storage", "MANAGE_EXTERNAL_STORAGE": "storage",
+    "READ_EXTERNAL_STORAGE": "storage", "WRITE_EXTERNAL_STORAGE": "storage",
+    "MANAGE_EXTERNAL_STORAGE": "storage",
     "READ_MEDIA_IMAGES": "storage", "READ_MEDIA_VIDEO": "storage", "READ_MEDIA_AUDIO": "storage",
     "CAMERA": "camera", "RECORD_AUDIO": "microphone",
     "READ_PHONE_STATE": "phone", "READ_PHONE_NUMBERS": "phone", "CALL_PHONE": "phone",
@@ -33,8 +35,9 @@ PERMISSION_KEYS = {
     "READ_SMS": "sms", "SEND_SMS": "sms", "RECEIVE_SMS": "sms",
     "READ_CALL_LOG": "call_log", "WRITE_CALL_LOG": "call_log", "PROCESS_OUTGOING_CALLS": "call_log",
 }
-PERMISSION_ZH = {"location": "位置", "contacts": "通讯录", "storage": "存储/相册", "camera": "相机", "microphone": "麦克风",
-                 "phone": "电话/设备信息", "calendar": "日历", "sms": "短信", "call_log": "通话记录"}
+PERMISSION_ZH = {"location": "位置", "contacts": "通讯录", "storage": "存储/相册", "camera": "相机",
+                 "microphone": "麦克风", "phone": "电话/设备信息", "calendar": "日历", "sms": "短信",
+                 "call_log": "通话记录"}
 #: A disclosed type that also discloses narrower ones ("位置信息" covers coarse location).
 COVERS = {"precise_location": {"coarse_location", "cell_info", "trajectory"}, "imei": {"meid"},
           "photos_media": {"screen_content"}, "address_book": {"friend_list"}}
@@ -79,7 +82,8 @@ def _names_of(sid: str) -> list[str]:
     s = load_sdks().get(sid)
     if s is None:
         return [sid]
-    names = [n for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None) if n]
+    names = [n for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None)
+             if n]
     return names + list(s.signatures.packages)
 
 
@@ -106,21 +110,24 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
                 declared.setdefault(p, []).append(f"shared with {s.third_party}: {s.purpose}")
     detected: dict[str, list[str]] = {}
     if scan is not None:
-        # code evidence only: a permission alone (CAMERA → face) or an SDK's own policy is not proof of collection
+        # code evidence only: a permission alone (CAMERA → face) or an SDK's own policy is not proof
+        # of collection
         for p, collectors in scan.pi_summary.items():
             ev = [f"{c.owner}: {e.detail}" + (f" in {e.where}" if e.where else "") for c in collectors
                   for e in c.evidence if e.kind == "api"]
             if ev:
                 detected[p] = ev
     obs = {k: sorted(v) for k, v in (observed or {}).items()}
-    keys = sorted(set(declared) | set(detected) | set(obs) | {m.pi_type for m in facts.pi_mentions if not m.negated})
+    keys = sorted(set(declared) | set(detected) | set(obs) | {m.pi_type for m in facts.pi_mentions
+                                                              if not m.negated})
     for k in keys:
         t = pis.get(k)
         cells: dict[str, Cell | None] = {
             "declared": Cell(k in declared, declared.get(k, [])[:5]) if lists is not None else None,
             "detected": Cell(k in detected, detected.get(k, [])[:5]) if scan is not None else None,
             "disclosed": Cell(k in disclosed, disclosed.get(k, [])),
-            "observed": Cell(k in obs, [f"source: {s}" for s in obs.get(k, [])][:5]) if observed is not None else None,
+            "observed": (Cell(k in obs, [f"source: {s}" for s in obs.get(k, [])][:5])
+                         if observed is not None else None),
         }
         row = Row("pi", k, f"{t.zh} ({t.en})" if t else k, cells, sensitive=bool(t and t.sensitive == "true"))
         for v in ("declared", "detected", "observed"):
@@ -131,12 +138,14 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             row.mismatches.append("collected but not declared in the lists")
         rows.append(row)
     # -- third parties
-    det_sdks = {d.sdk.id: d for d in scan.sdks if d.confidence != "low" and not d.sdk.is_library} if scan else {}
+    det_sdks = ({d.sdk.id: d for d in scan.sdks if d.confidence != "low" and not d.sdk.is_library}
+                if scan else {})
     all_found = ({d.sdk.id for d in scan.sdks} | {d.sdk.id for d in scan.libraries}) if scan else set()
     mentioned: dict[str, list[str]] = {}
     for tp in facts.third_parties:
         for sid in tp.sdk_ids:
-            mentioned.setdefault(sid, []).append(f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else tp.name)
+            mentioned.setdefault(sid, []).append(
+                f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else tp.name)
     obs_sources: dict[str, list[str]] = {}
     for p, srcs in (observed or {}).items():
         for s in srcs:
@@ -145,7 +154,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
     decl_tp: dict[str, list[str]] = {}
     if lists is not None:
         for s in lists.shared:
-            decl_tp.setdefault(s.sdk or s.third_party, []).append(f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
+            decl_tp.setdefault(s.sdk or s.third_party, []).append(
+                f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
     tp_keys = set(det_sdks) | set(decl_tp) | set(obs_sources)
     tp_keys |= {sid for sid in mentioned if sid in all_found}
     if scan is not None:  # SDKs the policy names that the app does not contain (one row per mention)
@@ -164,7 +174,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
                       for x in (s.third_party, s.company, company_short(s.company))]
         ev = list(mentioned.get(k, []))
         if not ev:
-            ev += [f"「{tp.name}」 line {tp.evidence[0].line if tp.evidence else '?'}" for tp in facts.third_parties
+            ev += [f"「{tp.name}」 line {tp.evidence[0].line if tp.evidence else '?'}"
+                   for tp in facts.third_parties
                    if tp.name == k or tp.name in names]
         if not ev and policy_text and (hit := _text_has(policy_text, names)):
             ev.append(f"the text names 「{hit}」")
@@ -173,7 +184,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             "detected": Cell(k in det_sdks, [f"{det_sdks[k].confidence} confidence"] if k in det_sdks else [])
             if scan is not None else None,
             "disclosed": Cell(bool(ev), ev[:3]),
-            "observed": Cell(k in obs_sources, [f"PI: {', '.join(sorted(obs_sources.get(k, [])))}"] if k in obs_sources
+            "observed": Cell(k in obs_sources,
+                             [f"PI: {', '.join(sorted(obs_sources.get(k, [])))}"] if k in obs_sources
                              else []) if observed is not None else None,
         }
         label = f"{sdk.name} · {sdk.company}" if sdk and sdk.company else (sdk.name if sdk else k)

@@ -34,9 +34,10 @@ PERMISSION_RE = {
     "sms": re.compile(r"短信(?!验证码)"),
     "call_log": re.compile(r"通话记录|通话详单"),
 }
-PURPOSE_RE = re.compile(r"为了|用于|以便|以供|目的|便于|为您提供|为实现|为保障|为向您|以实现|以提供|以帮助|用来|用作|从而|"
-                        r"以确保|为保证|为方便|方便您|帮助您|以保障|以完成|以识别")
-NEGATION_RE = re.compile(r"(不|没有|未|无需|无)(会|得|再)?(收集|包含|获取|读取|采集|共享|使用|调用|涉及|记录|存储)")
+PURPOSE_RE = re.compile(r"为了|用于|以便|以供|目的|便于|为您提供|为实现|为保障|为向您|以实现|以提供|以帮助|"
+                        r"用来|用作|从而|以确保|为保证|为方便|方便您|帮助您|以保障|以完成|以识别")
+NEGATION_RE = re.compile(r"(不|没有|未|无需|无)(会|得|再)?"
+                         r"(收集|包含|获取|读取|采集|共享|使用|调用|涉及|记录|存储)")
 RIGHTS_RE = {
     "access": re.compile(r"查阅|查询|访问您的个人信息|访问个人信息|复制"),
     "correct": re.compile(r"更正|修改您的个人信息|补充"),
@@ -45,32 +46,39 @@ RIGHTS_RE = {
     "deregister": re.compile(r"注销[^，。]{0,4}(账号|账户|帐号|帐户|用户)"),
 }
 SECTION_RE = {
-    "retention": re.compile(r"存储期限|保存期限|保存期|存储期|保存时间|存储地点|存放地|存储在中华人民共和国|境内存储|存储于"),
+    "retention": re.compile(r"存储期限|保存期限|保存期|存储期|保存时间|存储地点|存放地|存储在中华人民共和国|"
+                            r"境内存储|存储于"),
     "security": re.compile(r"安全措施|安全防护|加密|SSL|TLS|去标识化|匿名化|访问控制|安全技术"),
     "cookies": re.compile(r"Cookie|同类技术|网络beacon|像素标签|网络信标|Web beacon", re.IGNORECASE),
     "minors": re.compile(r"未满(14|十四)周岁|不满(14|十四)周岁|(14|十四)周岁以下|儿童|未成年"),
     "withdrawal": re.compile(r"撤回[^，。]{0,6}(同意|授权)|撤销授权|改变您授权同意"),
-    "cross_border": re.compile(r"跨境|出境|境外|传输至[^，。]{0,10}(国家|地区)|传送至[^，。]{0,10}(国家|地区)|国家/地区"),
+    "cross_border": re.compile(r"跨境|出境|境外|传输至[^，。]{0,10}(国家|地区)|"
+                               r"传送至[^，。]{0,10}(国家|地区)|国家/地区"),
 }
 RESPONSE_RE = re.compile(r"(\d{1,3}|[一二三四五六七八九十两]{1,3})\s*个?\s*(工作日|自然日|日|天)")
 RESPOND_WORD = re.compile(r"回复|答复|响应|处理|反馈|完成核验|予以")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
-PHONE_RE = re.compile(r"(?<!\d)(400[-\s]?\d{3}[-\s]?\d{4}|800[-\s]?\d{3}[-\s]?\d{4}|1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8}|"
-                      r"95\d{3,6}|10\d{3,5})(?!\d)")
+PHONE_RE = re.compile(r"(?<!\d)(400[-\s]?\d{3}[-\s]?\d{4}|800[-\s]?\d{3}[-\s]?\d{4}|1[3-9]\d{9}|"
+                      r"0\d{2,3}[-\s]?\d{7,8}|95\d{3,6}|10\d{3,5})(?!\d)")
 HOTLINE_RE = re.compile(r"客服|热线|服务电话|联系电话|咨询电话")
-COMPANY_RE = re.compile(r"([\u4e00-\u9fa5（）()A-Za-z0-9]{2,40}?(?:股份有限公司|有限责任公司|有限公司|集团公司|集团))")
-OPERATOR_RE = re.compile(r"公司名称|运营者|运营方|运营主体|开发者|我们是|本公司|以下简称|以下称|由.{2,40}运营|主体名称|个人信息处理者")
+COMPANY_RE = re.compile(r"([\u4e00-\u9fa5（）()A-Za-z0-9]{2,40}?"
+                        r"(?:股份有限公司|有限责任公司|有限公司|集团公司|集团))")
+OPERATOR_RE = re.compile(r"公司名称|运营者|运营方|运营主体|开发者|我们是|本公司|以下简称|以下称|"
+                         r"由.{2,40}运营|主体名称|个人信息处理者")
 ADDRESS_RE = re.compile(r"(?:注册地址|办公地址|联系地址|通讯地址|地址)\s*[:：为是]\s*([^。；;\n]{4,80})")
-LIST_COLLECTED_RE = re.compile(r"已收集(的)?个人信息清单|个人信息收集清单|收集个人信息清单|个人信息收集明细|已收集个人信息明细")
-LIST_SHARED_RE = re.compile(r"(第三方)[^，。]{0,8}(共享|SDK)[^，。]{0,6}清单|共享个人信息清单|第三方SDK目录|第三方SDK列表|"
-                            r"与第三方共享个人信息清单|第三方信息共享清单")
+LIST_COLLECTED_RE = re.compile(r"已收集(的)?个人信息清单|个人信息收集清单|收集个人信息清单|个人信息收集明细|"
+                               r"已收集个人信息明细")
+LIST_SHARED_RE = re.compile(r"(第三方)[^，。]{0,8}(共享|SDK)[^，。]{0,6}清单|共享个人信息清单|第三方SDK目录|"
+                            r"第三方SDK列表|与第三方共享个人信息清单|第三方信息共享清单")
 UPDATED_RE = re.compile(r"(更新|生效|发布|修订)(日期|时间)\s*[:：为]?\s*"
                         r"(\d{4}\s*[年\-/.]\s*\d{1,2}\s*[月\-/.]\s*\d{1,2}\s*日?)")
 VERSION_RE = re.compile(r"(?:版本号?|版本)\s*[:：]?\s*[Vv]?(\d+(?:\.\d+){0,3})|[Vv](\d+\.\d+(?:\.\d+)?)\s*版")
-SHARING_RE = re.compile(r"向(?:该|此|这些|上述)?([\u4e00-\u9fa5A-Za-z0-9]{2,12}?)(?:提供|共享|披露|传输|转让)")
-GENERIC_PARTY = re.compile(r"^(您|你|我们|用户|第三方|关联|合作|其|他人|有关|相关|政府|司法|行政|监管|国家|公安|执法|法院|"
-                           r"任何|其他|上述|对方|服务提供|供应商|商家|卖家|本|该|贵|此|前述|外部|境外|收件人|寄件人|"
-                           r"主管|权力|广告|第三|业务|委托|受托|接收方|必要的|特定|个人|公众|社会|合作伙伴)")
+SHARING_RE = re.compile(r"向(?:该|此|这些|上述)?([\u4e00-\u9fa5A-Za-z0-9]{2,12}?)"
+                        r"(?:提供|共享|披露|传输|转让)")
+GENERIC_PARTY = re.compile(r"^(您|你|我们|用户|第三方|关联|合作|其|他人|有关|相关|政府|司法|行政|监管|国家|"
+                           r"公安|执法|法院|任何|其他|上述|对方|服务提供|供应商|商家|卖家|本|该|贵|此|前述|"
+                           r"外部|境外|收件人|寄件人|主管|权力|广告|第三|业务|委托|受托|接收方|必要的|特定|"
+                           r"个人|公众|社会|合作伙伴)")
 # jurisdiction phrases, not information about the user ("传送至您所在国家/地区")
 NOT_PI_CONTEXT = re.compile(r"国家[/或和及、]地区|地区[/或和及、]国家|(国家|地区)的法律")
 TABLE_PARTY_HEAD = re.compile(r"第三方|合作方|SDK|共享方|接收方|提供方|服务商|名称")
@@ -99,9 +107,11 @@ def _summary(doc: PolicyDoc) -> Summary:
             return Summary(True, h.heading, h.line, [_ev(h), *body])
     for link in doc.links:
         if SUMMARY_RE.search(link.text):
-            return Summary(True, link.text, link.line, [Evidence(-1, link.line, f"{link.text} ({link.href})")])
+            return Summary(True, link.text, link.line,
+                           [Evidence(-1, link.line, f"{link.text} ({link.href})")])
     for s in doc.sentences[:40]:
-        if len(s.text) <= 40 and re.search(r"(隐私政策|隐私权政策|隐私保护)(摘要|概要|要点|简要版|简明版)", s.text):
+        if len(s.text) <= 40 and re.search(r"(隐私政策|隐私权政策|隐私保护)(摘要|概要|要点|简要版|简明版)",
+                                           s.text):
             return Summary(True, s.text, s.line, [_ev(s)])
     return Summary(False)
 
@@ -114,7 +124,8 @@ def _pi_mentions(doc: PolicyDoc, matches: dict[int, list]) -> list[PIMention]:
             if not pis or (pis[0].weak and not m.enumerated):
                 continue
             after = s.text[m.end:m.end + 1]
-            if after in (":", "：") and not re.match(r"[:：]\s*(\d{4}|[\u4e00-\u9fa5A-Za-z]{1,10}、)", s.text[m.end:]):
+            if after in (":", "：") and not re.match(r"[:：]\s*(\d{4}|[\u4e00-\u9fa5A-Za-z]{1,10}、)",
+                                                    s.text[m.end:]):
                 continue  # a field label ("公司名称：…", "邮箱：…"), not information collected
             if NOT_PI_CONTEXT.search(s.text[max(0, m.start - 3):m.end + 4]):
                 continue
@@ -134,7 +145,8 @@ def _permissions(doc: PolicyDoc) -> list[PermissionStatement]:
             purpose = _purpose(s.text)
             if purpose:
                 break
-        out.append(PermissionStatement(key, bool(hits), purpose is not None, purpose, [_ev(s) for s in hits[:5]]))
+        out.append(PermissionStatement(key, bool(hits), purpose is not None, purpose,
+                                       [_ev(s) for s in hits[:5]]))
     return out
 
 
@@ -217,7 +229,8 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
             continue
         for m in SHARING_RE.finditer(s.text):
             name = m.group(1)
-            if GENERIC_PARTY.match(name) or len(name) < 3 or re.search(r"您|我们|用户|信息|数据|服务|第三方", name):
+            if (GENERIC_PARTY.match(name) or len(name) < 3
+                    or re.search(r"您|我们|用户|信息|数据|服务|第三方", name)):
                 continue
             if any(name.casefold() == k or name.casefold() in k or k in name.casefold() for k in found):
                 continue
@@ -236,10 +249,12 @@ def _contact(doc: PolicyDoc) -> Contact:
         if c.company is None and OPERATOR_RE.search(t):
             m = COMPANY_RE.search(t[OPERATOR_RE.search(t).start():]) or COMPANY_RE.search(t)
             if m:
-                c.company = re.sub(r"^(公司名称|运营者|主体名称|本公司|我们是|由|为|是)[:：]?", "", m.group(1))
+                c.company = re.sub(r"^(公司名称|运营者|主体名称|本公司|我们是|由|为|是)[:：]?", "",
+                                   m.group(1))
                 ev.append(s)
         am = ADDRESS_RE.search(t)
-        if c.address is None and am and not re.search(r"IP|MAC|页面|网页|邮箱地址|收货|地址簿", t[:am.start() + 6]):
+        if c.address is None and am and not re.search(r"IP|MAC|页面|网页|邮箱地址|收货|地址簿",
+                                                      t[:am.start() + 6]):
             c.address = am.group(1).strip()
             ev.append(s)
         if emails or phones:

@@ -33,20 +33,25 @@ EXTRA_PI_TERMS = {
     "评价": "user_content", "评价详情": "user_content", "订单号码": "order_info",
     "电信运营商": "network_info", "网络运营商": "network_info", "Cookie": "cookie", "cookies": "cookie",
 }
-WEAK_PI_TERMS = {"地址": "address", "电话": "phone_number", "位置": "precise_location", "金额": "payment_info",
-                 "型号": "device_model", "设备码": "imei", "品牌": "device_model", "生日": "birthday"}
+WEAK_PI_TERMS = {"地址": "address", "电话": "phone_number", "位置": "precise_location",
+                 "金额": "payment_info", "型号": "device_model", "设备码": "imei", "品牌": "device_model",
+                 "生日": "birthday"}
 
 # Brand names policies use for SDK families; each maps to catalogue id prefixes (public brand names
 # of the vendors in the catalogue; the ids are qingdan's own).
 BRANDS: dict[str, tuple[str, ...]] = {
-    "微信": ("wechat-",), "WeChat": ("wechat-",), "QQ": ("tencent-qq-connect",), "QQ互联": ("tencent-qq-connect",),
+    "微信": ("wechat-",), "WeChat": ("wechat-",), "QQ": ("tencent-qq-connect",),
+    "QQ互联": ("tencent-qq-connect",),
     "支付宝": ("alipay-",), "Alipay": ("alipay-",), "友盟": ("umeng-",), "Umeng": ("umeng-",),
     "极光": ("jpush", "jiguang-"), "JPush": ("jpush",), "个推": ("getui-",), "Bugly": ("tencent-bugly",),
-    "高德": ("amap-",), "高德地图": ("amap-",), "百度地图": ("baidu-map", "baidu-location"), "百度定位": ("baidu-location",),
+    "高德": ("amap-",), "高德地图": ("amap-",), "百度地图": ("baidu-map", "baidu-location"),
+    "百度定位": ("baidu-location",),
     "穿山甲": ("pangle", "bytedance-pangle", "csj"), "广点通": ("tencent-gdt",), "优量汇": ("tencent-gdt",),
-    "新浪微博": ("sina-weibo",), "微博": ("sina-weibo",), "华为推送": ("huawei-push",), "小米推送": ("xiaomi-push",),
+    "新浪微博": ("sina-weibo",), "微博": ("sina-weibo",), "华为推送": ("huawei-push",),
+    "小米推送": ("xiaomi-push",),
     "OPPO推送": ("oppo-push",), "vivo推送": ("vivo-push",), "魅族推送": ("meizu-push",), "神策": ("sensors",),
-    "数美": ("shumei",), "腾讯地图": ("tencent-map",), "腾讯定位": ("tencent-location",), "银联": ("unionpay",),
+    "数美": ("shumei",), "腾讯地图": ("tencent-map",), "腾讯定位": ("tencent-location",),
+    "银联": ("unionpay",),
     "Firebase": ("firebase",), "友盟+": ("umeng-",), "阿里巴巴": ("alibaba-utdid",),
 }
 
@@ -65,13 +70,15 @@ def norm(s: str) -> str:
 
 
 _CORE_SUFFIX = re.compile(r"\s*(\(.*?\)|（.*?）)\s*$|\s*(SDK|sdk|开放平台)\s*$")
-_COMPANY_AFFIX = re.compile(r"^(北京|上海|深圳|广州|杭州|南京|成都|武汉|厦门|天津|重庆|苏州|西安|珠海|徐州)(市)?|"
-                            r"[（(][^）)]*[）)]|(信息技术|网络技术|网络科技|信息科技|科技|技术|计算机系统|软件|通信|移动通信|数据|网络)?"
-                            r"(股份)?有限(责任)?公司$")
-_GENERIC_EN = {"sdk", "push", "share", "map", "maps", "pay", "login", "analytics", "ads", "ad", "update", "core",
-               "common", "base", "utils", "util", "app", "apps", "data", "web", "cloud", "location", "feedback", "im",
-               "live", "video", "audio", "game", "security", "face", "voice", "speech", "ocr", "auth", "verify",
-               "cookie", "ip", "id", "android", "google", "support", "network", "http", "json", "image"}
+_COMPANY_AFFIX = re.compile(r"^(北京|上海|深圳|广州|杭州|南京|成都|武汉|厦门|天津|重庆|苏州|西安|珠海|"
+                            r"徐州)(市)?|[（(][^）)]*[）)]|"
+                            r"(信息技术|网络技术|网络科技|信息科技|科技|技术|计算机系统|软件|通信|"
+                            r"移动通信|数据|网络)?(股份)?有限(责任)?公司$")
+_GENERIC_EN = {"sdk", "push", "share", "map", "maps", "pay", "login", "analytics", "ads", "ad", "update",
+               "core", "common", "base", "utils", "util", "app", "apps", "data", "web", "cloud", "location",
+               "feedback", "im", "live", "video", "audio", "game", "security", "face", "voice", "speech",
+               "ocr", "auth", "verify", "cookie", "ip", "id", "android", "google", "support", "network",
+               "http", "json", "image"}
 
 
 def _core(name: str) -> str:

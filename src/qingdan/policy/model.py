@@ -11,8 +11,8 @@ from typing import Any
 
 SCHEMA = "qingdan.policy-facts/1"
 #: The sensitive permissions whose purpose the 524 action asks a policy to state.
-SENSITIVE_PERMISSIONS = ("location", "contacts", "storage", "camera", "microphone", "phone", "calendar", "sms",
-                         "call_log")
+SENSITIVE_PERMISSIONS = ("location", "contacts", "storage", "camera", "microphone", "phone", "calendar",
+                         "sms", "call_log")
 RIGHTS = ("access", "correct", "delete", "withdraw", "deregister")
 SECTIONS = ("retention", "security", "cookies", "minors", "withdrawal", "cross_border")
 

@@ -23,7 +23,8 @@ class PolicyError(ValueError):
 
 def decode(raw: bytes) -> tuple[str, str]:
     """Bytes → (text, encoding name)."""
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                     (codecs.BOM_UTF16_BE, "utf-16")):
         if raw.startswith(bom):
             try:
                 return raw.decode(enc), enc
@@ -39,9 +40,10 @@ def decode(raw: bytes) -> tuple[str, str]:
         raise PolicyError("neither UTF-8 nor GB18030/GBK text") from None
 
 
-_BLOCK = {"p", "div", "br", "li", "ul", "ol", "section", "article", "header", "footer", "main", "nav", "aside",
-          "blockquote", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "pre", "form",
-          "figure", "figcaption", "address", "body", "html", "caption", "thead", "tbody", "tfoot"}
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "section", "article", "header", "footer", "main", "nav",
+          "aside", "blockquote", "dl", "dt", "dd", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr",
+          "pre", "form", "figure", "figcaption", "address", "body", "html", "caption", "thead", "tbody",
+          "tfoot"}
 _SKIP = {"script", "style", "head", "noscript", "template", "svg"}
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 _WS = re.compile(r"[ \t\r\n\f\u00a0\u3000]+")
@@ -158,11 +160,13 @@ class _Html(HTMLParser):
         self.flush()
 
 
-_HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype|html|head|body|div|p|pre|section|article|table|h[1-6]|meta)\b",
+_HTML_START = re.compile(r"^\s*(<!--.*?-->\s*)*<(!doctype|html|head|body|div|p|pre|section|article|table|"
+                         r"h[1-6]|meta)\b",
                          re.IGNORECASE | re.DOTALL)
 # numbered or marked headings in plain text: 一、  （一）  1.  1、  第一条  **…**  # …  【…】
 _TEXT_HEADING = re.compile(
-    r"^(#{1,6}\s*\S|\*\*[^*]{1,40}\*\*$|【[^】]{1,30}】$|[一二三四五六七八九十]{1,3}[、.．]|（[一二三四五六七八九十]{1,3}）|"
+    r"^(#{1,6}\s*\S|\*\*[^*]{1,40}\*\*$|【[^】]{1,30}】$|[一二三四五六七八九十]{1,3}[、.．]|"
+    r"（[一二三四五六七八九十]{1,3}）|"
     r"\d{1,2}(\.\d{1,2})*[、.．\s]\s*\S|第[一二三四五六七八九十百]+[条章节])")
 _TERMINAL = re.compile(r"(?<=[。！？!?])|(?<=\.)(?=\s)|(?<=\.)$")
 _SEPARATOR = re.compile(r"^[=\-_*#~·.。 ]{3,}$")

@@ -6,10 +6,11 @@ from html import escape
 
 from qingdan.policy.check import VIEWS, Comparison
 
-_VIEW_ZH = {"declared": "清单声明 declared", "detected": "扫描发现 detected", "disclosed": "政策说明 disclosed",
-            "observed": "台账记录 observed"}
+_VIEW_ZH = {"declared": "清单声明 declared", "detected": "扫描发现 detected",
+            "disclosed": "政策说明 disclosed", "observed": "台账记录 observed"}
 _CSS = """body{font-family:system-ui,"PingFang SC","Noto Sans CJK SC",sans-serif;margin:1.5rem;color:#222}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.35rem .5rem;vertical-align:top;text-align:left}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.35rem .5rem;\
+vertical-align:top;text-align:left}
 th{background:#f0f0f0}tr.mismatch{background:#fff4e5}.mm{font-weight:bold;color:#8a3b00}
 td.na{color:#888}summary{cursor:pointer}details ul{margin:.2rem 0;padding-left:1.1rem;font-size:.9em}"""
 
@@ -32,11 +33,12 @@ def render_comparison(cmp_: Comparison, title: str = "") -> str:
         body.append(f'<tr><th colspan="6" scope="rowgroup">{escape(caption)} ({len(rows)})</th></tr>')
         for r in rows:
             cls = ' class="mismatch"' if r.mismatches else ""
-            mm = ("<span class=\"mm\">⚠ MISMATCH: " + escape("; ".join(r.mismatches)) + "</span>") if r.mismatches \
-                else "consistent"
+            mm = (("<span class=\"mm\">⚠ MISMATCH: " + escape("; ".join(r.mismatches)) + "</span>")
+                  if r.mismatches else "consistent")
             sens = " <em>(敏感 sensitive)</em>" if r.sensitive else ""
             cells = "".join(_cell(r.cells[v]) for v in VIEWS)
-            body.append(f"<tr{cls}><th scope=\"row\">{escape(r.label)}{sens}<br><code>{escape(r.key)}</code></th>"
+            body.append(f"<tr{cls}><th scope=\"row\">{escape(r.label)}{sens}<br>"
+                        f"<code>{escape(r.key)}</code></th>"
                         f"{cells}<td>{mm}</td></tr>")
     n = sum(1 for r in cmp_.rows if r.mismatches)
     missing = [v for v, ok in cmp_.views.items() if not ok]

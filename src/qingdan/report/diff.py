@@ -10,7 +10,8 @@ def _keys(rep: dict[str, Any]) -> dict[str, set]:
         "sdks": {d["id"] for d in rep["sdks"] if d["confidence"] != "low"},
         "permissions": {p["name"] for p in rep["permissions"]},
         "pi_types": {p["pi_type"] for p in rep["pi_summary"]
-                     if any(e["kind"] == "api" and e["certainty"] == "direct" for c in p["collectors"] for e in c["evidence"])},
+                     if any(e["kind"] == "api" and e["certainty"] == "direct" for c in p["collectors"]
+                            for e in c["evidence"])},
         "findings": {(f["rule"], f["owner"]) for f in rep["findings"] if not f["accepted"]},
     }
 
@@ -36,10 +37,12 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def diff_lines(d: dict[str, Any]) -> list[str]:
     o, n = d["old"], d["new"]
-    lines = [f"{o['package']} {o['version_name']} ({o['version_code']}) → {n['package']} {n['version_name']} ({n['version_code']})"]
+    lines = [f"{o['package']} {o['version_name']} ({o['version_code']}) → {n['package']} {n['version_name']} "
+             f"({n['version_code']})"]
     if o["package"] != n["package"]:
         lines.append("  note      the two packages have different names")
-    for k, label in (("sdks", "SDKs"), ("permissions", "perms"), ("pi_types", "PI"), ("findings", "findings")):
+    for k, label in (("sdks", "SDKs"), ("permissions", "perms"), ("pi_types", "PI"),
+                     ("findings", "findings")):
         add, rem = d[k]["added"], d[k]["removed"]
         if not add and not rem:
             lines.append(f"  {label:<9} unchanged")

@@ -35,9 +35,11 @@ def _groups(rep: dict[str, Any]) -> tuple[list, list]:
     order = SEVERITY_ORDER
     for f in sorted(rep.get("findings", []), key=lambda f: (f["accepted"], order[f["severity"]], f["rule"])):
         for ref in f["refs"]:
-            g = by_ref.setdefault((ref["doc"], ref["item"]), {"doc_zh": ref["doc_zh"], "item": ref["item"], "findings": []})
+            g = by_ref.setdefault((ref["doc"], ref["item"]),
+                                  {"doc_zh": ref["doc_zh"], "item": ref["item"], "findings": []})
             g["findings"].append(f)
-        g = by_owner.setdefault(f["owner"], {"owner": f["owner"], "name": f["owner_name"], "company": f["company"],
+        g = by_owner.setdefault(f["owner"],
+                                {"owner": f["owner"], "name": f["owner_name"], "company": f["company"],
                                              "findings": []})
         g["findings"].append(f)
     refs = sorted(by_ref.values(),

@@ -83,7 +83,8 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
             }
             for c in m.components
         ],
-        "components_of_note": [{"kind": n.kind, "name": n.name, "reason": n.reason} for n in r.components_of_note],
+        "components_of_note": [{"kind": n.kind, "name": n.name, "reason": n.reason}
+                               for n in r.components_of_note],
         "queries": m.queries,
         "features": m.features,
         "dex": dex_rows,
@@ -104,7 +105,8 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         "pi_summary": _pi_summary(r),
         "findings": [f.to_dict(r) for f in r.findings],
         "finding_counts": count_by_severity(r.findings),
-        "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source} for n in pkg.native_libs],
+        "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source}
+                        for n in pkg.native_libs],
         "assets": pkg.assets,
         "warnings": r.warnings,
     }
@@ -117,7 +119,8 @@ def _sdk(d) -> dict[str, Any]:
         "country": s.country, "category": s.category, "confidence": d.confidence, "version": d.version,
         "pi_types": list(s.pi_types), "policy_url": s.policy_url,
         "evidence": {"classes": e.classes, "sample_classes": e.sample_classes, "prefixes": e.prefixes,
-                     "components": e.components, "declared_only": e.declared_only, "native_libs": e.native_libs, "meta_data": e.meta_data,
+                     "components": e.components, "declared_only": e.declared_only,
+                     "native_libs": e.native_libs, "meta_data": e.meta_data,
                      "actions": e.actions, "permissions": e.permissions, "dex_sources": e.dex_sources},
     }
 

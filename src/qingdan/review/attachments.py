@@ -17,7 +17,8 @@ ATTACH_TOTAL = ATTACH_MAX * (2 + MAX_UI)
 _ANY = {"", "application/octet-stream", "text/plain"}
 KINDS: dict[str, tuple[tuple[str, ...], set[str]]] = {
     "policy": ((".html", ".htm", ".txt"), _ANY | {"text/html", "application/xhtml+xml"}),
-    "lists": ((".yaml", ".yml"), _ANY | {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}),
+    "lists": ((".yaml", ".yml"),
+              _ANY | {"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"}),
     "ui": ((".xml", ".json"), _ANY | {"text/xml", "application/xml", "application/json"}),
 }
 LABEL = {"policy": "privacy policy", "lists": "double lists", "ui": "UI dump"}
@@ -152,7 +153,8 @@ def check_attachments(report: dict[str, Any], scan, attachments: list[dict]) -> 
         extra += fs
         warnings.extend(f"attachment ui {a['name']}: {w}" for w in s.warnings)
     if scan is None and attachments:
-        warnings.append("attachments checked without the package's scan: comparisons with the package skipped")
+        warnings.append("attachments checked without the package's scan: "
+                        "comparisons with the package skipped")
     rep["findings"] = list(rep.get("findings", [])) + [f.to_dict(scan) for f in extra]
     rep["finding_counts"] = count_by_severity(rep["findings"])
     return rep

@@ -43,11 +43,13 @@ def purge(store: ReviewStore, storage: Storage, keep_days: float | None = None, 
     expired: set[str] = set()
     with store.engine.connect() as c:
         referenced.update(sha for (sha,) in c.execute(select(scans.c.sha256)))
-        for (raw,) in c.execute(select(submissions.c.attachments_json).where(submissions.c.attachments_json.is_not(None))):
+        attached = select(submissions.c.attachments_json).where(submissions.c.attachments_json.is_not(None))
+        for (raw,) in c.execute(attached):
             referenced.update(a["sha256"] for a in json.loads(raw))
         if keep_days is not None:
             cutoff = utcnow() - timedelta(days=keep_days)
-            live = {sha for (sha,) in c.execute(select(submissions.c.sha256).where(submissions.c.status.not_in(FINAL)))}
+            live = {sha for (sha,) in c.execute(
+                select(submissions.c.sha256).where(submissions.c.status.not_in(FINAL)))}
             expired = {sha for (sha,) in c.execute(select(scans.c.sha256).where(
                 scans.c.status.in_(FINAL), scans.c.finished_at < cutoff))} - live
     for p in storage.root.iterdir():

@@ -19,8 +19,8 @@ class SignerChange:
 def _signer_changed(r: Rule, ch: SignerChange) -> list[Finding]:
     was, now = ch.bound, ch.signer
     return [Finding.of(r, "app",
-                       f"{ch.package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）与已审核版本的"
-                       f"（{'、'.join(x[:16] for x in was)}）不同。",
+                       f"{ch.package} 的此版本签名证书（{'、'.join(x[:16] for x in now) or '未签名'}）"
+                       f"与已审核版本的（{'、'.join(x[:16] for x in was)}）不同。",
                        f"This version of {ch.package} is signed by "
                        f"{', '.join(x[:16] for x in now) or 'nothing'}, not by the certificate of its "
                        f"reviewed versions ({', '.join(x[:16] for x in was)}).",

@@ -109,7 +109,8 @@ class ReviewStore(ConsoleQueries):
     def accounts(self) -> list[dict]:
         with self.engine.connect() as c:
             return [dict(r._mapping) for r in c.execute(
-                select(accounts.c.id, accounts.c.name, accounts.c.role, accounts.c.created_at, accounts.c.disabled_at)
+                select(accounts.c.id, accounts.c.name, accounts.c.role, accounts.c.created_at,
+                       accounts.c.disabled_at)
                 .order_by(accounts.c.created_at, accounts.c.name))]
 
     def set_disabled(self, name: str, disabled: bool) -> dict:
@@ -208,7 +209,8 @@ class ReviewStore(ConsoleQueries):
             if app_id is not None:  # also rows from before migration 0005 (no dedup_key)
                 cond = cond | ((submissions.c.app_id == app_id) & (submissions.c.sha256 == sha256))
             mine = _files(attachments)
-            for dup in c.execute(select(submissions.c.id, submissions.c.status, submissions.c.attachments_json)
+            for dup in c.execute(select(submissions.c.id, submissions.c.status,
+                                        submissions.c.attachments_json)
                                  .where(cond).order_by(submissions.c.created_at)):
                 if _files(json.loads(dup.attachments_json) if dup.attachments_json else None) == mine:
                     return dup.id, True, dup.status
@@ -231,7 +233,8 @@ class ReviewStore(ConsoleQueries):
         q = (select(submissions, PACKAGE, apps.c.owner_id, _REPORT,
                     scans.c.report_json.label("scan_report_json"),
                     scans.c.size,
-                    scans.c.path, scans.c.status.label("scan_status"), scans.c.attempts.label("scan_attempts"))
+                    scans.c.path, scans.c.status.label("scan_status"),
+                    scans.c.attempts.label("scan_attempts"))
              .select_from(submissions.join(scans, scans.c.sha256 == submissions.c.sha256)
                           .outerjoin(apps, apps.c.id == submissions.c.app_id))
              .where(submissions.c.id == sub_id))
@@ -277,7 +280,8 @@ class ReviewStore(ConsoleQueries):
         """Submissions not final, oldest first (``running_only``: those a worker had started)."""
         cond = submissions.c.status == "running" if running_only else submissions.c.status.not_in(FINAL)
         with self.engine.connect() as c:
-            return [r.id for r in c.execute(select(submissions.c.id).where(cond).order_by(submissions.c.created_at))]
+            return [r.id for r in c.execute(
+                select(submissions.c.id).where(cond).order_by(submissions.c.created_at))]
 
     def begin(self, sub_id: str, lease_s: float) -> tuple[str, float, dict | None]:
         """A worker takes a submission, in one transaction (rows locked, so two deliveries of the same
@@ -313,7 +317,8 @@ class ReviewStore(ConsoleQueries):
                     lease_until=now + timedelta(seconds=lease_s)))
             c.execute(update(submissions).where(submissions.c.id == sub_id).values(
                 status="running", attempts=sub.attempts + 1, started_at=now))
-            c.execute(insert(log).values(submission_id=sub_id, event="started", detail=f"attempt {sub.attempts + 1}",
+            c.execute(insert(log).values(submission_id=sub_id, event="started",
+                                         detail=f"attempt {sub.attempts + 1}",
                                          at=now))
         attachments = json.loads(sub.attachments_json) if sub.attachments_json else None
         return state, 0.0, {"sha256": sub.sha256, "path": sc.path, "attachments": attachments}
@@ -437,8 +442,9 @@ class ReviewStore(ConsoleQueries):
     def add_verdict(self, sub_id: str, reviewer_id: str, decision: str, rules: list[str], note: str) -> dict:
         now = utcnow()
         with self.w.begin() as c:
-            vid = c.execute(insert(verdicts).values(submission_id=sub_id, reviewer_id=reviewer_id, decision=decision,
-                                                    rules_json=json.dumps(rules), note=note, at=now)).inserted_primary_key[0]
+            vid = c.execute(insert(verdicts).values(submission_id=sub_id, reviewer_id=reviewer_id,
+                                                    decision=decision, rules_json=json.dumps(rules),
+                                                    note=note, at=now)).inserted_primary_key[0]
         return {"id": vid, "decision": decision, "rules": rules, "note": note, "at": _ts(now)}
 
     def verdicts(self, sub_ids: list[str]) -> dict[str, list[dict]]:
@@ -450,7 +456,8 @@ class ReviewStore(ConsoleQueries):
              .where(verdicts.c.submission_id.in_(sub_ids)).order_by(verdicts.c.id))
         with self.engine.connect() as c:
             for r in c.execute(q):
-                out[r.submission_id].append({"id": r.id, "decision": r.decision, "rules": json.loads(r.rules_json),
+                out[r.submission_id].append({"id": r.id, "decision": r.decision,
+                                             "rules": json.loads(r.rules_json),
                                              "note": r.note, "reviewer": r.reviewer, "at": _ts(r.at)})
         return out
 

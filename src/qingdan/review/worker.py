@@ -17,13 +17,15 @@ class Busy(Exception):  # noqa: N818 - a state, not a failure: another worker ho
 
 
 def scan_package(path: str):
-    """(report, None, ScanResult) or (None, one-line reason, None). The package is read by qingdan.apk.package.read_package
-    (inside analyze), which refuses hostile input with an ApkError before anything else is parsed."""
+    """(report, None, ScanResult) or (None, one-line reason, None). The package is read by
+    qingdan.apk.package.read_package (inside analyze), which refuses hostile input with an ApkError
+    before anything else is parsed."""
     from qingdan.apk.errors import ApkError
     from qingdan.checks.pipeline import analyze
     from qingdan.report.jsonreport import to_dict
 
-    delay = os.environ.get("QINGDAN_TEST_SCAN_DELAY")  # tests: hold the scan so a worker can be killed mid-way
+    # tests: hold the scan so a worker can be killed mid-way
+    delay = os.environ.get("QINGDAN_TEST_SCAN_DELAY")
     if delay:
         time.sleep(float(delay))
     try:

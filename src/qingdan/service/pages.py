@@ -14,22 +14,28 @@ CN = timezone(timedelta(hours=8), "CST")
 
 CSS = """
 *{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
-body{margin:0;font:15px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
+body{margin:0;font:15px/1.6 system-ui,-apple-system,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",\
+sans-serif;
 color:#1a1a1a;background:#f4f5f7;overflow-wrap:anywhere}
 header{background:#1f5fbf;color:#fff;padding:16px}
 header h1{margin:0;font-size:20px}header p{margin:4px 0 0;font-size:14px}
 main{padding:12px;max-width:720px;margin:0 auto}
 section{margin:16px 0}h2{font-size:17px;margin:0 0 8px}
-form.period{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;background:#fff;padding:12px;border-radius:8px}
+form.period{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-end;background:#fff;padding:12px;\
+border-radius:8px}
 form.period label{display:flex;flex-direction:column;font-size:13px;flex:1 1 130px;min-width:0}
-form.period input{min-height:44px;font:inherit;padding:4px 8px;border:1px solid #767676;border-radius:6px;width:100%}
-button,.btn{min-height:48px;min-width:48px;padding:10px 16px;font:inherit;border:0;border-radius:6px;background:#1f5fbf;
+form.period input{min-height:44px;font:inherit;padding:4px 8px;border:1px solid #767676;border-radius:6px;\
+width:100%}
+button,.btn{min-height:48px;min-width:48px;padding:10px 16px;font:inherit;border:0;border-radius:6px;\
+background:#1f5fbf;
 color:#fff;text-decoration:none;display:inline-flex;align-items:center}
-.links{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}.links a{color:#174a96;min-height:48px;display:inline-flex;align-items:center;padding:0 4px}
+.links{display:flex;flex-wrap:wrap;gap:8px;margin-top:8px}\
+.links a{color:#174a96;min-height:48px;display:inline-flex;align-items:center;padding:0 4px}
 ul.rows{list-style:none;margin:0;padding:0}
 li.row{background:#fff;border-radius:8px;padding:12px;margin:0 0 8px}
 li.row h3{margin:0 0 4px;font-size:16px}
-dl{margin:0;display:grid;grid-template-columns:5.5em 1fr;gap:2px 8px;font-size:14px}dt{color:#555}dd{margin:0;min-width:0}
+dl{margin:0;display:grid;grid-template-columns:5.5em 1fr;gap:2px 8px;font-size:14px}\
+dt{color:#555}dd{margin:0;min-width:0}
 .count{font-weight:700;color:#174a96}.flag{color:#8a1c1c;font-size:13px}
 .empty{background:#fff;border-radius:8px;padding:12px;color:#555}
 footer{padding:16px;font-size:13px;color:#555;text-align:center}
@@ -38,7 +44,8 @@ a:focus,button:focus,input:focus{outline:3px solid #f0a000;outline-offset:2px}
 CSS_HASH = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
 CSP = (f"default-src 'none'; style-src {CSS_HASH}; img-src 'none'; form-action 'self'; base-uri 'none'; "
        "frame-ancestors 'none'")
-SECURITY_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+SECURITY_HEADERS = {"Content-Security-Policy": CSP, "Cache-Control": "no-store",
+                    "Referrer-Policy": "no-referrer",
                     "X-Content-Type-Options": "nosniff", "X-Robots-Tag": "noindex"}
 
 _env = Environment(autoescape=select_autoescape(default=True, default_for_string=True), trim_blocks=True,
@@ -102,7 +109,8 @@ USER_PAGE = _env.from_string("""<!doctype html>
 
 <section aria-labelledby="h-more"><h2 id="h-more">更多</h2>
 <div class="links">
-{% if reveal %}<a href="{{ hide_href }}">隐藏完整内容</a>{% else %}<a href="{{ reveal_href }}">显示完整内容</a>{% endif %}
+{% if reveal %}<a href="{{ hide_href }}">隐藏完整内容</a>\
+{% else %}<a href="{{ reveal_href }}">显示完整内容</a>{% endif %}
 <a href="{{ export_json }}">下载我的数据（JSON）</a>
 <a href="{{ export_csv }}">下载我的数据（CSV）</a>
 </div>

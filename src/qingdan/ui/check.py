@@ -25,21 +25,28 @@ class Threshold:
 
 
 THRESHOLDS: dict[str, Threshold] = {
-    "min_touch_dp": Threshold(48, "dp", "Android accessibility guidance and Material Design: touch targets at least "
+    "min_touch_dp": Threshold(48, "dp",
+                              "Android accessibility guidance and Material Design: touch targets at least "
                               "48×48 dp; qingdan's measure of 524 一、（四） '关得了'"),
-    "min_contrast": Threshold(3.0, ":1", "WCAG 2.1 SC 1.4.11 Non-text Contrast (3:1 for user-interface components); "
+    "min_contrast": Threshold(3.0, ":1",
+                              "WCAG 2.1 SC 1.4.11 Non-text Contrast (3:1 for user-interface components); "
                               "qingdan's measure of 524 一、（四） '找得到'"),
-    "contrast_percentile": Threshold(0.95, "quantile", "qingdan: the control's most distinct 5 % of pixels (its "
+    "contrast_percentile": Threshold(0.95, "quantile",
+                                     "qingdan: the control's most distinct 5 % of pixels (its "
                                      "glyph or outline) against the median of a ring around it"),
     "contrast_ring_dp": Threshold(8, "dp", "qingdan: width of the ring sampled around the control"),
-    "fullscreen_share": Threshold(0.70, "of the screen", "qingdan's reading of 整屏/全屏热区 (524 一、（四）; "
-                                  "〔2023〕26号 第4条), which give no number: clickable jump areas covering ≥ 70 %"),
-    "corner_band_y": Threshold(0.20, "of the height", "qingdan: the top and bottom fifth of the screen or popup, "
+    "fullscreen_share": Threshold(0.70, "of the screen",
+                                  "qingdan's reading of 整屏/全屏热区 (524 一、（四）; 〔2023〕26号 第4条), "
+                                  "which give no number: clickable jump areas covering ≥ 70 %"),
+    "corner_band_y": Threshold(0.20, "of the height",
+                               "qingdan: the top and bottom fifth of the screen or popup, "
                                "where users look for close/skip controls"),
-    "corner_band_x": Threshold(0.25, "of the width", "qingdan: the left and right quarter of the screen or popup"),
+    "corner_band_x": Threshold(0.25, "of the width",
+                               "qingdan: the left and right quarter of the screen or popup"),
     "adjacent_dp": Threshold(96, "dp", "qingdan: 'directly below or over the content' — horizontally centred "
                              "(middle third) and at most 96 dp beyond the popup's top or bottom edge"),
-    "overlay_share": Threshold(0.50, "of the screen", "qingdan: a dialog/popup/extra window covering at least half "
+    "overlay_share": Threshold(0.50, "of the screen",
+                               "qingdan: a dialog/popup/extra window covering at least half "
                                "the screen is treated as a popup"),
 }
 
@@ -113,7 +120,8 @@ def recognise(s: ScreenFacts) -> Recognition:
             containers.append(n)
             if len(rec.reasons) < 8:
                 rec.reasons.append(f"ad view {n.rid or n.cls}")
-        if (toks & POPUP_TOKENS or n.cls == "android.app.Dialog") and n.area >= THRESHOLDS["overlay_share"].value * s.area:
+        if ((toks & POPUP_TOKENS or n.cls == "android.app.Dialog")
+                and n.area >= THRESHOLDS["overlay_share"].value * s.area):
             popup = True
             containers.append(n)
             rec.reasons.append(f"popup view {n.rid or n.cls} covering {n.area / s.area:.0%} of the screen")
@@ -243,7 +251,8 @@ def control_contrast(im, s: ScreenFacts, b: Box) -> float | None:
     sx, sy = im.width / s.width, im.height / s.height
     box = (int(b[0] * sx), int(b[1] * sy), int(b[2] * sx), int(b[3] * sy))
     ring = max(2, int(THRESHOLDS["contrast_ring_dp"].value * s.density * sx))
-    outer = (max(0, box[0] - ring), max(0, box[1] - ring), min(im.width, box[2] + ring), min(im.height, box[3] + ring))
+    outer = (max(0, box[0] - ring), max(0, box[1] - ring), min(im.width, box[2] + ring),
+             min(im.height, box[3] + ring))
     if box[2] - box[0] < 1 or box[3] - box[1] < 1:
         return None
     region = im.crop(outer)
@@ -293,7 +302,8 @@ def check_screen(s: ScreenFacts, screenshot=None) -> tuple[Recognition, list[Fin
 @rule("ui.splash-or-popup")
 def _splash_or_popup(r: Rule, ctx: ScreenContext) -> list[Finding]:
     s, rec = ctx.s, ctx.rec
-    return [Finding.of(r, rec.owner, f"识别为{ctx.what_zh}{'广告' if rec.ad else ''}：{'；'.join(rec.reasons[:4])}",
+    return [Finding.of(r, rec.owner,
+                       f"识别为{ctx.what_zh}{'广告' if rec.ad else ''}：{'；'.join(rec.reasons[:4])}",
                        f"recognised as a {rec.kind}{' ad' if rec.ad else ''}: {'; '.join(rec.reasons[:4])}",
                        kind=rec.kind, ad=rec.ad, reasons=rec.reasons,
                        bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height])]
@@ -389,7 +399,8 @@ def _close_countdown(r: Rule, ctx: ScreenContext) -> list[Finding]:
                            f'close/skip control {el} shows a countdown "{cd}": it may only close once the '
                            "countdown ends (a dump cannot tell; tap it to confirm)",
                            element=el, bounds=list(close.bounds), measured=cd, threshold="closable at once",
-                           source="《互联网广告管理办法》第十条: one-click close, no waiting for a countdown")]
+                           source="《互联网广告管理办法》第十条: one-click close, "
+                                  "no waiting for a countdown")]
     cd_node = next((n for n in s.nodes if n.visible and COUNTDOWN.search(n.text) and "秒后" in n.text), None)
     if cd_node is None:
         return []
@@ -454,12 +465,15 @@ def _ad_unlabelled(r: Rule, ctx: ScreenContext) -> list[Finding]:
     s, rec = ctx.s, ctx.rec
     if not rec.ad:
         return []
-    if any("广告" in (n.text + n.desc) or AD_LABEL.search(n.rid_name) for n in s.nodes if n.visible and n.area):
+    if any("广告" in (n.text + n.desc) or AD_LABEL.search(n.rid_name) for n in s.nodes if n.visible
+           and n.area):
         return []
-    return [Finding.of(r, rec.owner, f"{ctx.what_zh}广告没有“广告”标识", f'the {rec.kind} ad carries no "广告" label',
+    return [Finding.of(r, rec.owner, f"{ctx.what_zh}广告没有“广告”标识",
+                       f'the {rec.kind} ad carries no "广告" label',
                        element=None,
                        bounds=list(rec.container.bounds) if rec.container else [0, 0, s.width, s.height],
-                       measured="no 广告 text, content-desc or ad-logo view", threshold='a visible "广告" label',
+                       measured="no 广告 text, content-desc or ad-logo view",
+                       threshold='a visible "广告" label',
                        source="《互联网广告管理办法》第九条、第十条")]
 
 

@@ -95,9 +95,12 @@ def parse_uiautomator(data: bytes) -> tuple[list[Node], dict[str, Any]]:
             if len(nodes) >= MAX_NODES:
                 raise UiError(f"more than {MAX_NODES} nodes")
             a = e.attrib
-            n = Node(index=len(nodes), cls=a.get("class", ""), text=a.get("text", ""), desc=a.get("content-desc", ""),
-                     rid=a.get("resource-id", ""), package=a.get("package", ""), clickable=_truthy(a.get("clickable")),
-                     visible=a.get("visible-to-user", "true") != "false", bounds=_parse_bounds(a.get("bounds", "")),
+            n = Node(index=len(nodes), cls=a.get("class", ""), text=a.get("text", ""),
+                     desc=a.get("content-desc", ""),
+                     rid=a.get("resource-id", ""), package=a.get("package", ""),
+                     clickable=_truthy(a.get("clickable")),
+                     visible=a.get("visible-to-user", "true") != "false",
+                     bounds=_parse_bounds(a.get("bounds", "")),
                      parent=par, depth=dep)
             nodes.append(n)
             stack.extend((c, n.index, dep + 1) for c in reversed(list(e)))
@@ -129,8 +132,10 @@ def parse_gkd(data: bytes) -> tuple[list[Node], dict[str, Any]]:
             raise UiError(f"nodes[{i}]: missing or non-integer left/top/right/bottom") from None
         by_id[r.get("id", i)] = i
         nodes.append(Node(index=i, cls=str(a.get("name") or ""), text=str(a.get("text") or ""),
-                          desc=str(a.get("desc") or ""), rid=str(a.get("id") or ""), package=str(doc.get("appId") or ""),
-                          clickable=a.get("clickable") is True, visible=a.get("visibleToUser", True) is not False,
+                          desc=str(a.get("desc") or ""), rid=str(a.get("id") or ""),
+                          package=str(doc.get("appId") or ""),
+                          clickable=a.get("clickable") is True,
+                          visible=a.get("visibleToUser", True) is not False,
                           bounds=box, parent=None, depth=int(a.get("depth") or 0)))  # type: ignore[arg-type]
     for i, r in enumerate(raw):
         pid = r.get("pid")
@@ -184,7 +189,8 @@ def read_dump(path: str | Path, density: float | None = None) -> ScreenFacts:
         warnings.append("no node is marked clickable (a converted dump may have lost the flags): "
                         "clickable areas (ui.fullscreen-jump) cannot be judged")
     pkg = meta.get("package") or next((n.package for n in nodes if n.package), None)
-    return ScreenFacts(source=str(path), format=fmt, width=width, height=height, density=density, density_note=note,
+    return ScreenFacts(source=str(path), format=fmt, width=width, height=height, density=density,
+                       density_note=note,
                        nodes=nodes, package=pkg, activity=meta.get("activity"), warnings=warnings)
 
 

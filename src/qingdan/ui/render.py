@@ -29,7 +29,8 @@ def _svg(s: ScreenFacts, findings: list[Finding], screenshot=None) -> str:
         parts.append(f'<image href="{_png_data_uri(screenshot)}" x="0" y="0" width="{w}" height="{h}" '
                      'preserveAspectRatio="none"/>')
     else:
-        parts.append(f'<rect x="0" y="0" width="{w}" height="{h}" fill="#f6f8fa" stroke="#57606a" stroke-width="{stroke}"/>')
+        parts.append(f'<rect x="0" y="0" width="{w}" height="{h}" fill="#f6f8fa" stroke="#57606a" '
+                     f'stroke-width="{stroke}"/>')
         for n in s.nodes:  # the layout, faintly
             if n.visible and n.area and (n.text or n.clickable or n.rid):
                 x1, y1, x2, y2 = n.bounds
@@ -42,14 +43,16 @@ def _svg(s: ScreenFacts, findings: list[Finding], screenshot=None) -> str:
             boxes.setdefault(tuple(b), []).append(f)
     for (x1, y1, x2, y2), fs in boxes.items():
         c = COLOURS.get(fs[0].severity, "#0969da")
-        parts.append(f'<rect x="{x1}" y="{y1}" width="{max(1, x2 - x1)}" height="{max(1, y2 - y1)}" fill="{c}" '
+        parts.append(f'<rect x="{x1}" y="{y1}" width="{max(1, x2 - x1)}" height="{max(1, y2 - y1)}" '
+                     f'fill="{c}" '
                      f'fill-opacity="0.08" stroke="{c}" stroke-width="{stroke * 2}"/>')
         below = y2 + font * len(fs) + 4 < h and (y2 - y1) < font * 3
         for j, f in enumerate(fs):
             ty = (y2 + font * (j + 1)) if below else (y1 + font * (j + 1) + 4)
             tx = min(max(0, x1 + stroke * 2), max(0, w - font * 11))
             parts.append(f'<text x="{tx}" y="{ty}" font-size="{font}" font-family="sans-serif" '
-                         f'fill="{COLOURS.get(f.severity, c)}" stroke="#fff" stroke-width="{max(1, font // 8)}" '
+                         f'fill="{COLOURS.get(f.severity, c)}" stroke="#fff" '
+                         f'stroke-width="{max(1, font // 8)}" '
                          f'paint-order="stroke">{escape(f.rule_id)}</text>')
     parts.append("</svg>")
     return "".join(parts)
@@ -64,28 +67,35 @@ def render_ui_report(screens: list[tuple[ScreenFacts, list[Finding], object]]) -
            "body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1f2328}"
            ".shot{display:flex;gap:1.5rem;flex-wrap:wrap;align-items:flex-start;margin-bottom:2rem}"
            ".screen{width:320px;height:auto;border:1px solid #d0d7de}"
-           "table{border-collapse:collapse;font-size:.9rem;max-width:60rem}td,th{border:1px solid #d0d7de;padding:.3rem .5rem;"
+           "table{border-collapse:collapse;font-size:.9rem;max-width:60rem}td,th{border:1px solid "
+           "#d0d7de;padding:.3rem .5rem;"
            "text-align:left;vertical-align:top}.block{color:#d1242f}.warn{color:#bf8700}.info{color:#0969da}"
            "small{color:#57606a}</style></head><body>",
            "<h1>qingdan ui check · 开屏与弹窗检查</h1>"]
     for s, findings, shot in screens:
         out.append(f"<h2>{escape(s.source)}</h2>")
         meta = (f"{s.format} · {s.width}×{s.height} px · density {s.density} ({escape(s.density_note)})"
-                + (f" · {escape(s.package)}" if s.package else "") + (f" · {escape(s.activity)}" if s.activity else ""))
+                + (f" · {escape(s.package)}" if s.package else "")
+                + (f" · {escape(s.activity)}" if s.activity else ""))
         out.append(f"<p><small>{meta}</small></p>")
         for w in s.warnings:
             out.append(f"<p><small>note: {escape(w)}</small></p>")
         out.append('<div class="shot">' + _svg(s, findings, shot))
         if findings:
-            out.append("<table><tr><th>severity</th><th>rule</th><th>finding</th><th>measured · threshold · source</th></tr>")
+            out.append("<table><tr><th>severity</th><th>rule</th><th>finding</th><th>measured · threshold · "
+                       "source</th></tr>")
             for f in findings:
                 e = f.evidence
-                thr = " · ".join(escape(str(e[k])) for k in ("measured", "threshold", "source") if e.get(k) not in (None, ""))
-                out.append(f'<tr><td class="{escape(f.severity)}">{escape(f.severity)}</td><td><code>{escape(f.rule_id)}</code></td>'
-                           f"<td>{escape(f.message_zh)}<br><small>{escape(f.message_en)}</small></td><td><small>{thr}</small></td></tr>")
+                thr = " · ".join(escape(str(e[k])) for k in ("measured", "threshold", "source")
+                                 if e.get(k) not in (None, ""))
+                out.append(f'<tr><td class="{escape(f.severity)}">{escape(f.severity)}</td>'
+                           f'<td><code>{escape(f.rule_id)}</code></td>'
+                           f"<td>{escape(f.message_zh)}<br><small>{escape(f.message_en)}</small></td>"
+                           f"<td><small>{thr}</small></td></tr>")
             out.append("</table>")
         else:
-            out.append("<p>No splash screen or popup recognised; nothing to check. 未识别出开屏页或弹窗。</p>")
+            out.append("<p>No splash screen or popup recognised; nothing to check. "
+                       "未识别出开屏页或弹窗。</p>")
         out.append("</div>")
     out.append("</body></html>")
     return "\n".join(out)

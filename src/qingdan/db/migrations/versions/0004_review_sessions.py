@@ -21,7 +21,8 @@ REPORTS = (("review_scans", "report_json"), ("review_submissions", "merged_repor
 
 def _has_lz4(bind) -> bool:
     return bind.dialect.name == "postgresql" and bool(bind.exec_driver_sql(
-        "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' AND 'lz4' = ANY(enumvals)").scalar())
+        "SELECT count(*) FROM pg_settings WHERE name = 'default_toast_compression' "
+        "AND 'lz4' = ANY(enumvals)").scalar())
 
 
 def upgrade() -> None:
