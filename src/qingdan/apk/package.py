@@ -207,7 +207,8 @@ def _nested_dex(arc, entries, prefix, limits: Limits, warnings, depth: int) -> l
             if dex_entries:
                 out.extend(_load_dex(sub, dex_entries, f"{prefix}{e.name}!/", limits, 1, warnings))
             if inner_containers:
-                out.extend(_nested_dex(sub, inner_containers, f"{prefix}{e.name}!/", limits, warnings, depth + 1))
+                out.extend(_nested_dex(sub, inner_containers, f"{prefix}{e.name}!/", limits, warnings,
+                                       depth + 1))
     return out
 
 

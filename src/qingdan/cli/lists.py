@@ -24,7 +24,8 @@ from qingdan.cli._common import (
 )
 
 lists_app = typer.Typer(
-    help="The double lists (双清单): draft from a scan, check, render for the app's menu.", no_args_is_help=True)
+    help="The double lists (双清单): draft from a scan, check, render for the app's menu.",
+    no_args_is_help=True)
 
 
 def load_lists_or_fail(path: str):

@@ -30,15 +30,18 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     if sig["certificates"]:
         signer = f" ({sig['certificates'][0]['subject'] or sig['certificates'][0]['sha256'][:16]})"
     signed = f"signed {'+'.join(sig['schemes'])}{signer}" if sig["signed"] else "unsigned"
-    out.append(f"  file      {Path(inp['path']).name} · {inp['kind']} · {_size(inp['size'])} · sha256 {inp['sha256'][:16]}… · {signed}")
+    out.append(f"  file      {Path(inp['path']).name} · {inp['kind']} · {_size(inp['size'])} · "
+               f"sha256 {inp['sha256'][:16]}… · {signed}")
     names = app["sdk_codenames"]
-    sdk = f"min {app['min_sdk']}{' (' + names['min'] + ')' if 'min' in names else ''} · target {app['target_sdk']}"
+    sdk = (f"min {app['min_sdk']}{' (' + names['min'] + ')' if 'min' in names else ''}"
+           f" · target {app['target_sdk']}")
     sdk += f"{' (' + names['target'] + ')' if 'target' in names else ''}"
     if app["compile_sdk"]:
         sdk += f" · compile {app['compile_sdk']}"
     out.append(f"  sdk       {sdk}")
     pc = rep["permission_counts"]
-    counts = " · ".join(f"{pc[k]} {k}" for k in ("dangerous", "normal", "signature", "special", "unknown") if pc[k])
+    counts = " · ".join(f"{pc[k]} {k}" for k in ("dangerous", "normal", "signature", "special", "unknown")
+                        if pc[k])
     out.append(f"  perms     {len(rep['permissions'])}" + (f": {counts}" if counts else ""))
     dangerous = [p for p in rep["permissions"] if p["protection"] in ("dangerous", "special")]
     if dangerous:
@@ -48,7 +51,8 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     kinds = {"activity": 0, "service": 0, "receiver": 0, "provider": 0}
     for c in rep["components"]:
         kinds["activity" if c["kind"] == "activity-alias" else c["kind"]] += 1
-    exported_open = sum(1 for n in rep["components_of_note"] if n["reason"] == "exported without permission")
+    exported_open = sum(1 for n in rep["components_of_note"]
+                        if n["reason"] == "exported without permission")
     plural = {"activity": "activities"}
     parts = [f"{n} {kind if n == 1 else plural.get(kind, kind + 's')}" for kind, n in kinds.items()]
     out.append(f"  comps     {' · '.join(parts)}; exported without permission: {exported_open}")
@@ -63,7 +67,8 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     out.append(f"  flags     {' · '.join(flags) if flags else 'none'}")
     dt = rep["dex_totals"]
     nested = sum(1 for d in rep["dex"] if d["nested"])
-    files = f"{dt['files'] - nested} file{'s' if dt['files'] - nested != 1 else ''}" + (f" + {nested} nested" if nested else "")
+    files = (f"{dt['files'] - nested} file{'s' if dt['files'] - nested != 1 else ''}"
+             + (f" + {nested} nested" if nested else ""))
     out.append(f"  dex       {files} · {_size(dt['size'])} · {dt['classes']} classes · "
                f"{dt['method_refs']} method refs · {dt['call_sites']} call sites")
     if rep["sdks"]:
@@ -77,15 +82,21 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                     observed.setdefault(c["owner"], []).append(item["pi_type"])
         for d in shown[:12]:
             pis = observed.get(d["id"])
-            pi_text = ", ".join(pis) if pis else (", ".join(d["pi_types"][:6]) + " (per its policy)" if d["pi_types"] else "-")
-            out.append(f"            {d['id']} {d['name']} · {d['company'] or 'company unknown'} · PI: {pi_text}")
+            if pis:
+                pi_text = ", ".join(pis)
+            else:
+                pi_text = ", ".join(d["pi_types"][:6]) + " (per its policy)" if d["pi_types"] else "-"
+            out.append(f"            {d['id']} {d['name']} · {d['company'] or 'company unknown'} · "
+                       f"PI: {pi_text}")
         if len(shown) > 12:
             out.append(f"            … {len(shown) - 12} more in the report")
     if rep["libraries"]:
         libs = [d["name"] for d in rep["libraries"] if d["confidence"] != "low"]
-        out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}" + (" …" if len(libs) > 10 else ""))
+        out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}"
+                   + (" …" if len(libs) > 10 else ""))
     app_pi = [i["pi_type"] for i in rep["pi_summary"]
-              if any(c["owner"] == "app" and any(e["kind"] == "api" for e in c["evidence"]) for c in i["collectors"])]
+              if any(c["owner"] == "app" and any(e["kind"] == "api" for e in c["evidence"])
+                     for c in i["collectors"])]
     if app_pi:
         out.append(f"  app PI    {', '.join(app_pi)}")
     fc = rep["finding_counts"]
@@ -104,11 +115,14 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         for n in rep["native_libs"]:
             by_abi.setdefault(n["abi"], []).append(n["name"])
         libs = sorted({n["name"] for n in rep["native_libs"]})
-        out.append(f"  native    {', '.join(sorted(by_abi))}: {', '.join(libs[:8])}" + (f" (+{len(libs) - 8})" if len(libs) > 8 else ""))
+        out.append(f"  native    {', '.join(sorted(by_abi))}: {', '.join(libs[:8])}"
+                   + (f" (+{len(libs) - 8})" if len(libs) > 8 else ""))
     if rep["package_prefixes"]:
-        out.append("  prefixes  " + " · ".join(f"{p['prefix']} ({p['classes']})" for p in rep["package_prefixes"][:8]))
+        out.append("  prefixes  " + " · ".join(f"{p['prefix']} ({p['classes']})"
+                                              for p in rep["package_prefixes"][:8]))
     if rep["warnings"]:
-        out.append(f"  warnings  {len(rep['warnings'])}: {rep['warnings'][0]}" + (" …" if len(rep["warnings"]) > 1 else ""))
+        out.append(f"  warnings  {len(rep['warnings'])}: {rep['warnings'][0]}"
+                   + (" …" if len(rep["warnings"]) > 1 else ""))
     return out
 
 
@@ -118,7 +132,8 @@ def one_line(rep: dict[str, Any]) -> str:
     pc = rep["permission_counts"]
     return (f"{app['package']} {app['version_name'] or '?'} · {len(rep['permissions'])} perms "
             f"({pc['dangerous']} dangerous) · {len(rep['components'])} components · "
-            f"{rep['dex_totals']['classes']} classes" + (f" · {len(rep['warnings'])} warnings" if rep["warnings"] else ""))
+            f"{rep['dex_totals']['classes']} classes"
+            + (f" · {len(rep['warnings'])} warnings" if rep["warnings"] else ""))
 
 
 def suggestion(rep: dict[str, Any]) -> str:
