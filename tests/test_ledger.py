@@ -441,7 +441,7 @@ def test_openapi_is_valid(svc):
 
 
 def test_admin_cli(tmp_path, db_url):
-    from qingdan.lists.render import export
+    from qingdan.lists.export import export
 
     lists_file = tmp_path / "privacy-lists.yaml"
     _write_lists_yaml(lists_file)

@@ -21,8 +21,9 @@ import pytest
 
 from qingdan.knowledge.pi import load_pi_categories, pi_type
 from qingdan.lists import render
+from qingdan.lists.export import export
 from qingdan.lists.model import AppInfo, CollectedItem, DoubleList, SharedItem
-from qingdan.lists.render import export, render_page, render_site
+from qingdan.lists.render import render_page, render_site
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"

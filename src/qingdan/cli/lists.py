@@ -98,14 +98,14 @@ def lists_render(
         "--format", "-f", help="html (pages for the app menu), json, csv or xlsx.")] = "html",
 ) -> None:
     """Render the lists: H5 pages for the app's secondary menu, or JSON/CSV/XLSX for regulators and stores."""  # noqa: E501 - a help text is one line
-    from qingdan.lists import render
+    from qingdan.lists import export, render
 
     dl = load_lists_or_fail(lists)
     try:
         if fmt == "html":
             written = render.render_site(dl, out)
-        elif fmt in ("json", "csv", "xlsx"):
-            written = render.export(dl, fmt, out)
+        elif fmt in export.EXPORT_FORMATS:
+            written = export.export(dl, fmt, out)
         else:
             raise fail("--format", f"must be html, json, csv or xlsx, not {fmt!r}")
     except OSError as exc:  # an export names the file it could not write (csv: two of them)

@@ -1,4 +1,4 @@
-"""The double lists as the pages of the app's secondary menu, and as files for regulators.
+"""The double lists as the pages of the app's secondary menu.
 
 ``render_site(dl, out_dir)`` writes a static H5 site: ``index.html`` in the first language
 (zh-CN by default) and ``<lang>/index.html`` for each other one (``en/index.html``). Each page
@@ -25,30 +25,18 @@ The site is built in a temporary folder beside ``out_dir`` and moved into place;
 it is empty or was written by this function (its ``index.html`` carries
 ``<meta name="generator" content="qingdan lists">``).
 
-``export(dl, fmt, out)`` writes ``json``, ``csv`` or ``xlsx``:
-
-* ``json``: ``{"schema": "qingdan.lists/1", "app": {...}, "collected": [...], "shared": [...]}``,
-  items with their model fields plus PI names (``pi_zh``/``pi_en``, category, sensitivity);
-* ``csv``: two files, ``<out>-collected.csv`` and ``<out>-shared.csv`` (a trailing ``.csv`` of
-  ``out`` is dropped), UTF-8 with BOM, Chinese headers — the two lists have different columns, as
-  in the published lists, so one file per list. A cell starting with ``= + - @``, tab or CR gets a
-  leading ``'`` so spreadsheet programs do not read it as a formula;
-* ``xlsx``: one workbook, sheets 已收集个人信息清单 and 与第三方共享个人信息清单, the CSV
-  columns, header bold and frozen, every cell stored as text (never a formula).
+The files for regulators and stores (``export``: JSON, CSV, XLSX) are in :mod:`qingdan.lists.export`.
 """
 
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
-import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -58,16 +46,15 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from qingdan._io import csv_cell, output_target, write_atomic
 from qingdan.knowledge.permissions import permission_info
 from qingdan.knowledge.pi import load_pi_categories, pi_type
 from qingdan.knowledge.sdks import load_sdks
-from qingdan.lists.model import COLLECTION_METHODS, SCHEMA_ID, SHARING_METHODS, DoubleList
+from qingdan.lists.model import COLLECTION_METHODS, SHARING_METHODS, DoubleList
+from qingdan.lists.strings import UI_STRINGS
 
-__all__ = ["EXPORT_FORMATS", "LANGS", "SHEETS", "export", "render_page", "render_site"]
+__all__ = ["LANGS", "render_page", "render_site", "sdk_label"]
 
 LANGS = ("zh-CN", "en")
-EXPORT_FORMATS = ("json", "csv", "xlsx")
 GENERATOR = "qingdan lists"
 
 _env = Environment(
@@ -77,115 +64,6 @@ _env = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-# --------------------------------------------------------------------------------------------
-# UI strings
-
-_T: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "title": "个人信息清单",
-        "collected": "已收集个人信息清单",
-        "shared": "与第三方共享个人信息清单",
-        "nav_collected": "已收集个人信息清单",
-        "nav_shared": "与第三方共享个人信息清单",
-        "nav_label": "清单目录",
-        "operator": "运营者",
-        "contact": "联系方式",
-        "updated": "更新日期",
-        "version": "适用版本",
-        "policy": "隐私政策",
-        "policy_link": "查看隐私政策",
-        "none": "未提供",
-        "intro_collected": "以下列出本应用（包括内嵌的第三方 SDK）收集的个人信息、使用目的和使用场景。",
-        "intro_shared": "以下列出本应用与第三方共享的个人信息、使用目的、使用场景和共享方式。",
-        "summary_collected": "共 {n} 项，其中敏感个人信息 {s} 项",
-        "summary_shared": "共 {n} 个第三方",
-        "legend": "标有“敏感个人信息”的条目一旦泄露或被非法使用，容易导致人格尊严受到侵害或人身、"
-                  "财产安全受到危害；依法须取得您的单独同意后方可处理。",
-        "sensitive": "敏感个人信息",
-        "pi": "个人信息",
-        "purpose": "使用目的",
-        "scenario": "使用场景",
-        "method": "收集方式",
-        "collector": "收集方",
-        "app_self": "App 自身",
-        "sdk_prefix": "第三方 SDK：",
-        "permission": "涉及权限",
-        "retention": "保存期限",
-        "note": "备注",
-        "shared_pi": "共享信息",
-        "sharing_method": "共享方式",
-        "company": "第三方主体",
-        "third_policy": "隐私政策",
-        "third_policy_link": "查看第三方隐私政策",
-        "third_contact": "联系方式",
-        "group_sdk_local": "第三方 SDK（SDK 本机采集）",
-        "group_api_transfer": "合作方（接口传输）",
-        "group_other": "其他方式",
-        "empty_collected": "本应用未收集个人信息。",
-        "empty_shared": "本应用未与第三方共享个人信息。",
-        "search_label": "搜索个人信息",
-        "search_placeholder": "如：位置、设备标识、极光推送",
-        "search_found": "找到 {n} 条",
-        "search_none": "没有找到匹配的条目",
-        "back_top": "返回顶部",
-        "footer": "本清单更新于 {date}",
-        "items": "{n} 项",
-        "parties": "{n} 个",
-    },
-    "en": {
-        "title": "Personal information lists",
-        "collected": "Personal information collected",
-        "shared": "Personal information shared with third parties",
-        "nav_collected": "Information collected",
-        "nav_shared": "Information shared with third parties",
-        "nav_label": "Lists",
-        "operator": "Operator",
-        "contact": "Contact",
-        "updated": "Updated",
-        "version": "App version",
-        "policy": "Privacy policy",
-        "policy_link": "Read the privacy policy",
-        "none": "Not provided",
-        "intro_collected": "The personal information this app (including the third-party SDKs it embeds) "
-                           "collects, why, and when.",
-        "intro_shared": "The personal information this app shares with third parties, why, when and how.",
-        "summary_collected": "{n} items, {s} of them sensitive personal information",
-        "summary_shared": "{n} third parties",
-        "legend": "Items marked “Sensitive PI” could, if leaked or misused, harm your dignity, safety or "
-                  "property; by law they may be processed only with your separate consent.",
-        "sensitive": "Sensitive PI",
-        "pi": "Personal information",
-        "purpose": "Purpose",
-        "scenario": "When",
-        "method": "How collected",
-        "collector": "Collected by",
-        "app_self": "The app itself",
-        "sdk_prefix": "Third-party SDK: ",
-        "permission": "Permission",
-        "retention": "Retention",
-        "note": "Note",
-        "shared_pi": "Information shared",
-        "sharing_method": "How shared",
-        "company": "Company",
-        "third_policy": "Privacy policy",
-        "third_policy_link": "Third party’s privacy policy",
-        "third_contact": "Contact",
-        "group_sdk_local": "Third-party SDKs (collected on the device)",
-        "group_api_transfer": "Partners (transferred through an API)",
-        "group_other": "Other",
-        "empty_collected": "This app collects no personal information.",
-        "empty_shared": "This app shares no personal information with third parties.",
-        "search_label": "Search the lists",
-        "search_placeholder": "e.g. location, device ID, JPush",
-        "search_found": "{n} found",
-        "search_none": "Nothing matches",
-        "back_top": "Back to top",
-        "footer": "Lists last updated {date}",
-        "items": "{n}",
-        "parties": "{n}",
-    },
-}
 
 _LANG_NAMES = {"zh-CN": "中文", "en": "English"}  # each in its own language, for the switch
 _PAREN = re.compile(r"\s*\([^)]*\)")
@@ -255,7 +133,7 @@ def _pi_names(key: str, lang: str) -> tuple[str, str | None, str, bool, str]:
     return t.zh, None, t.category, t.is_sensitive, terms
 
 
-def _sdk_label(sdk_id: str, dl: DoubleList, lang: str) -> tuple[str, str | None]:
+def sdk_label(sdk_id: str, dl: DoubleList, lang: str) -> tuple[str, str | None]:
     """(display name, company) of an SDK: catalogue first, then the shared list, then the id."""
     sdk = load_sdks().get(sdk_id)
     name = company = None
@@ -280,7 +158,7 @@ class _Page:
     def __init__(self, dl: DoubleList, lang: str) -> None:
         self.dl = dl
         self.lang = lang
-        self.t = _T[lang]
+        self.t = UI_STRINGS[lang]
 
     def text(self, s: str | None) -> _Text | None:
         if s is None or not str(s).strip():
@@ -322,7 +200,7 @@ class _Page:
                 who = _Text(self.t["app_self"])
                 who_terms = "app"
             else:
-                sdk_name, company = _sdk_label(c.collector, self.dl, self.lang)
+                sdk_name, company = sdk_label(c.collector, self.dl, self.lang)
                 label = self.t["sdk_prefix"] + sdk_name + (f"（{company}）" if self.lang != "en" and company
                                                            else f" ({company})" if company else "")
                 who = self.text(label)
@@ -446,8 +324,8 @@ def _relative(from_path: str, to_path: str) -> str:
 
 def render_page(dl: DoubleList, lang: str = "zh-CN", langs: Sequence[str] = LANGS) -> str:
     """The HTML of one page (``lang`` must be one of ``langs``)."""
-    if lang not in _T:
-        raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(_T)}")
+    if lang not in UI_STRINGS:
+        raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(UI_STRINGS)}")
     css, js, csp = _assets()
     page = _Page(dl, lang)
     t = page.t
@@ -512,9 +390,9 @@ def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANG
     langs = tuple(langs)
     if not langs:
         raise ValueError("render_site: langs must name at least one language")
-    unknown = [lang for lang in langs if lang not in _T]
+    unknown = [lang for lang in langs if lang not in UI_STRINGS]
     if unknown:
-        raise ValueError(f"render_site: unsupported languages {unknown}; supported: {', '.join(_T)}")
+        raise ValueError(f"render_site: unsupported languages {unknown}; supported: {', '.join(UI_STRINGS)}")
     if len(set(langs)) != len(langs):
         raise ValueError(f"render_site: duplicate languages in {langs}")
     out = Path(os.path.realpath(out_dir))  # a symlink to a site: the site it points to is replaced
@@ -554,172 +432,3 @@ def _swap(new: Path, out: Path) -> None:
         os.replace(old, out)
         raise
     shutil.rmtree(old, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------------
-# exports
-
-_COLLECTED_COLUMNS = [
-    ("category_zh", "信息分类"),
-    ("pi_zh", "个人信息"),
-    ("pi_type", "类型代码"),
-    ("sensitive_zh", "敏感个人信息"),
-    ("purpose", "使用目的"),
-    ("scenario", "使用场景"),
-    ("method_zh", "收集方式"),
-    ("collector_zh", "收集方"),
-    ("permission", "涉及权限"),
-    ("retention", "保存期限"),
-    ("note", "备注"),
-]
-_SHARED_COLUMNS = [
-    ("third_party", "第三方名称"),
-    ("company", "第三方主体"),
-    ("pi_zh_joined", "共享的个人信息"),
-    ("pi_types_joined", "类型代码"),
-    ("purpose", "使用目的"),
-    ("scenario", "使用场景"),
-    ("method_zh", "共享方式"),
-    ("sdk", "SDK 标识"),
-    ("policy_url", "第三方隐私政策"),
-    ("contact", "联系方式"),
-    ("note", "备注"),
-]
-SHEETS = ("已收集个人信息清单", "与第三方共享个人信息清单")
-
-
-def _export_data(dl: DoubleList) -> dict[str, Any]:
-    cats = load_pi_categories()
-    a = dl.app
-    app = {"name": a.name, "package": a.package, "operator": a.operator, "contact": a.contact,
-           "policy_url": a.policy_url, "updated": a.updated, "version": a.version}
-    collected = []
-    for c in dl.collected:
-        t = pi_type(c.pi_type)
-        cat = cats.get(t.category) if t else None
-        if c.collector == "app":
-            collector_zh = "App 自身"
-        else:
-            name, company = _sdk_label(c.collector, dl, "zh-CN")
-            collector_zh = f"第三方 SDK：{name}" + (f"（{company}）" if company else "")
-        collected.append({
-            "pi_type": c.pi_type,
-            "pi_zh": t.zh if t else None,
-            "pi_en": t.en if t else None,
-            "category": t.category if t else None,
-            "category_zh": cat.zh if cat else None,
-            "sensitive": t.sensitive if t else None,
-            "purpose": c.purpose,
-            "scenario": c.scenario,
-            "method": c.method,
-            "method_zh": COLLECTION_METHODS.get(c.method, (c.method,))[0],
-            "collector": c.collector,
-            "collector_zh": collector_zh,
-            "permission": c.permission,
-            "retention": c.retention,
-            "note": c.note,
-        })
-    shared = []
-    for s in dl.shared:
-        names = []
-        for key in s.pi_types:
-            t = pi_type(key)
-            names.append(t.zh if t else key)
-        shared.append({
-            "third_party": s.third_party,
-            "company": s.company,
-            "pi_types": list(s.pi_types),
-            "pi_zh": names,
-            "purpose": s.purpose,
-            "scenario": s.scenario,
-            "method": s.method,
-            "method_zh": SHARING_METHODS.get(s.method, (s.method,))[0],
-            "sdk": s.sdk,
-            "policy_url": s.policy_url,
-            "contact": s.contact,
-            "note": s.note,
-        })
-    return {"schema": SCHEMA_ID, "app": app, "collected": collected, "shared": shared}
-
-
-def _table_rows(data: dict[str, Any]) -> tuple[list[list[str]], list[list[str]]]:
-    sens = {"true": "是", "false": "否", "context": "视场景而定", None: ""}
-    collected = [[h for _k, h in _COLLECTED_COLUMNS]]
-    for c in data["collected"]:
-        row = dict(c, sensitive_zh=sens.get(c["sensitive"], ""))
-        row["category_zh"] = row["category_zh"] or "其他信息"
-        row["pi_zh"] = row["pi_zh"] or c["pi_type"]
-        collected.append([_cell(row[k]) for k, _h in _COLLECTED_COLUMNS])
-    shared = [[h for _k, h in _SHARED_COLUMNS]]
-    for s in data["shared"]:
-        row = dict(s, pi_zh_joined="、".join(s["pi_zh"]), pi_types_joined=";".join(s["pi_types"]))
-        shared.append([_cell(row[k]) for k, _h in _SHARED_COLUMNS])
-    return collected, shared
-
-
-def _cell(v: Any) -> str:
-    return "" if v is None else str(v)
-
-
-def _csv_bytes(rows: Iterable[list[str]]) -> bytes:
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n")
-    for i, row in enumerate(rows):
-        w.writerow(row if i == 0 else [csv_cell(v) for v in row])
-    return buf.getvalue().encode("utf-8-sig")
-
-
-def _xlsx_bytes(dl: DoubleList, collected: list[list[str]], shared: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    wb.properties.title = f"{dl.app.name} 个人信息双清单"
-    wb.properties.creator = "qingdan"
-    widths = {"使用目的": 40, "使用场景": 32, "备注": 24, "第三方隐私政策": 36, "收集方": 28,
-              "第三方主体": 28, "共享的个人信息": 28}
-    for title, rows in zip(SHEETS, (collected, shared), strict=True):
-        ws = wb.create_sheet(title)
-        for r, row in enumerate(rows, start=1):
-            for c, value in enumerate(row, start=1):
-                cell = ws.cell(row=r, column=c)
-                cell.value = value
-                cell.data_type = "s"  # text, never a formula, whatever the value starts with
-                if r == 1:
-                    cell.font = Font(bold=True)
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
-        for c, head in enumerate(rows[0], start=1):
-            ws.column_dimensions[get_column_letter(c)].width = widths.get(head, 16)
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(rows[0]))}{max(len(rows), 1)}"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def export(dl: DoubleList, fmt: str, out: str | Path) -> list[Path]:
-    """Write ``dl`` as ``fmt`` (json, csv, xlsx) to ``out``; return the files written.
-
-    For ``csv`` ``out`` is a prefix: ``<out>-collected.csv`` and ``<out>-shared.csv``.
-    """
-    fmt = fmt.lower().strip()
-    out = Path(out)
-    data = _export_data(dl)
-    if fmt == "json":
-        write_atomic(out, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
-        return [out]
-    collected, shared = _table_rows(data)
-    if fmt == "csv":
-        stem = out.name[:-4] if out.name.lower().endswith(".csv") else out.name
-        paths = [out.with_name(f"{stem}-collected.csv"), out.with_name(f"{stem}-shared.csv")]
-        for path in paths:
-            output_target(path)  # both writable kinds of file, or neither is written
-        for path, rows in zip(paths, (collected, shared), strict=True):
-            write_atomic(path, _csv_bytes(rows))
-        return paths
-    if fmt == "xlsx":
-        write_atomic(out, _xlsx_bytes(dl, collected, shared))
-        return [out]
-    raise ValueError(f"export: unknown format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
