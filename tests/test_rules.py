@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from qingdan.checks.findings import implemented_rules
 from qingdan.checks.pipeline import ConfigError, analyze, load_config
-from qingdan.checks.rules import implemented_rules
 from qingdan.knowledge.rules import load_documents, load_rules
 from qingdan.report.jsonreport import report_schema, to_dict
 from qingdan.report.rulesdoc import rules_markdown

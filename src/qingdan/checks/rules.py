@@ -9,13 +9,12 @@ filter, or caller class → callee with the constant arguments).
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-# SEVERITY_RANK and implemented_rules are still imported from here (the CLI, the tests)
-from qingdan.checks.findings import SEVERITY_RANK, Finding, implemented_rules, rule, run_stage  # noqa: F401
+from qingdan.checks.findings import Finding, rule, run_stage
+from qingdan.checks.intents import QUERIES, STARTERS, TARGET_CLASSES, TARGETING, foreign_packages
 from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge._data import data_bytes, load_yaml_data
@@ -137,48 +136,6 @@ def _keepalive_sync(r: Rule, ctx: Context) -> list[Finding]:
 
 # -- associated start ---------------------------------------------------------------------------
 
-TARGETING = {"setPackage", "setClassName", "<init>", "setComponent"}
-TARGET_CLASSES = {"android.content.Intent", "android.content.ComponentName"}
-STARTERS = {"startService", "bindService", "sendBroadcast", "sendOrderedBroadcast", "startActivity",
-            "startForegroundService", "startActivities"}
-QUERIES = {"queryIntentServices", "queryBroadcastReceivers"}
-_PACKAGE = re.compile(r"^[A-Za-z][\w]*(\.[A-Za-z_][\w$]*)+$")
-# System services that SDKs are meant to bind, not apps woken up: the platform, Google Play
-# services, and each phone vendor's push/identity service (their push SDKs' documented channel).
-SYSTEM_SERVICE_PACKAGES = ("android", "com.android", "com.google.android.gms", "com.google.android.gsf",
-                           "com.huawei.hwid", "com.huawei.android.pushagent", "com.hihonor.android.pushagent",
-                           "com.coloros.mcs", "com.heytap.mcs", "com.vivo.pushservice", "com.meizu.cloud",
-                           "com.xiaomi.xmsf")
-
-
-def _target_package(site) -> str | None:
-    """The package an Intent/ComponentName call aims at, when it is a constant: setPackage(pkg),
-    setClassName(pkg, cls), new ComponentName(pkg, cls). (An Intent's action string is not a target.)"""
-    if not site.strings:
-        return None
-    if site.callee_method == "setPackage":
-        return site.strings[0]
-    # (String pkg, String cls): only when both are constants can the first be told to be the package
-    two = site.callee_sig.startswith("(Ljava/lang/String;Ljava/lang/String;)") and len(site.strings) == 2
-    if site.callee_method == "setClassName" and two:
-        return site.strings[0]
-    if site.callee_method == "<init>" and site.callee_class == "android.content.ComponentName" and two:
-        return site.strings[0]
-    return None
-
-
-def _foreign_packages(sites, own: tuple[str, ...]) -> list[str]:
-    out = []
-    for site in sites:
-        s = _target_package(site)
-        if s is None or not _PACKAGE.match(s) and s != "android":
-            continue
-        if any(s == p or s.startswith(p + ".") for p in SYSTEM_SERVICE_PACKAGES + own):
-            continue
-        out.append(s)
-    return out
-
-
 @rule("sdk.associated-start")
 def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
     """Two patterns, per owner: (1) one method aims an Intent at another app by constant package
@@ -215,7 +172,7 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
             aims = [s for s in sites if s.callee_method in TARGETING and s.callee_class in TARGET_CLASSES]
             if not starters or not aims:
                 continue
-            targets = sorted(set(_foreign_packages(aims, own)))
+            targets = sorted(set(foreign_packages(aims, own)))
             if targets:
                 direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets,
                                                      "starts": starters, "dex": d.source})
