@@ -122,8 +122,7 @@ def scan(
     if is_dir:
         _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level)
         return
-    check_outputs(json_out, html_out)
-    try:
+    try:  # _scan_one refuses FIFOs, devices and folders as outputs before it reads the package
         rep, n = _scan_one(str(target), json_out, html_out, cfg, at, level)
     except OutputFailed as exc:
         raise fail(exc.path, exc.reason) from None

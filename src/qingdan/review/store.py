@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from qingdan._io import terminal_text
 from qingdan.checks.findings import count_by_severity
 from qingdan.db.engine import writer
 from qingdan.db.review_tables import accounts, apps, log, scans, submissions, verdicts
@@ -26,13 +27,12 @@ FINAL = ("done", "failed")
 
 # what Android accepts as a package name (segments of letters, digits and _, not starting with a digit)
 VALID_PACKAGE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 def _column(text: str | None, limit: int) -> str | None:
     """An app's string as a column can hold it on every database: no control character (PostgreSQL
     refuses NUL in text), at most ``limit`` characters (the report keeps the whole string)."""
-    return None if text is None else _CONTROL.sub("", str(text))[:limit]
+    return None if text is None else terminal_text(text)[:limit]
 
 
 # a submission's report: its own (with the attachments' findings) when it has one, else its scan's
