@@ -34,6 +34,7 @@ __all__ = [
     "EXODUS_FILE",
     "EXODUS_SCHEMA",
     "GENERIC_PACKAGE_PREFIXES",
+    "KINDS",
     "SCHEMA",
     "SHARED_PACKAGE_PREFIXES",
     "SIGNATURE_KINDS",
@@ -81,13 +82,12 @@ _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PKG_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _URL_RE = re.compile(r"^https?://\S+$")
-_FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "signatures",
+_FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "kind", "signatures",
            "pi_types", "policy_url", "sources")
-_OPTIONAL = ("verified", "kind")
-#: Categories whose entries are, by default, libraries rather than SDKs when no company runs a
-#: service behind them (open-source code: Glide, OkHttp, AndroidX…). ``kind:`` in an entry overrides.
-LIBRARY_CATEGORIES = frozenset({"framework", "ui", "image", "utility", "network", "storage", "video_audio",
-                                "game", "other"})
+_OPTIONAL = ("verified", "purpose", "refs")
+#: ``sdk``: a vendor runs a service behind the code (it counts for the double lists); ``library``:
+#: open-source or vendor-neutral code with no service behind it (Glide, OkHttp, AndroidX…).
+KINDS = ("sdk", "library")
 _EXODUS_FIELDS = ("id", "name", "website", "categories", "code_signatures", "network_signatures", "source")
 
 
@@ -122,6 +122,8 @@ class Sdk:
     sources: tuple[str, ...]
     verified: bool = True
     kind: str = "sdk"  # sdk (a vendor runs a service behind it: counts for the double lists) | library
+    purpose: str | None = None  # what the SDK is for, as its own policy / compliance guide states it (zh)
+    refs: tuple[str, ...] = ()  # the public pages this entry's facts were read from
 
     @property
     def is_library(self) -> bool:
@@ -236,9 +238,13 @@ def _parse_catalogue(text: str) -> _Catalogue:
         if not isinstance(verified, bool):
             raise ck.fail(f"{where}: verified must be true or false")
         company = ck.opt_text(e["company"], "company", where)
-        kind = e.get("kind") or ("library" if category in LIBRARY_CATEGORIES and company is None else "sdk")
-        if kind not in ("sdk", "library"):
-            raise ck.fail(f"{where}: kind must be sdk or library, got {kind!r}")
+        kind = e["kind"]
+        if kind not in KINDS:
+            raise ck.fail(f"{where}: kind must be one of {list(KINDS)}, got {kind!r}")
+        refs = ck.str_list(e.get("refs", []), "refs", where)
+        bad = [r for r in refs if not _URL_RE.match(r)]
+        if bad:
+            raise ck.fail(f"{where}: refs must be http(s) URLs, got {bad!r}")
         sig = _parse_signatures(ck, e["signatures"], where)
         for p in sig.packages:
             if p in owner and p not in SHARED_PACKAGE_PREFIXES:
@@ -258,6 +264,8 @@ def _parse_catalogue(text: str) -> _Catalogue:
             sources=srcs,
             verified=verified,
             kind=kind,
+            purpose=ck.opt_text(e.get("purpose"), "purpose", where),
+            refs=refs,
         )
     return _Catalogue(sdks, sources)
 
