@@ -162,3 +162,35 @@ def test_every_source_signature_is_matched_or_excluded():
             "; ".join(src.describe(s) for s in c.uncovered[:10])
         assert not c.stale, f"{name}: stale exclusion rows {c.stale}"
         assert c.share == 1.0
+
+
+# -- completeness ----------------------------------------------------------------------------------
+
+
+def _entry(sid, kind="sdk", country="CN", company="某公司", pi=("android_id",), purpose="消息推送",
+           url="https://example.com/privacy") -> Sdk:
+    return Sdk(id=sid, name_zh=sid, name_en=None, company=company, company_en=None, country=country,
+               category="push", signatures=SdkSignatures(packages=(f"com.{sid}",)), pi_types=tuple(pi),
+               policy_url=url, sources=("recalled",), kind=kind, purpose=purpose)
+
+
+def test_completeness_counts():
+    m = src.completeness([
+        _entry("a"),  # complete Chinese SDK
+        _entry("b", purpose=None),  # Chinese SDK without purpose
+        _entry("c", pi=()),  # ... without PI types
+        _entry("d", url=None),  # ... without policy URL
+        _entry("e", country="US"),  # complete, but not Chinese
+        _entry("f", company=None, country=None),  # no company
+        _entry("g", kind="library", company=None, country=None),
+        _entry("h", kind="library", company="Square", country="US"),
+    ])
+    assert (m.sdks, m.sdks_with_company, m.cn_sdks, m.cn_complete) == (6, 5, 4, 1)
+    assert (m.libraries, m.libraries_with_maintainer) == (2, 1)
+    assert src.Completeness.share(1, 4) == 0.25 and src.Completeness.share(0, 0) == 1.0
+
+
+def test_completeness_of_the_shipped_catalogue_is_consistent():
+    m = src.completeness()
+    assert 0 < m.sdks_with_company <= m.sdks and 0 <= m.cn_complete <= m.cn_sdks <= m.sdks
+    assert m.libraries_with_maintainer <= m.libraries and m.sdks + m.libraries == len(src.load_sdks())

@@ -1,4 +1,4 @@
-"""Coverage of the public SDK signature sources by the catalogue.
+"""Coverage of the public SDK signature sources by the catalogue, and its completeness.
 
 Every signature of the public sources the catalogue was built from is either **matched** (the
 catalogue ``sdks.yaml`` -- or, for Exodus, ``sdks_exodus.yaml`` -- recognises it, so a scan that meets
@@ -52,15 +52,19 @@ from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
 
 __all__ = [
     "EXCLUSIONS_FILE",
+    "Completeness",
     "SCHEMA",
     "SOURCE_FILES",
     "SOURCES",
     "Exclusion",
     "SourceCoverage",
     "SourceSignature",
+    "completeness",
     "coverage",
+    "describe",
     "load_exclusions",
     "read_reference",
+    "summary_rows",
 ]
 
 SCHEMA = "qingdan.knowledge.sdk_source_exclusions/1"
@@ -358,3 +362,37 @@ def summary_rows(cov: dict[str, SourceCoverage]) -> list[dict[str, Any]]:
     """Per source: total, matched, excluded, uncovered, share (for the benchmark's table)."""
     return [{"source": c.source, "total": c.total, "matched": len(c.matched), "excluded": len(c.excluded),
              "uncovered": len(c.uncovered), "share": c.share} for c in cov.values()]
+
+
+# -- completeness of the catalogue for the double lists -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Completeness:
+    sdks: int  # kind: sdk entries
+    sdks_with_company: int  # ... with company and country
+    cn_sdks: int  # kind: sdk, country CN
+    cn_complete: int  # ... with PI types, purpose and policy URL
+    libraries: int
+    libraries_with_maintainer: int  # company (the maintainer organisation) set
+
+    @staticmethod
+    def share(part: int, whole: int) -> float:
+        return part / whole if whole else 1.0
+
+
+def completeness(sdks: Iterable[Sdk] | None = None) -> Completeness:
+    """How far the catalogue can fill the sharing list: companies, and the Chinese SDKs' PI types,
+    purpose and policy URL (issue 15's target: at least 400 complete Chinese SDKs)."""
+    entries = list(load_sdks().values() if sdks is None else sdks)
+    sdk = [s for s in entries if s.kind == "sdk"]
+    cn = [s for s in sdk if s.country == "CN"]
+    libs = [s for s in entries if s.kind == "library"]
+    return Completeness(
+        sdks=len(sdk),
+        sdks_with_company=sum(1 for s in sdk if s.company and s.country),
+        cn_sdks=len(cn),
+        cn_complete=sum(1 for s in cn if s.pi_types and s.purpose and s.policy_url),
+        libraries=len(libs),
+        libraries_with_maintainer=sum(1 for s in libs if s.company),
+    )
