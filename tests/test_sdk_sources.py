@@ -28,7 +28,10 @@ CATALOGUE = [
     _sdk("map", native_libs=["libmap.so"], native_lib_patterns=[r"libmap_v\d+\.so"],
          component_patterns=[r"(?:.+\.)?vapi\.EntryActivity", r"com\.vendor\.plugin\..*"]),
 ]
-EXODUS = [ExodusTracker("exodus-7", "Tracker", None, (), ("com.tracker.", "com.other."), ())]
+EXODUS = [ExodusTracker("exodus-7", "Tracker", None, (), ("com.tracker.", "com.other."), ()),
+          ExodusTracker("exodus-11", "Segment only", None, (), (".segment.",), ()),
+          ExodusTracker("exodus-12", "Generic root", None, (), ("com.baidu.BaiduMap",), ()),
+          ExodusTracker("exodus-13", "Class", None, (), ("com.vendor.mobile.Analytics", ".Other"), ())]
 
 
 def sig(source: str, key: str, kind: str, value: str, regex: bool = False) -> src.SourceSignature:
@@ -71,6 +74,10 @@ def _cov(sigs, exclusions=None):
     (sig("exodus", "exodus-7", "exodus", "com.tracker."), False),
     (sig("exodus", "exodus-8", "exodus", "com.tracker."), False),
     (sig("exodus", "exodus-9", "none", ""), False),
+    # ... and one of them names a package the scan matches (not a bare segment, not a generic root)
+    (sig("exodus", "exodus-11", "exodus", ".segment."), False),
+    (sig("exodus", "exodus-12", "exodus", "com.baidu.BaiduMap"), False),
+    (sig("exodus", "exodus-13", "exodus", "com.vendor.mobile.Analytics|.Other"), True),
 ])
 def test_matching_semantics(s, matched):
     cov = _cov([s])[s.source]

@@ -31,8 +31,12 @@ Sources and their signatures (``key`` is how an exclusion row names one):
     appended to a sample package ``com.example.app.`` --, it is recognised as a package prefix
     (as above) or as a component, meta-data key, action or permission name (as for LibChecker).
 ``exodus`` (``exodus_trackers.json``), key ``exodus-<id>``
-    ``sdks_exodus.yaml`` holds the tracker with the same code signatures (split at ``|``);
-    ``scan`` matches those. A tracker with no code signature can only be excluded.
+    ``sdks_exodus.yaml`` holds the tracker with the same code signatures (split at ``|``), and
+    one of them names a Java package the scan matches: a signature read up to its first segment
+    that is not a lowercase package name (``com.adobe.mobile.Analytics`` -> ``com.adobe.mobile``)
+    giving at least two segments and no generic prefix; one starting with ``.`` (a segment
+    anywhere) or holding a regex escape names none. A tracker with no usable code signature can
+    only be excluded.
 
 This module imports nothing from other qingdan subpackages but ``knowledge``.
 """
@@ -48,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from qingdan.knowledge._data import KnowledgeFile
-from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
+from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
 
 __all__ = [
     "EXCLUSIONS_FILE",
@@ -274,7 +278,7 @@ class _Index:
                 for rx in rxs:
                     self.patterns[kind].append(re.compile(rx))
                     self.pattern_text[kind].add(_norm_rx(rx))
-        self.exodus = {t.id: frozenset(t.code_signatures) for t in exodus}
+        self.exodus = {t.id: frozenset(t.code_signatures) for t in exodus if _exodus_packages(t)}
 
     def package(self, prefix: str) -> bool:
         parts = prefix.rstrip(".").split(".")
@@ -307,6 +311,31 @@ class _Index:
         if sig.kind == "package":
             return all(self.package(s) for s in samples)
         return all(self.name(sig.kind, s) for s in samples)
+
+
+_LOWER_SEGMENT = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _exodus_packages(t: ExodusTracker) -> tuple[str, ...]:
+    """The Java packages the scan reads from a tracker's code signatures (see the module doc)."""
+    from qingdan.knowledge import sdks
+
+    scan_reading = getattr(sdks, "exodus_package_prefixes", None)  # the scan's own, where present
+    if scan_reading is not None:
+        return tuple(scan_reading(t))
+    out = []
+    for sig in t.code_signatures:
+        if sig.startswith(".") or "\\" in sig:
+            continue
+        segs = []
+        for seg in sig.rstrip(".").split("."):
+            if not _LOWER_SEGMENT.fullmatch(seg):
+                break
+            segs.append(seg)
+        p = ".".join(segs)
+        if p.count(".") >= 1 and p not in GENERIC_PACKAGE_PREFIXES:
+            out.append(p)
+    return tuple(out)
 
 
 def _norm_rx(rx: str) -> str:
