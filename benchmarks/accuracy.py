@@ -105,10 +105,13 @@ class PackerTally:
 
 
 def _packer_of(result) -> str | None:
+    """The packer id a scan reports: ``result.packing`` is None or has ``packer`` (an id, or a
+    packer object with an ``id``)."""
     packing = getattr(result, "packing", None)
     if packing is None:
         return None
-    return packing.get("packer") if isinstance(packing, dict) else getattr(packing, "packer", None)
+    packer = packing.get("packer") if isinstance(packing, dict) else getattr(packing, "packer", None)
+    return getattr(packer, "id", packer)
 
 
 def packer_accuracy(results: dict, labels: dict) -> PackerTally:

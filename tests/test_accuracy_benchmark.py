@@ -37,11 +37,11 @@ LABELS = {"apps": {
 def test_packers_scored_from_scan_results(acc):
     packing = SimpleNamespace
     results = {
-        "p/a-legu.apk": SimpleNamespace(packing=packing(packer="tencent-legu")),
+        "p/a-legu.apk": SimpleNamespace(packing=packing(packer=SimpleNamespace(id="tencent-legu"))),
         "p/b-legu.apk": SimpleNamespace(packing=None),  # missed
         "p/c-jiagu.apk": SimpleNamespace(packing={"packer": "tencent-legu"}),  # wrong packer (dict form)
         "p/a-unpacked.apk": SimpleNamespace(packing=None),
-        "p/d.apk": SimpleNamespace(packing=packing(packer="ijiami")),  # an unpacked app called packed
+        "p/d.apk": SimpleNamespace(packing=packing(packer="ijiami")),  # unpacked, called packed (id form)
     }
     t = acc.packer_accuracy(results, LABELS)
     assert t.measured and (t.packed, t.detected, t.unpacked) == (3, 1, 2)
