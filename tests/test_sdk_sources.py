@@ -57,6 +57,8 @@ def _cov(sigs, exclusions=None):
     (sig("libchecker-v42", "a", "native_lib", "libmap_vx.so"), False),
     (sig("libchecker-v42", "a", "component", "com.vendor.push.Service"), True),
     (sig("libchecker-v42", "a", "component", "com.vendor.push.Other"), False),  # not a component of it
+    (sig("libchecker-v42", "a", "component", "libmap.so"), True),  # a native library filed as a component
+    (sig("libchecker-v42", "a", "component", "libother.so"), False),
     (sig("libchecker-v42", "a", "action", "com.vendor.push.RECEIVE"), True),
     (sig("libchecker-v42", "a", "action", "VENDOR_KEY"), False),  # a meta-data key is not an action
     # regex rules: the same regex, or every sample name it describes is recognised

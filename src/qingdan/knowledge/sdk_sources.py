@@ -14,6 +14,9 @@ Sources and their signatures (``key`` is how an exclusion row names one):
     name is in ``components`` or fully matches a ``component_patterns`` regex. ``intent_action``
     and ``static_lib`` (LibChecker files push actions and system static libraries under it):
     the name is in ``actions``. ``permission``/``metadata``: in ``permissions``/``meta_data``.
+    LibChecker files a few native library names under a component type (Bangcle's
+    ``libDexHelper-x86_64.so`` as a provider): a component rule whose name ends in ``.so`` matches
+    as a native-library rule, or as the component it is filed as.
     ``dex_package``: package-prefix semantics, below. A *regex* rule (``is_regex``) matches
     when the catalogue holds the same regex (``(.*)`` and ``.*`` taken as equal) in the kind's
     ``*_patterns``, or -- for names -- when every sample name it describes (each ``(.*)`` filled
@@ -302,6 +305,8 @@ class _Index:
         if sig.kind == "package" and not sig.regex:
             return self.package(sig.value)
         if not sig.regex:
+            if sig.kind == "component" and sig.value.endswith(".so") and self.name("native_lib", sig.value):
+                return True  # a native library filed under a component type
             return self.name(sig.kind, sig.value)
         if _norm_rx(sig.value) in self.pattern_text.get(sig.kind, ()):
             return True
