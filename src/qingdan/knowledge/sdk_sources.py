@@ -38,8 +38,9 @@ Sources and their signatures (``key`` is how an exclusion row names one):
     one of them names a Java package the scan matches: a signature read up to its first segment
     that is not a lowercase package name (``com.adobe.mobile.Analytics`` -> ``com.adobe.mobile``)
     giving at least two segments and no generic prefix; one starting with ``.`` (a segment
-    anywhere) or holding a regex escape names none. A tracker with no usable code signature can
-    only be excluded.
+    anywhere) or holding a regex escape names none (the scan's own reading,
+    ``knowledge.sdks.exodus_package_prefixes``, is used where it exists). A tracker with no usable
+    code signature can only be excluded.
 
 This module imports nothing from other qingdan subpackages but ``knowledge``.
 """
@@ -52,7 +53,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from qingdan.knowledge._data import KnowledgeFile
 from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
@@ -71,7 +71,6 @@ __all__ = [
     "describe",
     "load_exclusions",
     "read_reference",
-    "summary_rows",
 ]
 
 SCHEMA = "qingdan.knowledge.sdk_source_exclusions/1"
@@ -390,12 +389,6 @@ def coverage(reference: dict[str, list[SourceSignature]], sdks: Iterable[Sdk] | 
 def describe(sig: SourceSignature) -> str:
     """One line for a report: the key and the source's label."""
     return f"{sig.key}  ({sig.label})"
-
-
-def summary_rows(cov: dict[str, SourceCoverage]) -> list[dict[str, Any]]:
-    """Per source: total, matched, excluded, uncovered, share (for the benchmark's table)."""
-    return [{"source": c.source, "total": c.total, "matched": len(c.matched), "excluded": len(c.excluded),
-             "uncovered": len(c.uncovered), "share": c.share} for c in cov.values()]
 
 
 # -- completeness of the catalogue for the double lists -------------------------------------------
