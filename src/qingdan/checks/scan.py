@@ -15,7 +15,8 @@ from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
-from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
+from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
+from qingdan.checks.sdks import APP, SdkDetection, detect_sdks
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -66,7 +67,7 @@ class PIEvidence:
 
 @dataclass(slots=True)
 class PICollector:
-    owner: str  # "app" or an SDK id
+    owner: str  # "app", an SDK or library id, "unattributed" or "unidentified"
     evidence: list[PIEvidence] = field(default_factory=list)
 
 
@@ -81,12 +82,22 @@ class ScanResult:
     api_uses: list[ApiUse] = field(default_factory=list)
     pi_summary: dict[str, list[PICollector]] = field(default_factory=dict)
     owners: OwnerMap | None = None
+    owner_counts: list[OwnerCount] = field(default_factory=list)  # classes per owner, app first
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
+
+    def library(self, lid: str) -> SdkDetection | None:
+        return next((d for d in self.libraries if d.sdk.id == lid), None)
+
+    def owner_kind(self, owner: str) -> str:
+        """``app``, ``sdk``, ``library``, ``unattributed`` or ``unidentified``."""
+        if self.owners is not None:
+            return self.owners.kind(owner)
+        return "app" if owner == APP else "library" if self.library(owner) else "sdk"
 
     @property
     def permission_counts(self) -> dict[str, int]:
@@ -145,13 +156,15 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     found = detect_sdks(pkg)
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
-    # library code is the app's own processing (no third party behind it); SDK code is the SDK's
-    owners = OwnerMap([d.sdk.id for d in sdks], own_namespaces(pkg))
+    # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to
+    # them); only the app's namespaces are the app's
+    owners = owner_map(pkg, sdks, libraries)
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
+                      pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners), list(pkg.warnings),
+                      sensitive_callers=callers)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

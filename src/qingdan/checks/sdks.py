@@ -1,4 +1,4 @@
-"""Which SDKs an app embeds, with evidence, and which code belongs to which SDK.
+"""Which SDKs an app embeds, with evidence (whose code each class is: :mod:`qingdan.checks.attribution`).
 
 Signals, from strongest to weakest: manifest components and native libraries (they survive
 obfuscation), code under the SDK's package prefixes, meta-data keys, custom actions and
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
-from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
+from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
 
 APP = "app"  # the owner id of code that belongs to no SDK
 MAX_SAMPLES = 5
@@ -102,16 +101,26 @@ def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dic
 def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
     """The app's own packages: its package name, and the packages of its Application class and
     launcher activities (a demo app ``com.jiguang.jmlinkdemo`` may keep its code in
-    ``cn.jiguang.jmlinkdemo``). Namespaces shorter than three segments are too broad to claim."""
+    ``cn.jiguang.jmlinkdemo``). Namespaces shorter than three segments are too broad to claim; nor
+    is one a library or SDK brings (LeakCanary's launcher activity, Instant Run's or Tinker's
+    Application class): a catalogued component, under a product's catalogued prefix, or under a
+    generic root (``com.android``, ``com.tencent``)."""
     man = pkg.manifest
     out = [man.package] if man.package else []
     names = [man.application_name] if man.application_name else []
     names += [c.name for c in man.components if c.kind in ("activity", "activity-alias") and any(
         "android.intent.category.LAUNCHER" in f.categories for f in c.intent_filters)]
+    cat = catalogue()
     for n in names:
         ns = n.rpartition(".")[0]
-        if ns.count(".") >= 2 and ns not in out:
-            out.append(ns)
+        if ns.count(".") < 2 or ns in out or any(ns.startswith(o + ".") for o in out):
+            continue
+        # a product's prefix (three segments or more) or component claims it; a vendor's root
+        # (cn.jiguang) does not: the app's code may live beside the vendor's SDKs
+        if (cat.trie.longest(ns)[1] >= 3 or n in cat.components
+                or ".".join(ns.split(".")[:2]) in GENERIC_PACKAGE_PREFIXES):
+            continue
+        out.append(ns)
     return tuple(out)
 
 
@@ -199,28 +208,6 @@ def catalogue() -> _Catalogue:
             lib_res.extend((_literal_prefix(r), r, s.id) for r in sig.native_lib_patterns)
         _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res)
     return _CATALOGUE
-
-
-class OwnerMap:
-    """Class name → owner (an SDK id among those detected, or ``"app"``)."""
-
-    def __init__(self, detected: Iterable[str], own: tuple[str, ...] | str) -> None:
-        cat = catalogue()
-        self.trie = PrefixTrie()
-        for sid in detected:
-            for p in cat.sdks[sid].signatures.packages:
-                self.trie.add(p, sid)
-        self.own = own
-        self._cache: dict[str, str] = {}
-
-    def owner(self, class_name: str) -> str:
-        package = class_name.rpartition(".")[0]
-        o = self._cache.get(package)
-        if o is None:
-            ids, depth = self.trie.longest(package)
-            o = ids[0] if ids and not _is_own(package, self.own, depth) else APP
-            self._cache[package] = o
-        return o
 
 
 def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
