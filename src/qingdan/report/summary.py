@@ -96,8 +96,8 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
             kinds[o["kind"]] = kinds.get(o["kind"], 0) + o["classes"]
         attributed = sum(ru["classes"] for o in rep["owners"] for ru in o["rules"]
                          if ru["rule"] in ("manifest-superclass", "vendor-root", "call-edges", "strings"))
-        shown = " · ".join(f"{k} {kinds[k]}" for k in ("app", "sdk", "library", "unattributed", "unidentified")
-                           if kinds.get(k))
+        order = ("app", "sdk", "library", "unattributed", "unidentified")
+        shown = " · ".join(f"{k} {kinds[k]}" for k in order if kinds.get(k))
         out.append(f"  owners    {shown} classes"
                    + (f" ({attributed} obfuscated tied to an owner by evidence)" if attributed else ""))
     if rep["libraries"]:
