@@ -460,9 +460,11 @@ class DexFile:
         return -1 if t == NO_STRING or t >= self.n_types else t
 
     def method_types(self) -> list[int]:
-        """For every method id, the type index of the class that declares it."""
-        m = self._method_ids
-        return [m[2 * i] & 0xFFFF for i in range(self.n_methods)]
+        """For every method id, the type index of the class that declares it (method ids are sorted
+        by it, so a class's methods are one run)."""
+        if not self.n_methods:
+            return []
+        return self._method_ids.cast("B").cast("H")[::4].tolist()  # class_idx: the first ushort of 4
 
     def class_call_range(self, class_index: int) -> range:
         """Indexes of the call records made by the code of class definition ``class_index``."""

@@ -26,6 +26,7 @@ becomes a statement about the app.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from urllib.parse import urlsplit
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
 from qingdan.checks.namespaces import APP, UNATTRIBUTED, UNIDENTIFIED, is_platform, looks_obfuscated
-from qingdan.checks.sdks import PrefixTrie, SdkDetection, _is_own, catalogue, own_namespaces
+from qingdan.checks.sdks import ClassIndex, PrefixTrie, SdkDetection, _is_own, catalogue, own_namespaces
 from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES
 
 #: Owner of platform-prefixed code (``androidx.*``, ``android.support.*``, ``kotlin.*``) that no
@@ -83,6 +84,7 @@ class OwnerMap:
         self.own = (own,) if isinstance(own, str) else tuple(own)
         self.org_roots = tuple(org_roots)
         self.attributed: dict[str, Attribution] = attributed if attributed is not None else {}
+        self.index: ClassIndex | None = None  # the package's classes, when built by owner_map
         self._cache: dict[str, Attribution] = {}
 
     def _by_package(self, package: str) -> Attribution:
@@ -121,12 +123,14 @@ class OwnerMap:
         return self.kind(owner) in ("app", "library")
 
 
-def owner_map(pkg: AppPackage, sdks: list[SdkDetection], libraries: list[SdkDetection]) -> OwnerMap:
+def owner_map(pkg: AppPackage, sdks: list[SdkDetection], libraries: list[SdkDetection],
+              index: ClassIndex | None = None) -> OwnerMap:
     """The owner map of one package: prefixes first, then evidence for obfuscated code."""
     own = own_namespaces(pkg)
     root = organisation_root(pkg.manifest.package or "")
     base = OwnerMap([d.sdk.id for d in sdks], [d.sdk.id for d in libraries], own, (root,) if root else ())
-    base.attributed.update(attribute(pkg, base, sdks + libraries))
+    base.index = index if index is not None else ClassIndex(pkg)
+    base.attributed.update(attribute(pkg, base, sdks + libraries, base.index))
     return base
 
 
@@ -186,24 +190,33 @@ class _Graph:
         self.outs: dict[str, Counter[str]] = {}
         self.ins: dict[str, Counter[str]] = {}
         self.where: dict[str, tuple] = {}  # candidate → (dex, class index)
+        self.dex_info: list[tuple] = []  # (dex, class types, method types, type-name lookup)
+
+    def read_callers(self, names: set[str]) -> None:
+        """Fill :attr:`ins` for the candidates ``names`` (one pass over each dex's call records)."""
+        for d, types, mtypes, tname in self.dex_info:
+            want = {types[i] for n, (dd, i) in self.where.items() if dd is d and n in names}
+            mids: set[int] = set()
+            for t in want:  # method ids are sorted by their class: one run per class
+                mids.update(range(bisect_left(mtypes, t), bisect_right(mtypes, t)))
+            c, n_m = d.calls, len(mtypes)
+            for k in d.hits(mids):
+                caller, callee = c[4 * k], c[4 * k + 1]
+                if caller < n_m and mtypes[caller] != mtypes[callee]:
+                    self.ins.setdefault(tname(mtypes[callee]), Counter())[tname(mtypes[caller])] += 1
 
 
-def _candidates(pkg: AppPackage, base: OwnerMap) -> tuple[_Graph, dict[str, tuple]]:
-    """Candidates (obfuscated classes nobody's prefix claims) with their call edges, and every
-    defined class's (dex, index) for the superclass walk."""
+def _candidates(index: ClassIndex, base: OwnerMap) -> _Graph:
+    """Candidates (obfuscated classes nobody's prefix claims) with their call edges both ways."""
     g = _Graph()
-    defined: dict[str, tuple] = {}
-    for d in pkg.dex:
-        types = d.class_types()
-        names = [java_name(d.type_name(t)) for t in types]
-        cands = {}
-        for i, name in enumerate(names):
-            defined.setdefault(name, (d, i))
-            if base.attribution(name).owner == UNATTRIBUTED:
-                cands[i] = name
-                g.where.setdefault(name, (d, i))
+    for d, descs, by_pkg in index.dexes:
+        cands = {i: java_name(descs[i]) for p, idx in by_pkg.items()
+                 if base._by_package(p).owner == UNATTRIBUTED for i in idx}
+        for i, name in cands.items():
+            g.where.setdefault(name, (d, i))
         if not cands:
             continue
+        types = d.class_types()
         mtypes = d.method_types()
         n_m = len(mtypes)
         c = d.calls
@@ -225,21 +238,15 @@ def _candidates(pkg: AppPackage, base: OwnerMap) -> tuple[_Graph, dict[str, tupl
             for t, n in counts.items():
                 if t != own_t:
                     out[tname(t)] += n
-        cand_types = {types[i] for i in cands}
-        cand_mids = {m for m, t in enumerate(mtypes) if t in cand_types}
-        for k in d.hits(cand_mids):
-            caller, callee = c[4 * k], c[4 * k + 1]
-            if caller >= n_m:
-                continue
-            ct, tt = mtypes[caller], mtypes[callee]
-            if ct != tt:
-                g.ins.setdefault(tname(tt), Counter())[tname(ct)] += 1
-    return g, defined
+        g.dex_info.append((d, types, mtypes, tname))
+    return g
 
 
-def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection]) -> dict[str, Attribution]:
+def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection],
+              index: ClassIndex | None = None) -> dict[str, Attribution]:
     """Obfuscated classes outside every root → the detected SDK or library the evidence names."""
-    g, defined = _candidates(pkg, base)
+    index = index if index is not None else ClassIndex(pkg)
+    g = _candidates(index, base)
     if not g.where:
         return {}
     out: dict[str, Attribution] = {}
@@ -258,7 +265,7 @@ def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection]) -
         if base.kind(o) in ("sdk", "library") and o != PLATFORM:
             comp_owner.setdefault(comp.name, o)
     for comp, o in sorted(comp_owner.items()):
-        at = defined.get(comp)
+        at = index.find(comp)
         seen = 0
         while at is not None and seen < 16:
             d, i = at
@@ -269,7 +276,7 @@ def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection]) -
             if sup not in g.where or sup in out:
                 break
             out[sup] = Attribution(o, "manifest-superclass", f"{comp} extends it")
-            at, seen = defined.get(sup), seen + 1
+            at, seen = g.where[sup], seen + 1
 
     # 2. the readable stem of an obfuscated package (``cn.jpush`` of ``cn.jpush.b.a``) is under the
     # roots of exactly one detected SDK or library, and is not a generic root (``com.tencent``)
@@ -288,24 +295,38 @@ def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection]) -
             (o,) = ids
             out[name] = Attribution(o, "vendor-root", f"{stem} holds only {o}'s code among the detected")
 
-    def edges_round() -> bool:
-        decided: dict[str, Attribution] = {}
-        for name in g.where:
-            if name in out:
-                continue
-            a = _by_edges(g.outs.get(name), g.ins.get(name), owner_of, base)
-            if a is not None:
-                decided[name] = a
-        out.update(decided)
-        return bool(decided)
+    users: dict[str, set[str]] = {}  # candidate → the candidates that have it as a neighbour
 
-    def rounds() -> None:
+    def link(table: dict[str, Counter[str]]) -> None:
+        for name, nbrs in table.items():
+            for n in nbrs:
+                if n in g.where:
+                    users.setdefault(n, set()).add(name)
+
+    def rounds(todo: Iterable[str]) -> None:
+        """Decide by call edges; a later round looks again only at the neighbours of what the
+        round before decided."""
+        todo = [n for n in todo if n not in out]
         for _ in range(MAX_ROUNDS):
-            if not edges_round():
+            decided: dict[str, Attribution] = {}
+            for name in todo:
+                a = _by_edges(g.outs.get(name), g.ins.get(name), owner_of, base)
+                if a is not None:
+                    decided[name] = a
+            out.update(decided)
+            todo = sorted({u for n in decided for u in users.get(n, ()) if u not in out})
+            if not todo:
                 break
 
-    # 3. call edges, propagated through chains of obfuscated classes
-    rounds()
+    # 3. call edges, propagated through chains of obfuscated classes: what a class calls first,
+    # then (for what that left) who calls it
+    link(g.outs)
+    rounds(g.where)
+    rest = {n for n in g.where if n not in out}
+    if rest:
+        g.read_callers(rest)
+        link(g.ins)
+        rounds(sorted(rest))
     # 4. the vendor's own host names, then edges again from what they settled
     domain_owners: dict[str, set[str]] = {}
     app_root = organisation_root(pkg.manifest.package or "") or ""
@@ -332,7 +353,7 @@ def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection]) -
                 out[name] = Attribution(o, "strings", f"holds host names of {dom}")
                 found = True
         if found:
-            rounds()
+            rounds(sorted({u for n in out for u in users.get(n, ())}))
     return out
 
 
@@ -401,23 +422,34 @@ class OwnerCount:
 
 def owner_breakdown(pkg: AppPackage, owners: OwnerMap) -> list[OwnerCount]:
     """Every defined class counted under its owner: app first, then SDKs, libraries, unattributed,
-    unidentified (largest first within a kind)."""
+    unidentified (largest first within a kind). Counted per package; only the classes evidence
+    attributed are looked at one by one."""
+    index = owners.index if owners.index is not None else ClassIndex(pkg)
     rows: dict[str, OwnerCount] = {}
-    seen: set[str] = set()
-    for d in pkg.dex:
-        for desc in d.class_descriptors():
-            name = java_name(desc)
-            if name in seen:
-                continue
-            seen.add(name)
-            a = owners.attribution(name)
-            row = rows.get(a.owner)
-            if row is None:
-                row = rows[a.owner] = OwnerCount(a.owner, owners.kind(a.owner))
-            row.classes += 1
-            row.rules[a.rule] = row.rules.get(a.rule, 0) + 1
-            s = row.samples.setdefault(a.rule, [])
-            if len(s) < MAX_SAMPLES:
-                s.append((name, a.detail))
+
+    def add(a: Attribution, n: int, samples: list[str]) -> None:
+        row = rows.get(a.owner)
+        if row is None:
+            row = rows[a.owner] = OwnerCount(a.owner, owners.kind(a.owner))
+        row.classes += n
+        row.rules[a.rule] = row.rules.get(a.rule, 0) + n
+        s = row.samples.setdefault(a.rule, [])
+        for name in samples[: MAX_SAMPLES - len(s)]:
+            s.append((name, a.detail))
+
+    moved: dict[str, int] = {}
+    for name, a in owners.attributed.items():
+        add(a, 1, [name])
+        p = name.rpartition(".")[0]
+        moved[p] = moved.get(p, 0) + 1
+    first: dict[str, list[str]] = {}
+    for _d, descs, by_pkg in index.dexes:
+        for p, idx in by_pkg.items():
+            if p not in first:
+                first[p] = [java_name(descs[i]) for i in idx[:MAX_SAMPLES + moved.get(p, 0)]]
+    for p, n in index.packages.items():
+        n -= moved.get(p, 0)
+        if n > 0:
+            add(owners._by_package(p), n, [c for c in first[p] if c not in owners.attributed])
     order = {k: i for i, k in enumerate(KINDS)}
     return sorted(rows.values(), key=lambda r: (order.get(r.kind, 9), -r.classes, r.owner))

@@ -11,12 +11,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
 from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
-from qingdan.checks.sdks import APP, SdkDetection, detect_sdks
+from qingdan.checks.sdks import APP, ClassIndex, SdkDetection, detect_sdks
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -105,23 +104,17 @@ class ScanResult:
         return {k: c.get(k, 0) for k in ("dangerous", "normal", "signature", "special", "unknown")}
 
 
-def package_prefixes(pkg: AppPackage, top: int = 12) -> list[tuple[str, int]]:
+def package_prefixes(pkg: AppPackage, top: int = 12,
+                     index: ClassIndex | None = None) -> list[tuple[str, int]]:
     own = pkg.package
     counts: Counter[str] = Counter()
-    for d in pkg.dex:
-        for desc in d.class_descriptors():
-            name = java_name(desc)
-            if own and (name.startswith(own + ".") or name == own):
-                continue
-            if name.startswith(PLATFORM_PREFIXES) or "." not in name:
-                continue
-            counts[_prefix2(name)] += 1
+    for package, n in (index if index is not None else ClassIndex(pkg)).packages.items():
+        if own and (package == own or package.startswith(own + ".")):
+            continue
+        if not package or (package + ".").startswith(PLATFORM_PREFIXES):
+            continue
+        counts[".".join(package.split(".")[:2])] += n
     return counts.most_common(top)
-
-
-def _prefix2(name: str) -> str:
-    parts = name.split(".")[:-1]
-    return ".".join(parts[:2]) if len(parts) >= 2 else parts[0]
 
 
 def components_of_note(pkg: AppPackage) -> list[ComponentNote]:
@@ -153,18 +146,19 @@ def scan_package(pkg: AppPackage) -> ScanResult:
             group=info.group if info else None, pi_types=info.pi_types if info else (),
             max_sdk=up.max_sdk, sdk23=up.sdk23,
         ))
-    found = detect_sdks(pkg)
+    index = ClassIndex(pkg)  # the classes by package, read once for detection and attribution
+    found = detect_sdks(pkg, index)
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to
     # them); only the app's namespaces are the app's
-    owners = owner_map(pkg, sdks, libraries)
+    owners = owner_map(pkg, sdks, libraries, index)
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
-    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners), list(pkg.warnings),
-                      sensitive_callers=callers)
+    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg, index=index), sdks,
+                      libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
+                      list(pkg.warnings), sensitive_callers=callers)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
