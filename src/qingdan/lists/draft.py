@@ -88,7 +88,8 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
     for pi, owner in rows:
         t = pis.get(pi)
         collector = TODO if (pi, owner) in unknown else owner
-        if (pi, collector) in written:  # a second unknown owner of the same PI: evidence only
+        if (pi, collector) in written or (collector == TODO and (pi, APP) in written):
+            # an app row already stands for this PI: the unknown owner's evidence goes under it
             out.append(f"  #   also by {owner} code:")
             out.extend(f"  #   {line}" for line in observed_all[(pi, owner)][:3])
             continue
