@@ -294,3 +294,15 @@ def test_corpus_library_and_umeng_code_is_never_the_apps():
     res, fs = analyze(CORPUS / "cn-app/getactivity-androidproject-2019.apk")
     assert not [f for f in fs if f.owner == "app" and f.rule_id in ("pi.installed-apps",)
                 and any("androidx" in s["caller"] for s in f.evidence.get("sites", []))]
+
+
+def test_lists_check_asks_no_row_for_library_code_and_takes_any_row_for_unknown_code(tmp_path):
+    from qingdan.lists.check import check_lists
+    from qingdan.lists.declarations import parse_lists
+
+    res, _ = scan(tmp_path, [*appcompat(), calls("Lcom/foo/bar/Tracker;", imei())],
+                  perms=["android.permission.ACCESS_FINE_LOCATION"])
+    text = draft_yaml(res).replace('collector: "TODO"', "collector: app")
+    dl = parse_lists(text, "privacy-lists.yaml")
+    undeclared = [f for f in check_lists(dl, res) if f.rule_id == "lists.pi-undeclared"]
+    assert not undeclared  # AppCompat's location read asks no row; the app's imei row covers com.foo.bar
