@@ -60,6 +60,11 @@ def _label(res: ScanResult, owner: str, sites: list[dict[str, Any]]) -> str:
     return _owner_label(res, owner, [s["caller"].rpartition(".")[0] for s in sites])
 
 
+def _unknown(res: ScanResult, owner: str) -> bool:
+    """Code no one is known for (its label already says "code")."""
+    return res.owner_kind(owner) in ("unattributed", "unidentified")
+
+
 def _apps_own(res: ScanResult, owner: str) -> bool:
     """The app's code or open-source library code it bundles: no third party behind it."""
     return res.owner_kind(owner) in ("app", "library")
@@ -219,11 +224,12 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
                        + (f" ({', '.join(acts[:3])})" if acts else "")
                        + ", then starting or broadcasting to explicit components")
         sev = "info" if _apps_own(res, owner) else None
+        who = _label(res, owner, sites)
+        who_code = who if _unknown(res, owner) else f"{who} code"
         out.append(Finding.of(
             r, owner,
-            f"{_label(res, owner, sites)} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
-            f"{_label(res, owner, sites)} code can start, bind or broadcast to other apps' components: "
-            f"{what_en}",
+            f"{who} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
+            f"{who_code} can start, bind or broadcast to other apps' components: {what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
             count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
     return out
