@@ -234,6 +234,15 @@ def test_obfuscated_superclass_of_an_sdk_component(tmp_path):
     assert (a.owner, a.rule) == ("umeng-analytics", "manifest-superclass")
 
 
+def test_obfuscated_superclass_further_up_through_the_sdks_own_base(tmp_path):
+    top = ClassDef("Lx/y/z;", methods=[Method("onCreate")])
+    mid = ClassDef("Lcom/umeng/analytics/pro/BaseSvc;", superclass="Lx/y/z;")
+    svc = ClassDef("Lcom/umeng/analytics/pro/Svc;", superclass="Lcom/umeng/analytics/pro/BaseSvc;")
+    res, _ = scan(tmp_path, [*umeng(), top, mid, svc],
+                  components=[Component("service", "com.umeng.analytics.pro.Svc")])
+    assert res.owners.attribution("x.y.z").rule == "manifest-superclass"
+
+
 def test_obfuscated_class_holding_the_sdks_host_names(tmp_path):
     url = Invoke("Ljava/net/URL;", "<init>", [STR], kind="direct", string_args={1: "https://alog.umeng.com/app_logs"})
     res, _ = scan(tmp_path, [*umeng(), calls("La/b/c;", url)])

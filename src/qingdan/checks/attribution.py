@@ -118,10 +118,6 @@ class OwnerMap:
         know is taken for an SDK's)."""
         return self.kinds.get(owner, "sdk")
 
-    def is_apps_own(self, owner: str) -> bool:
-        """The app's code, or open-source library code it bundles (no third party behind it)."""
-        return self.kind(owner) in ("app", "library")
-
 
 def owner_map(pkg: AppPackage, sdks: list[SdkDetection], libraries: list[SdkDetection],
               index: ClassIndex | None = None) -> OwnerMap:
@@ -273,10 +269,14 @@ def attribute(pkg: AppPackage, base: OwnerMap, detections: list[SdkDetection],
             if t < 0:
                 break
             sup = java_name(d.type_name(t))
-            if sup not in g.where or sup in out:
+            seen += 1
+            if sup in g.where and sup not in out:
+                out[sup] = Attribution(o, "manifest-superclass", f"{comp} extends it")
+                at = g.where[sup]
+            elif sup not in out and base.owner(sup) == o:
+                at = index.find(sup)  # the SDK's own base class: look further up
+            else:
                 break
-            out[sup] = Attribution(o, "manifest-superclass", f"{comp} extends it")
-            at, seen = g.where[sup], seen + 1
 
     # 2. the readable stem of an obfuscated package (``cn.jpush`` of ``cn.jpush.b.a``) is under the
     # roots of exactly one detected SDK or library, and is not a generic root (``com.tencent``)
