@@ -165,15 +165,15 @@ def print_catalogue(verbose: bool) -> None:
 
 def exodus_comparison(results: dict) -> tuple[int, int, list[str]]:
     """(trackers the Exodus-style match finds, of those also found by qingdan, misses)."""
-    from qingdan.checks.sdks import OwnerMap, exodus_matches, own_namespaces
+    from qingdan.checks.sdks import exodus_matches
 
     found = total = 0
     misses = []
     for rel, r in results.items():
-        every = OwnerMap([d.sdk.id for d in r.sdks + r.libraries], own_namespaces(r.package))
+        every = r.owners  # SDKs and libraries own their code
         for tracker, classes in exodus_matches(r.package).items():
             total += 1
-            if any(every.owner(c) != "app" for c in classes):
+            if any(every.kind(every.owner(c)) in ("sdk", "library") for c in classes):
                 found += 1
             else:
                 misses.append(f"{rel}: {tracker} (e.g. {classes[0]})")

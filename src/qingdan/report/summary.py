@@ -90,6 +90,16 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                        f"PI: {pi_text}")
         if len(shown) > 12:
             out.append(f"            … {len(shown) - 12} more in the report")
+    if rep.get("owners"):
+        kinds: dict[str, int] = {}
+        for o in rep["owners"]:
+            kinds[o["kind"]] = kinds.get(o["kind"], 0) + o["classes"]
+        attributed = sum(ru["classes"] for o in rep["owners"] for ru in o["rules"]
+                         if ru["rule"] in ("manifest-superclass", "vendor-root", "call-edges", "strings"))
+        order = ("app", "sdk", "library", "unattributed", "unidentified")
+        shown = " · ".join(f"{k} {kinds[k]}" for k in order if kinds.get(k))
+        out.append(f"  owners    {shown} classes"
+                   + (f" ({attributed} obfuscated tied to an owner by evidence)" if attributed else ""))
     if rep["libraries"]:
         libs = [d["name"] for d in rep["libraries"] if d["confidence"] != "low"]
         out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}"
@@ -99,6 +109,18 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                      for c in i["collectors"])]
     if app_pi:
         out.append(f"  app PI    {', '.join(app_pi)}")
+    # collection by code that is not the app's own, by kind of owner: never folded into "app PI"
+    labels = (("library", "lib PI   "), ("unattributed", "unattr PI"), ("unidentified", "unid PI  "))
+    for kind, label in labels:
+        by_owner: dict[str, list[str]] = {}
+        for i in rep["pi_summary"]:
+            for c in i["collectors"]:
+                if c.get("owner_kind") == kind and any(e["kind"] == "api" for e in c["evidence"]):
+                    by_owner.setdefault(c["owner"], []).append(i["pi_type"])
+        if by_owner:
+            text = "; ".join(f"{o}: {', '.join(p)}" if kind == "library" else ", ".join(p)
+                             for o, p in sorted(by_owner.items()))
+            out.append(f"  {label} {text}")
     fc = rep["finding_counts"]
     if rep["findings"]:
         parts = [f"{fc[k]} {k}" for k in SEVERITIES if fc[k]]
