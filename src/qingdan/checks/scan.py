@@ -15,6 +15,7 @@ from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
+from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing
 from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
 from qingdan.knowledge.permissions import permission_info, protection_level
 
@@ -84,6 +85,7 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
+    packing: Packing | None = None  # the packer whose shell the app carries (code results: the shell)
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -143,6 +145,9 @@ def scan_package(pkg: AppPackage) -> ScanResult:
             max_sdk=up.max_sdk, sdk23=up.sdk23,
         ))
     found = detect_sdks(pkg)
+    packing = detect_packing(pkg, found)
+    if packing is not None:
+        found = absorb_shell_copies(packing, found)  # the shell's own SDK copies are the packer's
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # library code is the app's own processing (no third party behind it); SDK code is the SDK's
@@ -151,7 +156,8 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
+                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers,
+                      packing=packing)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

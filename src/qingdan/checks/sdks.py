@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
+from qingdan.knowledge.packers import packer_application_classes
 from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
 
 APP = "app"  # the owner id of code that belongs to no SDK
@@ -108,9 +109,11 @@ def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
     names = [man.application_name] if man.application_name else []
     names += [c.name for c in man.components if c.kind in ("activity", "activity-alias") and any(
         "android.intent.category.LAUNCHER" in f.categories for f in c.intent_filters)]
+    stubs = packer_application_classes()
     for n in names:
         ns = n.rpartition(".")[0]
-        if ns.count(".") >= 2 and ns not in out:
+        # a packer's stub Application (com.tencent.StubShell.TxAppEntry) is the shell's, not the app's
+        if ns.count(".") >= 2 and ns not in out and n not in stubs:
             out.append(ns)
     return tuple(out)
 

@@ -28,7 +28,7 @@ from qingdan.knowledge._data import DataChecker, KnowledgeFile, data_bytes
 from qingdan.knowledge.sdks import load_sdks
 
 __all__ = ["DATA_FILE", "SCHEMA", "SIGNATURE_KINDS", "Packer", "PackerSignatures", "load_packer_sources",
-           "load_packers"]
+           "load_packers", "packer_application_classes"]
 
 SCHEMA = "qingdan.knowledge.packers/1"
 DATA_FILE = "data/packers.yaml"
@@ -147,6 +147,11 @@ def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
         bundled = e.get("bundled") or {}
         if not isinstance(bundled, dict) or set(bundled) - {"packages", "native_libs"}:
             raise ck.fail(f"{where}: bundled must be a mapping with packages and/or native_libs")
+        bundled_pkgs = ck.str_list(bundled.get("packages", []), "bundled.packages", where)
+        own = set(catalogue[sdk].signatures.packages) if sdk else set()
+        if set(bundled_pkgs) - own:
+            raise ck.fail(f"{where}: bundled.packages {sorted(set(bundled_pkgs) - own)} must be package "
+                          f"prefixes of its sdk entry {sdk!r}, so that their code is the packer's")
         srcs = ck.str_list(e["sources"], "sources", where, allow_empty=False)
         unknown = [s for s in srcs if s not in sources]
         if unknown:
@@ -162,7 +167,7 @@ def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
             company=ck.opt_text(e["company"], "company", where),
             company_en=ck.opt_text(e["company_en"], "company_en", where),
             country=country, sdk=sdk, signatures=sig, weak=frozenset(weak),
-            bundled_packages=ck.str_list(bundled.get("packages", []), "bundled.packages", where),
+            bundled_packages=bundled_pkgs,
             bundled_native_libs=ck.str_list(bundled.get("native_libs", []), "bundled.native_libs", where),
             sources=srcs, verified=verified, refs=refs,
         )
@@ -178,6 +183,12 @@ def _loaded() -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
 def load_packers() -> dict[str, Packer]:
     """Every packer, keyed by id, in file order (cached and shared: treat as read-only)."""
     return _loaded()[0]
+
+
+@functools.cache
+def packer_application_classes() -> frozenset[str]:
+    """Every packer's stub Application class names (the shell's, never the app's namespace)."""
+    return frozenset(c for p in load_packers().values() for c in p.signatures.application_classes)
 
 
 def load_packer_sources() -> dict[str, dict[str, Any]]:
