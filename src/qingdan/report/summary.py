@@ -147,9 +147,12 @@ def one_line(rep: dict[str, Any]) -> str:
 
 
 def suggestion(rep: dict[str, Any]) -> str:
-    """What a reviewer would likely decide: an open block finding → reject; an open warn → review."""
+    """What a reviewer would likely decide: an open block finding → reject; an open warn → review.
+    A packed build (an open ``sec.packed``) → reject: its code could not be checked; ask for an
+    unpacked one."""
     fc = rep["finding_counts"]
-    return "reject" if fc["block"] else "review" if fc["warn"] else "approve"
+    packed = any(f["rule"] == "sec.packed" and not f["accepted"] for f in rep["findings"])
+    return "reject" if fc["block"] or packed else "review" if fc["warn"] else "approve"
 
 
 # the columns of a folder scan's CSV summary, in order
