@@ -21,13 +21,12 @@ from typing import Any
 
 from qingdan.apk.package import AppPackage
 from qingdan.checks.findings import Finding, rule
-from qingdan.checks.sdks import APP, SdkDetection
+from qingdan.checks.sdks import APP, SdkDetection, _literal_prefix
 from qingdan.knowledge.packers import Packer, load_packers
 from qingdan.knowledge.rules import Rule
 
 #: The sections of a report built from the code; a packed app's cover only the shell.
 CODE_SECTIONS = ("sdks_from_code", "api_uses", "pi_from_code")
-_META = set(".^$*+?{}[]|()\\")
 
 
 @dataclass(slots=True)
@@ -53,25 +52,6 @@ class Packing:
             "evidence": [{"kind": e.kind, "name": e.name, "detail": e.detail, "weak": e.weak}
                          for e in self.evidence],
         }
-
-
-def _literal_prefix(rx: str) -> str:
-    """The plain text every full match of ``rx`` starts with (``assets/dp\\.x`` → ``assets/dp.x``)."""
-    out = []
-    i = 0
-    while i < len(rx):
-        c = rx[i]
-        if c == "\\" and i + 1 < len(rx) and not rx[i + 1].isalnum():
-            out.append(rx[i + 1])
-            i += 2
-            continue
-        if c in _META:
-            if c in "*?{" and out:
-                out.pop()
-            break
-        out.append(c)
-        i += 1
-    return "".join(out)
 
 
 @dataclass(slots=True)

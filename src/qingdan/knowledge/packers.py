@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, KnowledgeFile, data_bytes
+from qingdan.knowledge._data import KnowledgeFile, data_bytes
 from qingdan.knowledge.sdks import load_sdks
 
 __all__ = ["DATA_FILE", "SCHEMA", "SIGNATURE_KINDS", "Packer", "PackerSignatures", "load_packer_sources",
@@ -35,9 +35,7 @@ DATA_FILE = "data/packers.yaml"
 SIGNATURE_KINDS = ("application_classes", "native_libs", "native_lib_patterns", "files", "file_patterns")
 _FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "sdk", "signatures", "sources")
 _OPTIONAL = ("weak", "bundled", "verified", "refs")
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _URL_RE = re.compile(r"^https?://\S+$")
 
 
@@ -81,14 +79,6 @@ def _read_text() -> str:
 _FILE: KnowledgeFile[Any] = KnowledgeFile(DATA_FILE, __file__)
 
 
-def _regexes(ck: DataChecker, values: tuple[str, ...], field: str, where: str) -> None:
-    for rx in values:
-        try:
-            re.compile(rx)
-        except re.error as exc:
-            raise ck.fail(f"{where}: {field} has an invalid regular expression {rx!r}: {exc}") from exc
-
-
 def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
     ck = _FILE.check
     doc = ck.load(text)
@@ -101,26 +91,10 @@ def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
     for i, e in enumerate(raw):
         label = e.get("id") if isinstance(e, dict) else None
         where = f"packers[{i}]" + (f" ({label})" if isinstance(label, str) else "")
-        if not isinstance(e, dict):
-            raise ck.fail(f"{where}: entry must be a mapping")
-        missing = [k for k in _FIELDS if k not in e]
-        if missing:
-            raise ck.fail(f"{where}: missing keys {missing}")
-        extra = sorted(set(e) - set(_FIELDS) - set(_OPTIONAL))
-        if extra:
-            raise ck.fail(f"{where}: unknown keys {extra}")
-        pid = e["id"]
-        if not isinstance(pid, str) or not _ID_RE.match(pid):
-            raise ck.fail(f"{where}: id must be a lowercase slug, got {pid!r}")
-        if pid in out:
-            raise ck.fail(f"{where}: duplicate id")
-        name_zh = ck.opt_text(e["name_zh"], "name_zh", where)
-        name_en = ck.opt_text(e["name_en"], "name_en", where)
-        if name_zh is None and name_en is None:
-            raise ck.fail(f"{where}: needs name_zh or name_en")
-        country = e["country"]
-        if country is not None and (not isinstance(country, str) or not _COUNTRY_RE.match(country)):
-            raise ck.fail(f"{where}: country must be a two-letter code or null, got {country!r}")
+        ck.entry(e, where, _FIELDS, _OPTIONAL)
+        pid = ck.slug_id(e["id"], where, out)
+        name_zh, name_en = ck.names(e, where)
+        country = ck.country(e["country"], where)
         sdk = ck.opt_text(e["sdk"], "sdk", where)
         if sdk is not None and sdk not in catalogue:
             raise ck.fail(f"{where}: sdk {sdk!r} is not an id of the SDK catalogue (sdks.yaml)")
@@ -135,8 +109,8 @@ def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
         bad = [c for c in sig.application_classes if not _CLASS_RE.match(c)]
         if bad:
             raise ck.fail(f"{where}: application_classes {bad!r} are not dotted Java class names")
-        _regexes(ck, sig.native_lib_patterns, "signatures.native_lib_patterns", where)
-        _regexes(ck, sig.file_patterns, "signatures.file_patterns", where)
+        ck.regexes(sig.native_lib_patterns, "signatures.native_lib_patterns", where)
+        ck.regexes(sig.file_patterns, "signatures.file_patterns", where)
         every = {v for k in SIGNATURE_KINDS for v in getattr(sig, k)}
         weak = ck.str_list(e.get("weak", []), "weak", where)
         stray = [w for w in weak if w not in every]
