@@ -248,8 +248,11 @@ def _head(arc: ZipArchive, e: ZipEntry, n: int = 24) -> bytes | None:
     """The first ``n`` bytes of an entry, inflating no more than that; None when unreadable."""
     if e.flags & 0x1:
         return None
-    start = arc.data_offset(e)
-    raw = arc.data[start: start + min(e.compressed_size, 1 << 16)]
+    try:
+        start = arc.data_offset(e)
+    except ApkError:
+        return None  # a damaged local header: reading the entry would fail too
+    raw = arc.data[start: start + min(e.compressed_size, 8192)]
     if e.method == 0 or (e.method != 8 and e.compressed_size == e.size):
         return bytes(raw[: min(n, e.size)])
     try:
