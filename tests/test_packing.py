@@ -209,3 +209,22 @@ def test_corpus_legu_shell_bugly_copy_is_the_packers():
     assert libs == {"libBugly.so", "libshella-2.8.so", "libshellx-2.8.so"}  # mix.dex, mixz.dex: payloads
     rep = json.loads(json.dumps(to_dict(res)))
     assert rep["packing"]["packer"] == "tencent-legu"
+
+
+def test_the_review_service_suggests_asking_for_an_unpacked_build(tmp_path, monkeypatch):
+    from tests import test_review
+
+    svc = test_review.Svc(tmp_path, monkeypatch)
+    try:
+        r = svc.upload(build_packed(tmp_path), app="com.example.packed")
+        assert r.status_code == 202, r.text
+        summary = svc.wait(r.json()["id"])["summary"]
+        assert summary["packing"] == "tencent-legu" and "sec.packed" in summary["rules"]
+        s = summary["suggestion"]
+        assert s["decision"] == "reject" and s["rules"][0] == "sec.packed" and "未加固" in s["reason_zh"]
+        r2 = svc.upload(build_unpacked(tmp_path, "twin.apk"), app="com.example.packed")
+        summary2 = svc.wait(r2.json()["id"])["summary"]
+        assert summary2["packing"] is None and summary2["suggestion"]["decision"] != "reject"
+    finally:
+        svc.close()
+        test_review._OPEN.remove(svc)
