@@ -228,3 +228,13 @@ def test_the_review_service_suggests_asking_for_an_unpacked_build(tmp_path, monk
     finally:
         svc.close()
         test_review._OPEN.remove(svc)
+
+
+def test_diff_says_which_side_is_packed(tmp_path):
+    from qingdan.report.diff import diff_lines, diff_reports
+
+    old = to_dict(analyze(build_unpacked(tmp_path))[0])
+    new = to_dict(analyze(build_packed(tmp_path))[0])
+    d = diff_reports(old, new)
+    assert d["packing"] == {"old": None, "new": "tencent-legu"}
+    assert any("new package is packed (tencent-legu)" in line for line in diff_lines(d))
