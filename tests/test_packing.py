@@ -21,7 +21,16 @@ from qingdan.report.jsonreport import report_schema, to_dict
 from qingdan.report.summary import summary_lines
 from qingdan.review.suggestion import verdict_suggestion
 from tests.conftest import CORPUS, corpus_apks, needs_shared
-from tests.support.apkbuilder import ClassDef, Invoke, Method, build_apk, build_dex, build_manifest, dummy_elf
+from tests.support.apkbuilder import (
+    ClassDef,
+    Component,
+    Invoke,
+    Method,
+    build_apk,
+    build_dex,
+    build_manifest,
+    dummy_elf,
+)
 
 STR = "Ljava/lang/String;"
 TM = "Landroid/telephony/TelephonyManager;"
@@ -40,11 +49,11 @@ def _shell_classes():
                 Method("id", ret=STR, invokes=[Invoke(TM, "getDeviceId", ret=STR)])])]
 
 
-def build_packed(tmp_path, name="packed.apk"):
+def build_packed(tmp_path, name="packed.apk", components=()):
     """A Legu-like packed app: stub Application, shell classes, native loaders, an encrypted payload in
     assets/, lib/ files that are not ELF, and the shell's libBugly.so."""
     man = build_manifest("com.example.packed", label="P", app_attrs={"android:name": STUB},
-                         permissions=["android.permission.READ_PHONE_STATE"])
+                         permissions=["android.permission.READ_PHONE_STATE"], components=list(components))
     files = {
         "lib/armeabi-v7a/libshella-3.0.0.so": dummy_elf("armeabi-v7a", b"shell"),
         "lib/armeabi-v7a/libshellx-3.0.0.so": dummy_elf("armeabi-v7a", b"shellx"),
@@ -238,3 +247,16 @@ def test_diff_says_which_side_is_packed(tmp_path):
     d = diff_reports(old, new)
     assert d["packing"] == {"old": None, "new": "tencent-legu"}
     assert any("new package is packed (tencent-legu)" in line for line in diff_lines(d))
+
+
+def test_manifest_components_of_encrypted_code_are_live_evidence(tmp_path):
+    # JPush's service is declared; its class is encrypted with the rest of the app's code
+    push = Component("service", "cn.jpush.android.service.PushService", exported=False)
+    callback = Component("activity", "com.example.packed.wxapi.WXEntryActivity")
+    res, _ = analyze(build_packed(tmp_path, components=[push, callback]))
+    d = res.sdk("jpush")
+    assert d is not None and d.confidence == "medium"
+    assert d.evidence.components == ["cn.jpush.android.service.PushService"]
+    wx = res.sdk("wechat-open-sdk") or next((x for x in res.sdks if callback.name in x.evidence.declared_only
+                                              + x.evidence.components), None)
+    assert wx is None or callback.name not in wx.evidence.components  # the app's own callback stays a hint

@@ -21,7 +21,7 @@ from typing import Any
 
 from qingdan.apk.package import AppPackage
 from qingdan.checks.findings import Finding, rule
-from qingdan.checks.sdks import APP, SdkDetection, _literal_prefix
+from qingdan.checks.sdks import APP, SdkDetection, _confidence, _is_own, _literal_prefix, own_namespaces
 from qingdan.knowledge.packers import Packer, load_packers
 from qingdan.knowledge.rules import Rule
 
@@ -153,6 +153,26 @@ def absorb_shell_copies(packing: Packing, detections: list[SdkDetection]) -> lis
             continue
         out.append(d)
     return out
+
+
+def manifest_in_full(pkg: AppPackage, packing: Packing, detections: list[SdkDetection]) -> list[SdkDetection]:
+    """In a packed app the classes of the manifest's components are encrypted, not missing: an SDK's
+    component declared without code in the dex counts as live evidence (as in an app without code),
+    unless it sits in the app's own namespace (a callback the app wrote). Confidence is re-rated and
+    the list re-sorted as the detector sorts it."""
+    own = own_namespaces(pkg)
+    for d in detections:
+        e = d.evidence
+        if d.sdk.id == packing.packer.sdk:
+            continue
+        live = [c for c in e.declared_only if not _is_own(c.rpartition(".")[0], own, 1)]
+        if not live:
+            continue
+        e.declared_only = [c for c in e.declared_only if c not in live]
+        e.components.extend(c for c in live if c not in e.components)
+        d.confidence = _confidence(e) or d.confidence
+    rank = {"high": 0, "medium": 1, "low": 2}
+    return sorted(detections, key=lambda d: (rank[d.confidence], -d.evidence.classes, d.sdk.id))
 
 
 # -- the rule ---------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
-from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing
+from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
 from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
 from qingdan.knowledge.permissions import permission_info, protection_level
 
@@ -148,6 +148,7 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     packing = detect_packing(pkg, found)
     if packing is not None:
         found = absorb_shell_copies(packing, found)  # the shell's own SDK copies are the packer's
+        found = manifest_in_full(pkg, packing, found)  # components of encrypted code are live evidence
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # library code is the app's own processing (no third party behind it); SDK code is the SDK's
