@@ -15,6 +15,7 @@ from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
 from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
+from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
 from qingdan.checks.sdks import APP, ClassIndex, SdkDetection, detect_sdks
 from qingdan.knowledge.permissions import permission_info, protection_level
 
@@ -85,6 +86,7 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
+    packing: Packing | None = None  # the packer whose shell the app carries (code results: the shell)
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -148,6 +150,10 @@ def scan_package(pkg: AppPackage) -> ScanResult:
         ))
     index = ClassIndex(pkg)  # the classes by package, read once for detection and attribution
     found = detect_sdks(pkg, index)
+    packing = detect_packing(pkg, found)
+    if packing is not None:
+        found = absorb_shell_copies(packing, found)  # the shell's own SDK copies are the packer's
+        found = manifest_in_full(pkg, packing, found)  # components of encrypted code are live evidence
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to
@@ -158,7 +164,7 @@ def scan_package(pkg: AppPackage) -> ScanResult:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg, index=index), sdks,
                       libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
-                      list(pkg.warnings), sensitive_callers=callers)
+                      list(pkg.warnings), sensitive_callers=callers, packing=packing)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
+from qingdan.knowledge.packers import packer_application_classes
 from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
 
 APP = "app"  # the owner id of code that belongs to no SDK
@@ -132,9 +133,12 @@ def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
     names += [c.name for c in man.components if c.kind in ("activity", "activity-alias") and any(
         "android.intent.category.LAUNCHER" in f.categories for f in c.intent_filters)]
     cat = catalogue()
+    stubs = packer_application_classes()
     for n in names:
         ns = n.rpartition(".")[0]
         if ns.count(".") < 2 or ns in out or any(ns.startswith(o + ".") for o in out):
+            continue
+        if n in stubs:  # a packer's stub Application (com.tencent.StubShell.TxAppEntry) is the shell's
             continue
         # a product's prefix (three segments or more) or component claims it; a vendor's root
         # (cn.jiguang) does not: the app's code may live beside the vendor's SDKs

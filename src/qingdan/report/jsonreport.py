@@ -110,6 +110,9 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source}
                         for n in pkg.native_libs],
         "assets": pkg.assets,
+        "payloads": [{"path": x.path, "size": x.size, "kind": x.kind, "source": x.source}
+                     for x in pkg.payloads],
+        "packing": r.packing.to_dict() if r.packing is not None else None,
         "warnings": r.warnings,
     }
 
