@@ -34,6 +34,12 @@ GENERATIONS = {
     "com.jd.ad.sdk.imp": "jd-ads",
     "com.reyun.tracking.sdk": "reyun-trackingio",
     "com.fm.openinstall": "openinstall",
+    "com.kuguo.ad": "kuguo-ads",                     # 2011-2014 offer walls and push ads
+    "com.nd.dianjin.activity": "dianjin-offerwall",
+    "com.winad.android.wall": "winad-ads",
+    "net.miidi.ad.wall": "midi-offerwall",
+    "net.midi.wall.sdk": "midi-offerwall",
+    "com.dianle": "dianle-offerwall",
 }
 
 
