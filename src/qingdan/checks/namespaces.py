@@ -16,9 +16,18 @@ into a statement about the app.
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-__all__ = ["APP", "NON_APP_OWNERS", "PLATFORM_PREFIXES", "UNATTRIBUTED", "UNIDENTIFIED", "is_platform",
-           "looks_obfuscated"]
+from qingdan.apk.dex import java_name
+from qingdan.apk.package import AppPackage
+from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES
+
+__all__ = ["APP", "MAX_SAMPLES", "NON_APP_OWNERS", "PLATFORM_PREFIXES", "UNATTRIBUTED", "UNIDENTIFIED",
+           "ClassIndex", "Namespace", "class_index", "is_platform", "looks_obfuscated", "namespace_root",
+           "unidentified_namespaces"]
 
 APP = "app"
 UNATTRIBUTED = "unattributed"
@@ -57,3 +66,101 @@ def looks_obfuscated(package: str) -> bool:
         if len(p) == 1 and all(len(q) <= 2 for q in parts[i + 1:]):
             return True
     return all(_SEGMENT.match(p) and p not in _REAL_SHORT for p in parts)
+
+
+# -- the classes of a package, per Java package ----------------------------------------------------
+
+MAX_SAMPLES = 5
+
+
+@dataclass(slots=True)
+class ClassIndex:
+    """Every class of a package's dex files, grouped by Java package."""
+
+    names: set[str] = field(default_factory=set)  # class names in dot form
+    counts: Counter[str] = field(default_factory=Counter)  # Java package → classes
+    samples: dict[str, list[str]] = field(default_factory=dict)  # Java package → a few class names
+    sources: dict[str, set[str]] = field(default_factory=dict)  # Java package → dex files it came from
+
+
+_last: list = [None, None]  # (package, its index): one scan asks several times for the same package
+_last_lock = threading.Lock()
+
+
+def class_index(pkg: AppPackage) -> ClassIndex:
+    """The :class:`ClassIndex` of ``pkg``, built once per package (the last one is kept)."""
+    with _last_lock:
+        if _last[0] is pkg:
+            return _last[1]
+    idx = ClassIndex()
+    counts, samples, sources, names = idx.counts, idx.samples, idx.sources, idx.names
+    for d in pkg.dex:
+        for desc in d.class_descriptors():
+            name = java_name(desc)
+            names.add(name)
+            p = name.rpartition(".")[0]
+            counts[p] += 1
+            s = samples.setdefault(p, [])
+            if len(s) < MAX_SAMPLES:
+                s.append(name)
+            sources.setdefault(p, set()).add(d.source)
+    with _last_lock:
+        _last[0], _last[1] = pkg, idx
+    return idx
+
+
+# -- unidentified namespaces -------------------------------------------------------------------------
+
+#: First segments after which the second one is an organisation, so a namespace root takes three
+#: segments (``com.squareup.picasso``, ``cn.jiguang.share``).
+ORG_ROOTS = frozenset({"com", "cn", "org", "net", "edu", "gov"})
+
+
+def namespace_root(package: str) -> str:
+    """The namespace a package is grouped under in ``unidentified``: three segments under
+    ``com``/``cn``/``org``/``net``/``edu``/``gov`` (organisation + product: ``com.squareup.picasso``);
+    two under another short first segment, a domain such as ``io``/``me``/``tv`` or an obfuscator's
+    letter (``io.reactivex``, ``u.aly``); one where the first segment is itself a name
+    (``retrofit``, ``butterknife``, ``lecho``). A root that names a whole vendor or platform
+    (``com.google.android``, :data:`~qingdan.knowledge.sdks.GENERIC_PACKAGE_PREFIXES`) takes one
+    segment more."""
+    parts = package.split(".")
+    n = 3 if parts[0] in ORG_ROOTS else 2 if len(parts[0]) <= 3 else 1
+    while n < len(parts) and ".".join(parts[:n]) in GENERIC_PACKAGE_PREFIXES:
+        n += 1  # com.google.android.* says nothing; com.google.android.exoplayer2 does
+    return ".".join(parts[:n])
+
+
+@dataclass(slots=True)
+class Namespace:
+    """Third-party code that no one is known to own: a namespace root, its classes, a few samples."""
+
+    namespace: str
+    classes: int
+    sample_classes: list[str]
+
+
+def unidentified_namespaces(idx: ClassIndex, claimed: Callable[[str], bool],
+                            limit: int | None = None) -> list[Namespace]:
+    """Readable third-party namespaces that no one claims, largest first.
+
+    A Java package counts when it is not the platform's (:func:`is_platform`), not obfuscated
+    (:func:`looks_obfuscated`: that code is ``unattributed``) and ``claimed(package)`` is false
+    (``claimed`` says whether the app or a catalogue SDK / library / Exodus tracker owns it).
+    Packages are grouped by :func:`namespace_root`."""
+    groups: dict[str, Namespace] = {}
+    for package, n in idx.counts.items():
+        if is_platform(package) or looks_obfuscated(package) or claimed(package):
+            continue
+        root = namespace_root(package)
+        g = groups.get(root)
+        if g is None:
+            g = groups[root] = Namespace(root, 0, [])
+        g.classes += n
+        for c in idx.samples.get(package, ()):
+            if len(g.sample_classes) < MAX_SAMPLES:
+                g.sample_classes.append(c)
+    out = sorted(groups.values(), key=lambda g: (-g.classes, g.namespace))
+    for g in out:
+        g.sample_classes.sort()
+    return out[:limit] if limit is not None else out

@@ -15,7 +15,9 @@ from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
-from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
+from qingdan.checks.exodus import exodus_detections, exodus_trie, name_twins
+from qingdan.checks.namespaces import Namespace, class_index, unidentified_namespaces
+from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, _is_own, catalogue, detect_sdks, own_namespaces
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -84,6 +86,8 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
+    # readable third-party namespaces that neither the app, the catalogue nor Exodus claims
+    unidentified: list[Namespace] = field(default_factory=list)
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -143,15 +147,25 @@ def scan_package(pkg: AppPackage) -> ScanResult:
             max_sdk=up.max_sdk, sdk23=up.sdk23,
         ))
     found = detect_sdks(pkg)
-    sdks = [d for d in found if not d.sdk.is_library]
+    own, idx, trie = own_namespaces(pkg), class_index(pkg), catalogue().trie
+
+    def known(package: str) -> bool:  # the app's or a catalogue entry's code
+        return bool(trie.longest(package)[0]) or _is_own(package, own, 0)
+
+    name_twins(found)
+    exodus = exodus_detections(pkg, known, idx)
+    ex_trie = exodus_trie(exodus)
+    unidentified = unidentified_namespaces(idx, lambda p: known(p) or bool(ex_trie.longest(p)[0]))
+    sdks = [d for d in found if not d.sdk.is_library] + exodus
     libraries = [d for d in found if d.sdk.is_library]
     # library code is the app's own processing (no third party behind it); SDK code is the SDK's
-    owners = OwnerMap([d.sdk.id for d in sdks], own_namespaces(pkg))
+    owners = OwnerMap([d.sdk.id for d in sdks], own)
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
+                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers,
+                      unidentified=unidentified)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
-from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
+from qingdan.checks.namespaces import class_index
+from qingdan.knowledge.sdks import (
+    ExodusTracker,
+    Sdk,
+    exodus_sdks,
+    load_exodus,
+    load_sdks,
+    load_shared_signals,
+)
 
 APP = "app"  # the owner id of code that belongs to no SDK
 MAX_SAMPLES = 5
@@ -37,6 +45,8 @@ class SdkEvidence:
     actions: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
     dex_sources: list[str] = field(default_factory=list)
+    # meta-data keys, actions and permissions above that many SDKs declare: supporting evidence only
+    supporting: list[str] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
         return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions",
@@ -50,6 +60,7 @@ class SdkDetection:
     confidence: str  # high | medium | low
     evidence: SdkEvidence
     version: str | None = None
+    exodus: ExodusTracker | None = None  # the Exodus Privacy tracker for the same SDK, if any
 
 
 class PrefixTrie:
@@ -83,20 +94,9 @@ class PrefixTrie:
 def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dict[str, list[str]],
                                                                dict[str, set[str]]]:
     """Classes per Java package, a few sample class names, and the dex each package came from."""
-    counts: Counter[str] = Counter()
-    samples: dict[str, list[str]] = {}
-    sources: dict[str, set[str]] = {}
-    for d in pkg.dex:
-        for desc in d.class_descriptors():
-            name = java_name(desc)
-            names.add(name)
-            p = name.rpartition(".")[0]
-            counts[p] += 1
-            s = samples.setdefault(p, [])
-            if len(s) < MAX_SAMPLES:
-                s.append(name)
-            sources.setdefault(p, set()).add(d.source)
-    return counts, samples, sources
+    idx = class_index(pkg)
+    names.update(idx.names)
+    return idx.counts, idx.samples, idx.sources
 
 
 def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
@@ -134,6 +134,9 @@ class _Catalogue:
     permissions: dict[str, list[str]]
     component_res: list[tuple[str, str, str]]  # (literal prefix, regex, sdk id)
     lib_res: list[tuple[str, str, str]]
+    # (kind, name) of actions, permissions and meta-data keys that are evidence for no SDK alone: the
+    # curated list (sdk_shared_signals.yaml) and every one that two or more catalogue entries list
+    shared: frozenset[tuple[str, str]] = frozenset()
 
 
 _CATALOGUE: _Catalogue | None = None
@@ -197,7 +200,11 @@ def catalogue() -> _Catalogue:
                     table.setdefault(k, []).append(s.id)
             comp_res.extend((_literal_prefix(r), r, s.id) for r in sig.component_patterns)
             lib_res.extend((_literal_prefix(r), r, s.id) for r in sig.native_lib_patterns)
-        _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res)
+        shared = set(load_shared_signals())
+        for kind, table in (("meta_data", meta), ("actions", acts), ("permissions", perms)):
+            shared.update((kind, k) for k, ids in table.items() if len(ids) > 1)
+        _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res,
+                                frozenset(shared))
     return _CATALOGUE
 
 
@@ -207,8 +214,8 @@ class OwnerMap:
     def __init__(self, detected: Iterable[str], own: tuple[str, ...] | str) -> None:
         cat = catalogue()
         self.trie = PrefixTrie()
-        for sid in detected:
-            for p in cat.sdks[sid].signatures.packages:
+        for sid in detected:  # a catalogue id, or exodus-<n> for a tracker with no catalogue twin
+            for p in (cat.sdks.get(sid) or exodus_sdks()[sid]).signatures.packages:
                 self.trie.add(p, sid)
         self.own = own
         self._cache: dict[str, str] = {}
@@ -270,7 +277,7 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
         for a in sorted(c.actions()):
             for sid in cat.actions.get(a, ()):
                 if a not in get(sid).actions:
-                    get(sid).actions.append(a)
+                    _signal(get(sid), "actions", a, cat.shared)
     for lib in sorted({n.name for n in pkg.native_libs}):
         for sid in cat.native_libs.get(lib, ()):
             get(sid).native_libs.append(lib)
@@ -282,11 +289,11 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
         metas.update(c.meta_data)
     for key in sorted(metas):
         for sid in cat.meta.get(key, ()):
-            get(sid).meta_data.append(key)
+            _signal(get(sid), "meta_data", key, cat.shared)
     for p in man.permission_names + list(man.declared_permissions):
         for sid in cat.permissions.get(p, ()):
             if p not in get(sid).permissions:
-                get(sid).permissions.append(p)
+                _signal(get(sid), "permissions", p, cat.shared)
 
     versions = _versions(pkg, cat.trie, own, set(ev))
     out = []
@@ -324,16 +331,28 @@ def _versions(pkg: AppPackage, trie: PrefixTrie, own, detected: set[str]) -> dic
     return {sid: c.most_common(1)[0][0] for sid, c in scores.items()}
 
 
+def _signal(e: SdkEvidence, kind: str, name: str, shared: frozenset[tuple[str, str]]) -> None:
+    """Record a manifest signal in the SDK's evidence; a shared one is marked supporting."""
+    getattr(e, kind).append(name)
+    if (kind, name) in shared and name not in e.supporting:
+        e.supporting.append(name)
+
+
 def _confidence(e: SdkEvidence) -> str | None:
     """high: code plus a manifest/native signal, or plenty of code; medium: some code, or a live
     component / native library alone; low: a stub, or only a meta-data key, action, permission or
-    a component declared without code."""
+    a component declared without code. Signals many SDKs share (``e.supporting``) count for
+    nothing here: they support an SDK found otherwise, and alone they name none."""
+    sup = set(e.supporting)
+    meta = [k for k in e.meta_data if k not in sup]
+    actions = [a for a in e.actions if a not in sup]
+    perms = [p for p in e.permissions if p not in sup]
     strong = bool(e.components or e.native_libs)
-    if e.classes and (strong or e.meta_data or e.classes >= 20):
+    if e.classes and (strong or meta or e.classes >= 20):
         return "high"
     if e.classes >= MIN_CODE_CLASSES or strong:
         return "medium"
-    if e.classes or e.meta_data or e.actions or e.permissions or e.declared_only:
+    if e.classes or meta or actions or perms or e.declared_only:
         return "low"
     return None
 

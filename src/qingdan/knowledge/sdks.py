@@ -6,6 +6,10 @@ Two data files (package data):
   LibChecker-Rules and AppScan with attribution, plus facts from vendors' public policies).
 * ``qingdan/knowledge/data/sdks_exodus.yaml`` -- the Exodus Privacy tracker signatures, a separate
   database under the ODbL 1.0 (see the header of that file). It is never merged into the catalogue.
+  Our additions to it (``qingdan_id``: the catalogue twin of a tracker; ``company`` / ``country`` of
+  a tracker with no twin) stay in that file, under the same licence.
+* ``qingdan/knowledge/data/sdk_shared_signals.yaml`` -- manifest signals (actions, permissions,
+  meta-data keys) that many SDKs use: supporting evidence only, never enough to name an SDK.
 
 Both are loaded once per process and validated; a malformed file raises :class:`ValueError`
 naming the file and the offending entry.
@@ -33,6 +37,8 @@ __all__ = [
     "DATA_FILE",
     "EXODUS_FILE",
     "EXODUS_SCHEMA",
+    "EXODUS_URL",
+    "SHARED_SIGNALS_FILE",
     "GENERIC_PACKAGE_PREFIXES",
     "KINDS",
     "SCHEMA",
@@ -41,7 +47,10 @@ __all__ = [
     "ExodusTracker",
     "Sdk",
     "SdkSignatures",
+    "SharedSignal",
+    "exodus_sdks",
     "load_exodus",
+    "load_shared_signals",
     "load_sdk_sources",
     "load_sdks",
     "search_sdks",
@@ -52,6 +61,11 @@ EXODUS_SCHEMA = "qingdan.knowledge.sdks_exodus/1"
 #: Paths of the data files relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/sdks.yaml"
 EXODUS_FILE = "data/sdks_exodus.yaml"
+SHARED_SIGNALS_FILE = "data/sdk_shared_signals.yaml"
+SHARED_SIGNALS_SCHEMA = "qingdan.knowledge.sdk_shared_signals/1"
+#: The public page of an Exodus tracker, by its number.
+EXODUS_URL = "https://reports.exodus-privacy.eu.org/en/trackers/{}/"
+EXODUS_ATTRIBUTION = "Exodus Privacy (ODbL)"
 
 CATEGORIES = (
     "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login",
@@ -89,6 +103,13 @@ _OPTIONAL = ("verified", "purpose", "refs")
 #: open-source or vendor-neutral code with no service behind it (Glide, OkHttp, AndroidX…).
 KINDS = ("sdk", "library")
 _EXODUS_FIELDS = ("id", "name", "website", "categories", "code_signatures", "network_signatures", "source")
+#: qingdan's additions to a tracker: its catalogue twin, or (no twin) the operating company and country
+_EXODUS_OPTIONAL = ("qingdan_id", "company", "country", "verified")
+#: Exodus tracker categories → catalogue categories (the first one known wins)
+_EXODUS_CATEGORY = {"Advertisement": "ads", "Analytics": "analytics", "Crash reporting": "crash_apm",
+                    "Location": "maps_location", "Profiling": "analytics", "Identification": "anti_fraud"}
+#: Kinds of manifest signal a shared-signal entry may name (the SdkSignatures field they come from).
+SHARED_SIGNAL_KINDS = ("actions", "permissions", "meta_data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +166,34 @@ class ExodusTracker:
     categories: tuple[str, ...]
     code_signatures: tuple[str, ...]
     network_signatures: tuple[str, ...]
+    qingdan_id: str | None = None  # the catalogue entry for the same SDK, if any
+    company: str | None = None  # the operating legal entity (trackers with no catalogue twin)
+    country: str | None = None
+    verified: bool = True
+
+    @property
+    def number(self) -> int:
+        return int(self.id.removeprefix("exodus-"))
+
+    @property
+    def url(self) -> str:
+        """The tracker's page on the Exodus Privacy site."""
+        return EXODUS_URL.format(self.number)
+
+    @property
+    def attribution(self) -> str:
+        return EXODUS_ATTRIBUTION
+
+
+@dataclass(frozen=True, slots=True)
+class SharedSignal:
+    """A manifest signal many SDKs use (``INSTALL_REFERRER``, the C2DM actions): evidence that
+    supports an SDK found otherwise, never enough to name one."""
+
+    kind: str  # actions | permissions | meta_data
+    name: str
+    sources: tuple[str, ...]
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +216,7 @@ class _Checker(DataChecker):
 
 
 _FILES: dict[str, KnowledgeFile[Any]] = {name: KnowledgeFile(name, __file__, _Checker)
-                                         for name in (DATA_FILE, EXODUS_FILE)}
+                                         for name in (DATA_FILE, EXODUS_FILE, SHARED_SIGNALS_FILE)}
 
 
 def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
@@ -286,8 +335,10 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
     for i, e in enumerate(raw):
         label = e.get("id") if isinstance(e, dict) else None
         where = f"trackers[{i}]" + (f" ({label})" if isinstance(label, str) else "")
-        if not isinstance(e, dict) or set(e) != set(_EXODUS_FIELDS):
-            raise ck.fail(f"{where}: must have exactly the keys {list(_EXODUS_FIELDS)}")
+        if (not isinstance(e, dict) or not set(_EXODUS_FIELDS) <= set(e)
+                or set(e) - set(_EXODUS_FIELDS) - set(_EXODUS_OPTIONAL)):
+            raise ck.fail(f"{where}: must have the keys {list(_EXODUS_FIELDS)} and may have "
+                          f"{list(_EXODUS_OPTIONAL)}")
         tid = e["id"]
         if not isinstance(tid, str) or not re.fullmatch(r"exodus-\d+", tid):
             raise ck.fail(f"{where}: id must look like 'exodus-<number>', got {tid!r}")
@@ -303,6 +354,12 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
         net = ck.str_list(e["network_signatures"], "network_signatures", where)
         ck.regexes(code, "code_signatures", where)
         ck.regexes(net, "network_signatures", where)
+        qid = e.get("qingdan_id")
+        if qid is not None and (not isinstance(qid, str) or not _ID_RE.match(qid)):
+            raise ck.fail(f"{where}: qingdan_id must be a catalogue id or null, got {qid!r}")
+        country = e.get("country")
+        if country is not None and (not isinstance(country, str) or not _COUNTRY_RE.match(country)):
+            raise ck.fail(f"{where}: country must be a two-letter code or null, got {country!r}")
         out.append(ExodusTracker(
             id=tid,
             name=name,
@@ -310,6 +367,10 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
             categories=ck.str_list(e["categories"], "categories", where),
             code_signatures=code,
             network_signatures=net,
+            qingdan_id=qid,
+            company=ck.opt_text(e.get("company"), "company", where),
+            country=country,
+            verified=ck.boolean(e.get("verified", True), "verified", where),
         ))
     return out
 
@@ -340,6 +401,72 @@ def load_exodus() -> list[ExodusTracker]:
     The result is cached and shared between callers: treat it as read-only.
     """
     return _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), _parse_exodus)
+
+
+def exodus_package_prefixes(t: ExodusTracker) -> tuple[str, ...]:
+    """The Java packages a tracker's code signatures name: each signature up to its first segment
+    that is not a lowercase package name (``com.adobe.mobile.Analytics`` → ``com.adobe.mobile``).
+    Signatures that name no package (``.LigatusManager``) give none."""
+    out: list[str] = []
+    for sig in t.code_signatures:
+        if sig.startswith(".") or "\\" in sig:
+            continue
+        segs = []
+        for seg in sig.rstrip(".").split("."):
+            if not seg or not re.fullmatch(r"[a-z_][a-z0-9_]*", seg):
+                break
+            segs.append(seg)
+        p = ".".join(segs)
+        if p.count(".") >= 1 and p not in out and p not in GENERIC_PACKAGE_PREFIXES:
+            out.append(p)
+    return tuple(out)
+
+
+def exodus_sdk(t: ExodusTracker) -> Sdk:
+    """A tracker with no catalogue twin, as an SDK entry (id ``exodus-<n>``, source ``exodus``)."""
+    category = next((_EXODUS_CATEGORY[c] for c in t.categories if c in _EXODUS_CATEGORY), "other")
+    return Sdk(id=t.id, name_zh=None, name_en=t.name, company=t.company, company_en=None, country=t.country,
+               category=category, signatures=SdkSignatures(packages=exodus_package_prefixes(t)), pi_types=(),
+               policy_url=None, sources=("exodus",), verified=t.verified, kind="sdk", refs=(t.url,))
+
+
+@functools.cache
+def exodus_sdks() -> dict[str, Sdk]:
+    """The Exodus trackers that have no catalogue twin, as SDK entries keyed by ``exodus-<n>``."""
+    return {t.id: exodus_sdk(t) for t in load_exodus() if t.qingdan_id is None}
+
+
+def _parse_shared(text: str) -> dict[tuple[str, str], SharedSignal]:
+    ck = _FILES[SHARED_SIGNALS_FILE].check
+    doc = ck.load(text)
+    sources = ck.header(doc, SHARED_SIGNALS_SCHEMA)
+    raw = doc.get("signals")
+    if not isinstance(raw, list) or not raw:
+        raise ck.fail("signals must be a non-empty list")
+    out: dict[tuple[str, str], SharedSignal] = {}
+    for i, e in enumerate(raw):
+        where = f"signals[{i}]"
+        if not isinstance(e, dict) or set(e) != {"kind", "name", "sources", "why"}:
+            raise ck.fail(f"{where}: must have exactly the keys kind, name, sources, why")
+        if e["kind"] not in SHARED_SIGNAL_KINDS:
+            raise ck.fail(f"{where}: kind must be one of {list(SHARED_SIGNAL_KINDS)}, got {e['kind']!r}")
+        name = ck.text(e["name"], "name", where)
+        srcs = ck.str_list(e["sources"], "sources", where, allow_empty=False)
+        unknown = [s for s in srcs if s not in sources]
+        if unknown:
+            raise ck.fail(f"{where}: source keys {unknown} are not defined in sources")
+        if (e["kind"], name) in out:
+            raise ck.fail(f"{where}: duplicate {e['kind']} {name!r}")
+        out[(e["kind"], name)] = SharedSignal(e["kind"], name, srcs, ck.text(e["why"], "why", where))
+    return out
+
+
+@functools.cache
+def load_shared_signals() -> dict[tuple[str, str], SharedSignal]:
+    """The curated shared signals, keyed by (kind, name); kind is ``actions``, ``permissions`` or
+    ``meta_data``. Signals listed by two or more catalogue SDKs count as shared too (the scan
+    computes those from the catalogue)."""
+    return _FILES[SHARED_SIGNALS_FILE].build(_read_text(SHARED_SIGNALS_FILE), _parse_shared)
 
 
 def search_sdks(text: str | None = None, category: str | None = None) -> list[Sdk]:
