@@ -1,8 +1,9 @@
 """The Exodus Privacy trackers in the scan (data: ``knowledge/data/sdks_exodus.yaml``, ODbL 1.0).
 
-A tracker with a catalogue twin (``qingdan_id``) finds nothing itself: the catalogue's detection of
-that SDK carries the tracker's name and link. A tracker with no twin is an SDK of its own (id
-``exodus-<n>``) when its code signatures match code that neither the app nor the catalogue claims.
+Exodus signatures match only code that neither the app nor the catalogue claims. A tracker with a
+catalogue twin (``qingdan_id``) reports under the twin's id: the catalogue's detection of that SDK
+carries the tracker's name and link, and takes the tracker's code if the catalogue's prefixes miss
+it. A tracker with no twin is an SDK of its own (id ``exodus-<n>``).
 
 Exodus signatures are regular expressions searched in class names. Here each is read as what it
 names: a Java package prefix, matched segment-wise (``com.tune`` is ``com.tune`` and below, not
@@ -21,11 +22,12 @@ from dataclasses import dataclass
 
 from qingdan.apk.package import AppPackage
 from qingdan.checks.namespaces import MAX_SAMPLES, ClassIndex, class_index, is_platform
-from qingdan.checks.sdks import PrefixTrie, SdkDetection, SdkEvidence, _confidence
+from qingdan.checks.sdks import PrefixTrie, SdkDetection, SdkEvidence, _confidence, catalogue
 from qingdan.knowledge.sdks import (
     GENERIC_PACKAGE_PREFIXES,
     ExodusTracker,
     exodus_package_prefixes,
+    exodus_prefixes,
     exodus_sdks,
     load_exodus,
 )
@@ -37,7 +39,7 @@ _CLASS_SIG = re.compile(r"^((?:[a-z_][a-z0-9_]*\.)+)([A-Z][\w$]*)\.?$")
 
 @dataclass(slots=True)
 class _Index:
-    trie: PrefixTrie  # package prefix → ids of the trackers with no catalogue twin
+    trie: PrefixTrie  # package prefix → tracker ids
     # (package, tracker id) → simple-name prefixes: the tracker matches that package only through
     # one of those classes (signatures that name a class)
     class_parts: dict[tuple[str, str], list[str]]
@@ -53,7 +55,6 @@ def _index() -> _Index:
     for t in load_exodus():
         if t.qingdan_id is not None:
             twins.setdefault(t.qingdan_id, t)
-            continue
         plain: set[str] = set()
         named: dict[str, list[str]] = {}
         for sig in t.code_signatures:
@@ -85,15 +86,19 @@ def name_twins(detections: list[SdkDetection]) -> None:
             d.exodus = twins.get(d.sdk.id)
 
 
-def exodus_detections(pkg: AppPackage, known: Callable[[str], bool],
+def exodus_detections(pkg: AppPackage, known: Callable[[str], bool], found: list[SdkDetection],
                       idx: ClassIndex | None = None) -> list[SdkDetection]:
-    """The Exodus trackers (with no catalogue twin) whose code is in ``pkg``, as SDK detections.
+    """SDKs that Exodus trackers find in code no one else claims, as new detections.
 
     ``known(package)`` says whether the app or a catalogue entry already owns a Java package; such
-    code is never matched again."""
+    code is never matched again. A tracker with a catalogue twin adds its code to the twin's
+    detection in ``found`` (or makes one under the twin's catalogue id); a tracker with none
+    becomes an SDK of its own (``exodus-<n>``)."""
     ex = _index()
     idx = idx if idx is not None else class_index(pkg)
-    found: dict[str, SdkEvidence] = {}
+    cat = catalogue().sdks
+    by_id = {d.sdk.id: d for d in found}
+    hits: dict[str, tuple[ExodusTracker, SdkEvidence]] = {}  # SDK id → its tracker, new code evidence
     for package, n in idx.counts.items():
         if not package or is_platform(package) or known(package):
             continue
@@ -104,15 +109,13 @@ def exodus_detections(pkg: AppPackage, known: Callable[[str], bool],
         for tid in ids:
             parts = ex.class_parts.get((prefix, tid))
             if parts is not None:
-                if package != prefix:
+                if package != prefix or not any(
+                        c.rpartition(".")[0] == package and c.rpartition(".")[2].startswith(tuple(parts))
+                        for c in idx.names):
                     continue
-                hits = [c for c in idx.names if c.rpartition(".")[0] == package
-                        and c.rpartition(".")[2].startswith(tuple(parts))]
-                if not hits:
-                    continue
-            e = found.get(tid)
-            if e is None:
-                e = found[tid] = SdkEvidence()
+            t = ex.trackers[tid]
+            sid = t.qingdan_id if t.qingdan_id in cat else tid
+            e = hits.setdefault(sid, (t, SdkEvidence()))[1]
             e.classes += n
             if prefix not in e.prefixes:
                 e.prefixes.append(prefix)
@@ -125,17 +128,30 @@ def exodus_detections(pkg: AppPackage, known: Callable[[str], bool],
             break  # one tracker takes a package, the first in the file's order
     sdks = exodus_sdks()
     out = []
-    for tid, e in found.items():
+    for sid, (t, e) in hits.items():
+        d = by_id.get(sid)
+        if d is not None:  # the catalogue found this SDK already: the tracker's code is its too
+            _merge(d.evidence, e)
+            d.confidence = _confidence(d.evidence) or d.confidence
+            continue
         conf = _confidence(e)
         if conf is not None:
-            out.append(SdkDetection(sdks[tid], conf, e, None, ex.trackers[tid]))
+            out.append(SdkDetection(cat.get(sid) or sdks[sid], conf, e, None, t))
     return out
 
 
+def _merge(into: SdkEvidence, e: SdkEvidence) -> None:
+    into.classes += e.classes
+    into.prefixes += [p for p in e.prefixes if p not in into.prefixes]
+    into.sample_classes += e.sample_classes[:max(0, MAX_SAMPLES - len(into.sample_classes))]
+    into.dex_sources += [s for s in e.dex_sources if s not in into.dex_sources]
+
+
 def exodus_trie(detections: list[SdkDetection]) -> PrefixTrie:
-    """The package prefixes of the Exodus-only detections: the code they own."""
+    """The code the Exodus trackers of these detections own beyond the catalogue's prefixes (the
+    package prefixes of a tracker with no twin, or of a detected SDK's twin)."""
     trie = PrefixTrie()
     for d in detections:
-        for p in d.sdk.signatures.packages:
+        for p in exodus_prefixes(d.sdk.id):
             trie.add(p, d.sdk.id)
     return trie

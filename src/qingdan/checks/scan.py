@@ -153,10 +153,10 @@ def scan_package(pkg: AppPackage) -> ScanResult:
         return bool(trie.longest(package)[0]) or _is_own(package, own, 0)
 
     name_twins(found)
-    exodus = exodus_detections(pkg, known, idx)
-    ex_trie = exodus_trie(exodus)
+    found += exodus_detections(pkg, known, found, idx)
+    ex_trie = exodus_trie(found)
     unidentified = unidentified_namespaces(idx, lambda p: known(p) or bool(ex_trie.longest(p)[0]))
-    sdks = [d for d in found if not d.sdk.is_library] + exodus
+    sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # library code is the app's own processing (no third party behind it); SDK code is the SDK's
     owners = OwnerMap([d.sdk.id for d in sdks], own)

@@ -19,6 +19,7 @@ from qingdan.checks.namespaces import class_index
 from qingdan.knowledge.sdks import (
     ExodusTracker,
     Sdk,
+    exodus_prefixes,
     exodus_sdks,
     load_exodus,
     load_sdks,
@@ -215,7 +216,8 @@ class OwnerMap:
         cat = catalogue()
         self.trie = PrefixTrie()
         for sid in detected:  # a catalogue id, or exodus-<n> for a tracker with no catalogue twin
-            for p in (cat.sdks.get(sid) or exodus_sdks()[sid]).signatures.packages:
+            sdk = cat.sdks.get(sid) or exodus_sdks()[sid]
+            for p in dict.fromkeys(sdk.signatures.packages + exodus_prefixes(sid)):
                 self.trie.add(p, sid)
         self.own = own
         self._cache: dict[str, str] = {}

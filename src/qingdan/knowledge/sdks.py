@@ -48,6 +48,7 @@ __all__ = [
     "Sdk",
     "SdkSignatures",
     "SharedSignal",
+    "exodus_prefixes",
     "exodus_sdks",
     "load_exodus",
     "load_shared_signals",
@@ -428,6 +429,22 @@ def exodus_sdk(t: ExodusTracker) -> Sdk:
     return Sdk(id=t.id, name_zh=None, name_en=t.name, company=t.company, company_en=None, country=t.country,
                category=category, signatures=SdkSignatures(packages=exodus_package_prefixes(t)), pi_types=(),
                policy_url=None, sources=("exodus",), verified=t.verified, kind="sdk", refs=(t.url,))
+
+
+@functools.cache
+def _exodus_prefixes() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for t in load_exodus():
+        for key in (t.id, t.qingdan_id):
+            if key:
+                out[key] = tuple(dict.fromkeys(out.get(key, ()) + exodus_package_prefixes(t)))
+    return out
+
+
+def exodus_prefixes(sid: str) -> tuple[str, ...]:
+    """The Java packages the Exodus trackers of an SDK name: those of tracker ``exodus-<n>``, or of
+    every tracker whose catalogue twin is ``sid``. Detected, the SDK owns that code too."""
+    return _exodus_prefixes().get(sid, ())
 
 
 @functools.cache
