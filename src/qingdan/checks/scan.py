@@ -154,6 +154,8 @@ def scan_package(pkg: AppPackage) -> ScanResult:
 
     name_twins(found)
     found += exodus_detections(pkg, known, found, idx)
+    rank = {"high": 0, "medium": 1, "low": 2}
+    found.sort(key=lambda d: (rank[d.confidence], -d.evidence.classes, d.sdk.id))
     ex_trie = exodus_trie(found)
     unidentified = unidentified_namespaces(idx, lambda p: known(p) or bool(ex_trie.longest(p)[0]))
     sdks = [d for d in found if not d.sdk.is_library]
