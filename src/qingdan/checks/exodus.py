@@ -16,7 +16,6 @@ once per process, never per class and tracker.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -24,17 +23,13 @@ from qingdan.apk.package import AppPackage
 from qingdan.checks.namespaces import MAX_SAMPLES, ClassIndex, class_index, is_platform
 from qingdan.checks.sdks import PrefixTrie, SdkDetection, SdkEvidence, _confidence, catalogue
 from qingdan.knowledge.sdks import (
-    GENERIC_PACKAGE_PREFIXES,
     ExodusTracker,
-    exodus_package_prefixes,
     exodus_prefixes,
     exodus_sdks,
     load_exodus,
 )
 
 __all__ = ["exodus_detections", "exodus_trie", "name_twins", "tracker_of"]
-
-_CLASS_SIG = re.compile(r"^((?:[a-z_][a-z0-9_]*\.)+)([A-Z][\w$]*)\.?$")
 
 
 @dataclass(slots=True)
@@ -52,24 +47,15 @@ def _index() -> _Index:
     trie = PrefixTrie()
     class_parts: dict[tuple[str, str], list[str]] = {}
     twins: dict[str, ExodusTracker] = {}
-    for t in load_exodus():
+    trackers = load_exodus()
+    for t in trackers:
         if t.qingdan_id is not None:
             twins.setdefault(t.qingdan_id, t)
-        plain: set[str] = set()
-        named: dict[str, list[str]] = {}
-        for sig in t.code_signatures:
-            m = _CLASS_SIG.match(sig)
-            if m:
-                named.setdefault(m.group(1).rstrip("."), []).append(m.group(2))
-            else:
-                plain.update(exodus_package_prefixes(ExodusTracker(t.id, t.name, None, (), (sig,), ())))
-        for p in plain | set(named):
-            if p.count(".") < 1 or p in GENERIC_PACKAGE_PREFIXES:
-                continue
+        for p in t.packages:
             trie.add(p, t.id)
-            if p not in plain:
-                class_parts[(p, t.id)] = named[p]
-    return _Index(trie, class_parts, twins, {t.id: t for t in load_exodus()})
+        for p, names in t.class_parts:
+            class_parts[(p, t.id)] = list(names)
+    return _Index(trie, class_parts, twins, {t.id: t for t in trackers})
 
 
 def tracker_of(sid: str) -> ExodusTracker | None:
@@ -126,7 +112,6 @@ def exodus_detections(pkg: AppPackage, known: Callable[[str], bool], found: list
                 if src not in e.dex_sources:
                     e.dex_sources.append(src)
             break  # one tracker takes a package, the first in the file's order
-    sdks = exodus_sdks()
     out = []
     for sid, (t, e) in hits.items():
         d = by_id.get(sid)
@@ -136,7 +121,7 @@ def exodus_detections(pkg: AppPackage, known: Callable[[str], bool], found: list
             continue
         conf = _confidence(e)
         if conf is not None:
-            out.append(SdkDetection(cat.get(sid) or sdks[sid], conf, e, None, t))
+            out.append(SdkDetection(cat.get(sid) or exodus_sdks()[sid], conf, e, None, t))
     return out
 
 

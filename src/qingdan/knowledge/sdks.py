@@ -25,6 +25,7 @@ This module imports nothing from other qingdan subpackages.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -157,7 +158,7 @@ class Sdk:
         return self.name_zh or self.name_en or self.id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: 432 of them are built per process, and frozen ones build slowly
 class ExodusTracker:
     """One tracker of the Exodus Privacy database (ODbL 1.0; see ``sdks_exodus.yaml``)."""
 
@@ -171,6 +172,9 @@ class ExodusTracker:
     company: str | None = None  # the operating legal entity (trackers with no catalogue twin)
     country: str | None = None
     verified: bool = True
+    packages: tuple[str, ...] = ()  # the Java packages its code signatures name
+    # packages its signatures name only through a class: (package, simple-name prefixes)
+    class_parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def number(self) -> int:
@@ -361,6 +365,7 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
         country = e.get("country")
         if country is not None and (not isinstance(country, str) or not _COUNTRY_RE.match(country)):
             raise ck.fail(f"{where}: country must be a two-letter code or null, got {country!r}")
+        packages, class_parts = _signature_packages(code)
         out.append(ExodusTracker(
             id=tid,
             name=name,
@@ -372,6 +377,8 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
             company=ck.opt_text(e.get("company"), "company", where),
             country=country,
             verified=ck.boolean(e.get("verified", True), "verified", where),
+            packages=packages,
+            class_parts=class_parts,
         ))
     return out
 
@@ -401,33 +408,61 @@ def load_exodus() -> list[ExodusTracker]:
 
     The result is cached and shared between callers: treat it as read-only.
     """
-    return _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), _parse_exodus)
+    # cached as plain tuples: every scan loads this file, and tuples unpickle ~20x faster than
+    # frozen dataclasses
+    names = [f.name for f in dataclasses.fields(ExodusTracker)]
+    rows = _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), lambda text: [
+        tuple(getattr(t, n) for n in names) for t in _parse_exodus(text)])
+    return [ExodusTracker(*r) for r in rows]
 
 
-def exodus_package_prefixes(t: ExodusTracker) -> tuple[str, ...]:
-    """The Java packages a tracker's code signatures name: each signature up to its first segment
-    that is not a lowercase package name (``com.adobe.mobile.Analytics`` → ``com.adobe.mobile``).
-    Signatures that name no package (``.LigatusManager``) give none."""
+_LOWER_SEGMENT = re.compile(r"[a-z_][a-z0-9_]*")
+_CLASS_SIGNATURE = re.compile(r"^((?:[a-z_][a-z0-9_]*\.)+)([A-Z][\w$]*)\.?$")
+
+
+_ClassParts = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _signature_packages(sigs: tuple[str, ...]) -> tuple[tuple[str, ...], _ClassParts]:
+    """(the Java packages Exodus code signatures name, and the packages named only through a class:
+    package → simple-name prefixes). Each signature is read up to its first segment that is not a
+    lowercase package name (``com.adobe.mobile.Analytics`` → ``com.adobe.mobile`` through class
+    ``Analytics``); signatures that name no package (``.LigatusManager``) and namespace roots too
+    generic to name an SDK give none."""
     out: list[str] = []
-    for sig in t.code_signatures:
+    plain: set[str] = set()
+    named: dict[str, list[str]] = {}
+    for sig in sigs:
         if sig.startswith(".") or "\\" in sig:
             continue
         segs = []
         for seg in sig.rstrip(".").split("."):
-            if not seg or not re.fullmatch(r"[a-z_][a-z0-9_]*", seg):
+            if not seg or not _LOWER_SEGMENT.fullmatch(seg):
                 break
             segs.append(seg)
         p = ".".join(segs)
-        if p.count(".") >= 1 and p not in out and p not in GENERIC_PACKAGE_PREFIXES:
+        if p.count(".") < 1 or p in GENERIC_PACKAGE_PREFIXES:
+            continue
+        m = _CLASS_SIGNATURE.match(sig)
+        if m and m.group(1).rstrip(".") == p:
+            named.setdefault(p, []).append(m.group(2))
+        else:
+            plain.add(p)
+        if p not in out:
             out.append(p)
-    return tuple(out)
+    return tuple(out), tuple((p, tuple(v)) for p, v in named.items() if p not in plain)
+
+
+def exodus_package_prefixes(t: ExodusTracker) -> tuple[str, ...]:
+    """The Java packages a tracker's code signatures name (see :func:`_signature_packages`)."""
+    return t.packages
 
 
 def exodus_sdk(t: ExodusTracker) -> Sdk:
     """A tracker with no catalogue twin, as an SDK entry (id ``exodus-<n>``, source ``exodus``)."""
     category = next((_EXODUS_CATEGORY[c] for c in t.categories if c in _EXODUS_CATEGORY), "other")
     return Sdk(id=t.id, name_zh=None, name_en=t.name, company=t.company, company_en=None, country=t.country,
-               category=category, signatures=SdkSignatures(packages=exodus_package_prefixes(t)), pi_types=(),
+               category=category, signatures=SdkSignatures(packages=t.packages), pi_types=(),
                policy_url=None, sources=("exodus",), verified=t.verified, kind="sdk", refs=(t.url,))
 
 
@@ -435,9 +470,10 @@ def exodus_sdk(t: ExodusTracker) -> Sdk:
 def _exodus_prefixes() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
     for t in load_exodus():
-        for key in (t.id, t.qingdan_id):
-            if key:
-                out[key] = tuple(dict.fromkeys(out.get(key, ()) + exodus_package_prefixes(t)))
+        if t.packages:
+            out[t.id] = t.packages
+            if t.qingdan_id:
+                out[t.qingdan_id] = out.get(t.qingdan_id, ()) + t.packages
     return out
 
 
