@@ -9,6 +9,7 @@ import pytest
 from qingdan.checks.namespaces import namespace_root
 from qingdan.checks.scan import scan_path
 from qingdan.knowledge import sdks as cat
+from qingdan.lists.declarations import parse_lists
 from qingdan.lists.draft import draft_yaml
 from qingdan.report.html import render_html
 from qingdan.report.jsonreport import report_schema, to_dict
@@ -130,6 +131,14 @@ def test_a_tracker_with_no_catalogue_twin_is_reported_and_owns_its_code(tmp_path
         "attribution": "Exodus Privacy (ODbL)"}
     assert any("exodus-39" in x and "Exodus Privacy (ODbL)" in x for x in summary_lines(rep))
     assert "https://reports.exodus-privacy.eu.org/en/trackers/39/" in render_html(rep)
+
+
+def test_a_draft_with_an_exodus_only_sdk_loads(tmp_path):
+    r = scan(tmp_path, [ClassDef("Lcom/example/app/Main;"), *classes("com.pushwoosh.internal", 6)])
+    text = draft_yaml(r)
+    assert "sdk: exodus-39" in text
+    dl = parse_lists(text)  # a draft loads (its TODOs are for `lists check` to refuse)
+    assert "exodus-39" in {s.sdk for s in dl.shared}
 
 
 def test_a_catalogue_detection_carries_its_exodus_twin(tmp_path):
