@@ -9,6 +9,7 @@ import pytest
 from qingdan.checks.namespaces import namespace_root
 from qingdan.checks.scan import scan_path
 from qingdan.knowledge import sdks as cat
+from qingdan.knowledge.sdk_signals import load_shared_signals
 from qingdan.lists.declarations import parse_lists
 from qingdan.lists.draft import draft_yaml
 from qingdan.report.html import render_html
@@ -106,7 +107,7 @@ def test_a_shared_signal_supports_but_does_not_raise_confidence(tmp_path):
 
 
 def test_shared_signal_list_names_its_sources():
-    shared = cat.load_shared_signals()
+    shared = load_shared_signals()
     assert ("actions", "com.android.vending.INSTALL_REFERRER") in shared
     assert all(s.sources and s.why for s in shared.values())
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
 from qingdan.checks.namespaces import class_index
+from qingdan.knowledge.sdk_signals import load_shared_signals
 from qingdan.knowledge.sdks import (
     ExodusTracker,
     Sdk,
@@ -23,7 +24,6 @@ from qingdan.knowledge.sdks import (
     exodus_sdks,
     load_exodus,
     load_sdks,
-    load_shared_signals,
 )
 
 APP = "app"  # the owner id of code that belongs to no SDK

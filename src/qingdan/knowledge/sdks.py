@@ -8,8 +8,6 @@ Two data files (package data):
   database under the ODbL 1.0 (see the header of that file). It is never merged into the catalogue.
   Our additions to it (``qingdan_id``: the catalogue twin of a tracker; ``company`` / ``country`` of
   a tracker with no twin) stay in that file, under the same licence.
-* ``qingdan/knowledge/data/sdk_shared_signals.yaml`` -- manifest signals (actions, permissions,
-  meta-data keys) that many SDKs use: supporting evidence only, never enough to name an SDK.
 
 Both are loaded once per process and validated; a malformed file raises :class:`ValueError`
 naming the file and the offending entry.
@@ -39,7 +37,6 @@ __all__ = [
     "EXODUS_FILE",
     "EXODUS_SCHEMA",
     "EXODUS_URL",
-    "SHARED_SIGNALS_FILE",
     "GENERIC_PACKAGE_PREFIXES",
     "KINDS",
     "SCHEMA",
@@ -48,11 +45,9 @@ __all__ = [
     "ExodusTracker",
     "Sdk",
     "SdkSignatures",
-    "SharedSignal",
     "exodus_prefixes",
     "exodus_sdks",
     "load_exodus",
-    "load_shared_signals",
     "load_sdk_sources",
     "load_sdks",
     "search_sdks",
@@ -63,8 +58,6 @@ EXODUS_SCHEMA = "qingdan.knowledge.sdks_exodus/1"
 #: Paths of the data files relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/sdks.yaml"
 EXODUS_FILE = "data/sdks_exodus.yaml"
-SHARED_SIGNALS_FILE = "data/sdk_shared_signals.yaml"
-SHARED_SIGNALS_SCHEMA = "qingdan.knowledge.sdk_shared_signals/1"
 #: The public page of an Exodus tracker, by its number.
 EXODUS_URL = "https://reports.exodus-privacy.eu.org/en/trackers/{}/"
 EXODUS_ATTRIBUTION = "Exodus Privacy (ODbL)"
@@ -110,8 +103,6 @@ _EXODUS_OPTIONAL = ("qingdan_id", "company", "country", "verified")
 #: Exodus tracker categories → catalogue categories (the first one known wins)
 _EXODUS_CATEGORY = {"Advertisement": "ads", "Analytics": "analytics", "Crash reporting": "crash_apm",
                     "Location": "maps_location", "Profiling": "analytics", "Identification": "anti_fraud"}
-#: Kinds of manifest signal a shared-signal entry may name (the SdkSignatures field they come from).
-SHARED_SIGNAL_KINDS = ("actions", "permissions", "meta_data")
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,17 +182,6 @@ class ExodusTracker:
 
 
 @dataclass(frozen=True, slots=True)
-class SharedSignal:
-    """A manifest signal many SDKs use (``INSTALL_REFERRER``, the C2DM actions): evidence that
-    supports an SDK found otherwise, never enough to name one."""
-
-    kind: str  # actions | permissions | meta_data
-    name: str
-    sources: tuple[str, ...]
-    why: str
-
-
-@dataclass(frozen=True, slots=True)
 class _Catalogue:
     sdks: dict[str, Sdk]
     sources: dict[str, dict[str, Any]]
@@ -221,7 +201,7 @@ class _Checker(DataChecker):
 
 
 _FILES: dict[str, KnowledgeFile[Any]] = {name: KnowledgeFile(name, __file__, _Checker)
-                                         for name in (DATA_FILE, EXODUS_FILE, SHARED_SIGNALS_FILE)}
+                                         for name in (DATA_FILE, EXODUS_FILE)}
 
 
 def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
@@ -487,39 +467,6 @@ def exodus_prefixes(sid: str) -> tuple[str, ...]:
 def exodus_sdks() -> dict[str, Sdk]:
     """The Exodus trackers that have no catalogue twin, as SDK entries keyed by ``exodus-<n>``."""
     return {t.id: exodus_sdk(t) for t in load_exodus() if t.qingdan_id is None}
-
-
-def _parse_shared(text: str) -> dict[tuple[str, str], SharedSignal]:
-    ck = _FILES[SHARED_SIGNALS_FILE].check
-    doc = ck.load(text)
-    sources = ck.header(doc, SHARED_SIGNALS_SCHEMA)
-    raw = doc.get("signals")
-    if not isinstance(raw, list) or not raw:
-        raise ck.fail("signals must be a non-empty list")
-    out: dict[tuple[str, str], SharedSignal] = {}
-    for i, e in enumerate(raw):
-        where = f"signals[{i}]"
-        if not isinstance(e, dict) or set(e) != {"kind", "name", "sources", "why"}:
-            raise ck.fail(f"{where}: must have exactly the keys kind, name, sources, why")
-        if e["kind"] not in SHARED_SIGNAL_KINDS:
-            raise ck.fail(f"{where}: kind must be one of {list(SHARED_SIGNAL_KINDS)}, got {e['kind']!r}")
-        name = ck.text(e["name"], "name", where)
-        srcs = ck.str_list(e["sources"], "sources", where, allow_empty=False)
-        unknown = [s for s in srcs if s not in sources]
-        if unknown:
-            raise ck.fail(f"{where}: source keys {unknown} are not defined in sources")
-        if (e["kind"], name) in out:
-            raise ck.fail(f"{where}: duplicate {e['kind']} {name!r}")
-        out[(e["kind"], name)] = SharedSignal(e["kind"], name, srcs, ck.text(e["why"], "why", where))
-    return out
-
-
-@functools.cache
-def load_shared_signals() -> dict[tuple[str, str], SharedSignal]:
-    """The curated shared signals, keyed by (kind, name); kind is ``actions``, ``permissions`` or
-    ``meta_data``. Signals listed by two or more catalogue SDKs count as shared too (the scan
-    computes those from the catalogue)."""
-    return _FILES[SHARED_SIGNALS_FILE].build(_read_text(SHARED_SIGNALS_FILE), _parse_shared)
 
 
 def search_sdks(text: str | None = None, category: str | None = None) -> list[Sdk]:
