@@ -34,9 +34,16 @@ from urllib.parse import urlsplit
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
-from qingdan.checks.namespaces import APP, UNATTRIBUTED, UNIDENTIFIED, is_platform, looks_obfuscated
-from qingdan.checks.sdks import ClassIndex, PrefixTrie, SdkDetection, _is_own, catalogue, own_namespaces
-from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES
+from qingdan.checks.namespaces import (
+    APP,
+    UNATTRIBUTED,
+    UNIDENTIFIED,
+    ClassIndex,
+    is_platform,
+    looks_obfuscated,
+)
+from qingdan.checks.sdks import PrefixTrie, SdkDetection, _is_own, catalogue, own_namespaces
+from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, exodus_prefixes, exodus_sdks
 
 #: Owner of platform-prefixed code (``androidx.*``, ``android.support.*``, ``kotlin.*``) that no
 #: catalogued library claims: a library owner like any other.
@@ -77,9 +84,10 @@ class OwnerMap:
         self.kinds: dict[str, str] = {APP: "app", UNATTRIBUTED: "unattributed", UNIDENTIFIED: "unidentified",
                                       PLATFORM: "library"}
         for kind, ids in (("sdk", sdks), ("library", libraries)):
-            for sid in ids:
+            for sid in ids:  # a catalogue id, or exodus-<n> for a tracker with no catalogue twin
                 self.kinds[sid] = kind
-                for p in cat.sdks[sid].signatures.packages:
+                sdk = cat.sdks.get(sid) or exodus_sdks()[sid]
+                for p in dict.fromkeys(sdk.signatures.packages + exodus_prefixes(sid)):
                     self.trie.add(p, sid)
         self.own = (own,) if isinstance(own, str) else tuple(own)
         self.org_roots = tuple(org_roots)
@@ -112,6 +120,10 @@ class OwnerMap:
 
     def owner(self, class_name: str) -> str:
         return self.attribution(class_name).owner
+
+    def package_owner(self, package: str) -> str:
+        """The owner of a Java package's classes by name alone (before evidence for single classes)."""
+        return self._by_package(package).owner
 
     def kind(self, owner: str) -> str:
         """``app``, ``sdk``, ``library``, ``unattributed`` or ``unidentified`` (an id this map does not

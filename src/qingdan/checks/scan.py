@@ -15,8 +15,10 @@ from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
 from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
+from qingdan.checks.exodus import exodus_detections, name_twins
+from qingdan.checks.namespaces import UNIDENTIFIED, ClassIndex, Namespace, unidentified_namespaces
 from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
-from qingdan.checks.sdks import APP, ClassIndex, SdkDetection, detect_sdks
+from qingdan.checks.sdks import APP, SdkDetection, _is_own, catalogue, detect_sdks, own_namespaces
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -87,6 +89,8 @@ class ScanResult:
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
     packing: Packing | None = None  # the packer whose shell the app carries (code results: the shell)
+    # readable third-party namespaces that neither the app, the catalogue nor Exodus claims
+    unidentified: list[Namespace] = field(default_factory=list)
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -154,17 +158,28 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     if packing is not None:
         found = absorb_shell_copies(packing, found)  # the shell's own SDK copies are the packer's
         found = manifest_in_full(pkg, packing, found)  # components of encrypted code are live evidence
+    own, trie = own_namespaces(pkg), catalogue().trie
+
+    def known(package: str) -> bool:  # the app's or a catalogue entry's code
+        return bool(trie.longest(package)[0]) or _is_own(package, own, 0)
+
+    name_twins(found)
+    found += exodus_detections(pkg, known, found, index)
+    rank = {"high": 0, "medium": 1, "low": 2}
+    found.sort(key=lambda d: (rank[d.confidence], -d.evidence.classes, d.sdk.id))
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to
     # them); only the app's namespaces are the app's
     owners = owner_map(pkg, sdks, libraries, index)
+    unidentified = unidentified_namespaces(index, lambda p: owners.package_owner(p) != UNIDENTIFIED)
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg, index=index), sdks,
                       libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
-                      list(pkg.warnings), sensitive_callers=callers, packing=packing)
+                      list(pkg.warnings), sensitive_callers=callers, packing=packing,
+                      unidentified=unidentified)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

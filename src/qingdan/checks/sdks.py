@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
+from qingdan.checks.namespaces import ClassIndex
 from qingdan.knowledge.packers import packer_application_classes
+from qingdan.knowledge.sdk_signals import load_shared_signals
 from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
 
 APP = "app"  # the owner id of code that belongs to no SDK
@@ -37,6 +39,8 @@ class SdkEvidence:
     actions: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
     dex_sources: list[str] = field(default_factory=list)
+    # meta-data keys, actions and permissions above that many SDKs declare: supporting evidence only
+    supporting: list[str] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
         return [k for k in ("classes", "components", "declared_only", "native_libs", "meta_data", "actions",
@@ -50,6 +54,7 @@ class SdkDetection:
     confidence: str  # high | medium | low
     evidence: SdkEvidence
     version: str | None = None
+    exodus: ExodusTracker | None = None  # the Exodus Privacy tracker for the same SDK, if any
 
 
 class PrefixTrie:
@@ -78,46 +83,6 @@ class PrefixTrie:
             if "" in node:
                 best, depth = node[""], i + 1
         return best, depth
-
-
-class ClassIndex:
-    """The defined classes of a package grouped by Java package, read once per scan: descriptor
-    strings only, Java names made for the few classes that need one (samples, lookups)."""
-
-    __slots__ = ("dexes", "packages")
-
-    def __init__(self, pkg: AppPackage) -> None:
-        self.dexes: list[tuple] = []  # (dex, descriptors, {package (dotted): [class index]})
-        self.packages: Counter[str] = Counter()  # dotted package → classes defined (every dex)
-        for d in pkg.dex:
-            descs = d.class_descriptors()
-            raw: dict[str, list[int]] = {}
-            for i, desc in enumerate(descs):
-                cut = desc.rfind("/")
-                raw.setdefault(desc[1:cut] if cut > 0 else "", []).append(i)
-            by_pkg = {k.replace("/", "."): v for k, v in raw.items()}
-            for k, v in by_pkg.items():
-                self.packages[k] += len(v)
-            self.dexes.append((d, descs, by_pkg))
-
-    def find(self, class_name: str) -> tuple | None:
-        """(dex, class index) of a defined class, or None."""
-        package = class_name.rpartition(".")[0]
-        desc = "L" + class_name.replace(".", "/") + ";"
-        for d, descs, by_pkg in self.dexes:
-            for i in by_pkg.get(package, ()):
-                if descs[i] == desc:
-                    return d, i
-        return None
-
-    def samples(self, package: str, n: int = MAX_SAMPLES) -> list[str]:
-        out: list[str] = []
-        for _d, descs, by_pkg in self.dexes:
-            out += [java_name(descs[i]) for i in by_pkg.get(package, ())[: n - len(out)]]
-        return out
-
-    def sources(self, package: str) -> list[str]:
-        return sorted({d.source for d, _descs, by_pkg in self.dexes if package in by_pkg})
 
 
 def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
@@ -168,6 +133,9 @@ class _Catalogue:
     permissions: dict[str, list[str]]
     component_res: list[tuple[str, str, str]]  # (literal prefix, regex, sdk id)
     lib_res: list[tuple[str, str, str]]
+    # (kind, name) of actions, permissions and meta-data keys that are evidence for no SDK alone: the
+    # curated list (sdk_shared_signals.yaml) and every one that two or more catalogue entries list
+    shared: frozenset[tuple[str, str]] = frozenset()
 
 
 _CATALOGUE: _Catalogue | None = None
@@ -231,7 +199,11 @@ def catalogue() -> _Catalogue:
                     table.setdefault(k, []).append(s.id)
             comp_res.extend((_literal_prefix(r), r, s.id) for r in sig.component_patterns)
             lib_res.extend((_literal_prefix(r), r, s.id) for r in sig.native_lib_patterns)
-        _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res)
+        shared = set(load_shared_signals())
+        for kind, table in (("meta_data", meta), ("actions", acts), ("permissions", perms)):
+            shared.update((kind, k) for k, ids in table.items() if len(ids) > 1)
+        _CATALOGUE = _Catalogue(sdks, trie, comps, libs, meta, acts, perms, comp_res, lib_res,
+                                frozenset(shared))
     return _CATALOGUE
 
 
@@ -280,7 +252,7 @@ def detect_sdks(pkg: AppPackage, index: ClassIndex | None = None) -> list[SdkDet
         for a in sorted(c.actions()):
             for sid in cat.actions.get(a, ()):
                 if a not in get(sid).actions:
-                    get(sid).actions.append(a)
+                    _signal(get(sid), "actions", a, cat.shared)
     for lib in sorted({n.name for n in pkg.native_libs}):
         for sid in cat.native_libs.get(lib, ()):
             get(sid).native_libs.append(lib)
@@ -292,11 +264,11 @@ def detect_sdks(pkg: AppPackage, index: ClassIndex | None = None) -> list[SdkDet
         metas.update(c.meta_data)
     for key in sorted(metas):
         for sid in cat.meta.get(key, ()):
-            get(sid).meta_data.append(key)
+            _signal(get(sid), "meta_data", key, cat.shared)
     for p in man.permission_names + list(man.declared_permissions):
         for sid in cat.permissions.get(p, ()):
             if p not in get(sid).permissions:
-                get(sid).permissions.append(p)
+                _signal(get(sid), "permissions", p, cat.shared)
 
     versions = _versions(pkg, cat.trie, own, set(ev))
     out = []
@@ -334,16 +306,28 @@ def _versions(pkg: AppPackage, trie: PrefixTrie, own, detected: set[str]) -> dic
     return {sid: c.most_common(1)[0][0] for sid, c in scores.items()}
 
 
+def _signal(e: SdkEvidence, kind: str, name: str, shared: frozenset[tuple[str, str]]) -> None:
+    """Record a manifest signal in the SDK's evidence; a shared one is marked supporting."""
+    getattr(e, kind).append(name)
+    if (kind, name) in shared and name not in e.supporting:
+        e.supporting.append(name)
+
+
 def _confidence(e: SdkEvidence) -> str | None:
     """high: code plus a manifest/native signal, or plenty of code; medium: some code, or a live
     component / native library alone; low: a stub, or only a meta-data key, action, permission or
-    a component declared without code."""
+    a component declared without code. Signals many SDKs share (``e.supporting``) count for
+    nothing here: they support an SDK found otherwise, and alone they name none."""
+    sup = set(e.supporting)
+    meta = [k for k in e.meta_data if k not in sup]
+    actions = [a for a in e.actions if a not in sup]
+    perms = [p for p in e.permissions if p not in sup]
     strong = bool(e.components or e.native_libs)
-    if e.classes and (strong or e.meta_data or e.classes >= 20):
+    if e.classes and (strong or meta or e.classes >= 20):
         return "high"
     if e.classes >= MIN_CODE_CLASSES or strong:
         return "medium"
-    if e.classes or e.meta_data or e.actions or e.permissions or e.declared_only:
+    if e.classes or meta or actions or perms or e.declared_only:
         return "low"
     return None
 

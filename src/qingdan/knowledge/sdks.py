@@ -6,6 +6,8 @@ Two data files (package data):
   LibChecker-Rules and AppScan with attribution, plus facts from vendors' public policies).
 * ``qingdan/knowledge/data/sdks_exodus.yaml`` -- the Exodus Privacy tracker signatures, a separate
   database under the ODbL 1.0 (see the header of that file). It is never merged into the catalogue.
+  Our additions to it (``qingdan_id``: the catalogue twin of a tracker; ``company`` / ``country`` of
+  a tracker with no twin) stay in that file, under the same licence.
 
 Both are loaded once per process and validated; a malformed file raises :class:`ValueError`
 naming the file and the offending entry.
@@ -21,6 +23,7 @@ This module imports nothing from other qingdan subpackages.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ __all__ = [
     "DATA_FILE",
     "EXODUS_FILE",
     "EXODUS_SCHEMA",
+    "EXODUS_URL",
     "GENERIC_PACKAGE_PREFIXES",
     "KINDS",
     "SCHEMA",
@@ -41,6 +45,8 @@ __all__ = [
     "ExodusTracker",
     "Sdk",
     "SdkSignatures",
+    "exodus_prefixes",
+    "exodus_sdks",
     "load_exodus",
     "load_sdk_sources",
     "load_sdks",
@@ -52,6 +58,9 @@ EXODUS_SCHEMA = "qingdan.knowledge.sdks_exodus/1"
 #: Paths of the data files relative to the ``qingdan.knowledge`` package.
 DATA_FILE = "data/sdks.yaml"
 EXODUS_FILE = "data/sdks_exodus.yaml"
+#: The public page of an Exodus tracker, by its number.
+EXODUS_URL = "https://reports.exodus-privacy.eu.org/en/trackers/{}/"
+EXODUS_ATTRIBUTION = "Exodus Privacy (ODbL)"
 
 CATEGORIES = (
     "push", "analytics", "ads", "maps_location", "payment", "login_share", "crash_apm", "one_click_login",
@@ -87,6 +96,11 @@ _OPTIONAL = ("verified", "purpose", "refs")
 #: open-source or vendor-neutral code with no service behind it (Glide, OkHttp, AndroidX…).
 KINDS = ("sdk", "library")
 _EXODUS_FIELDS = ("id", "name", "website", "categories", "code_signatures", "network_signatures", "source")
+#: qingdan's additions to a tracker: its catalogue twin, or (no twin) the operating company and country
+_EXODUS_OPTIONAL = ("qingdan_id", "company", "country", "verified")
+#: Exodus tracker categories → catalogue categories (the first one known wins)
+_EXODUS_CATEGORY = {"Advertisement": "ads", "Analytics": "analytics", "Crash reporting": "crash_apm",
+                    "Location": "maps_location", "Profiling": "analytics", "Identification": "anti_fraud"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +147,7 @@ class Sdk:
         return self.name_zh or self.name_en or self.id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: 432 of them are built per process, and frozen ones build slowly
 class ExodusTracker:
     """One tracker of the Exodus Privacy database (ODbL 1.0; see ``sdks_exodus.yaml``)."""
 
@@ -143,6 +157,26 @@ class ExodusTracker:
     categories: tuple[str, ...]
     code_signatures: tuple[str, ...]
     network_signatures: tuple[str, ...]
+    qingdan_id: str | None = None  # the catalogue entry for the same SDK, if any
+    company: str | None = None  # the operating legal entity (trackers with no catalogue twin)
+    country: str | None = None
+    verified: bool = True
+    packages: tuple[str, ...] = ()  # the Java packages its code signatures name
+    # packages its signatures name only through a class: (package, simple-name prefixes)
+    class_parts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def number(self) -> int:
+        return int(self.id.removeprefix("exodus-"))
+
+    @property
+    def url(self) -> str:
+        """The tracker's page on the Exodus Privacy site."""
+        return EXODUS_URL.format(self.number)
+
+    @property
+    def attribution(self) -> str:
+        return EXODUS_ATTRIBUTION
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +293,10 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
     for i, e in enumerate(raw):
         label = e.get("id") if isinstance(e, dict) else None
         where = f"trackers[{i}]" + (f" ({label})" if isinstance(label, str) else "")
-        if not isinstance(e, dict) or set(e) != set(_EXODUS_FIELDS):
-            raise ck.fail(f"{where}: must have exactly the keys {list(_EXODUS_FIELDS)}")
+        if (not isinstance(e, dict) or not set(_EXODUS_FIELDS) <= set(e)
+                or set(e) - set(_EXODUS_FIELDS) - set(_EXODUS_OPTIONAL)):
+            raise ck.fail(f"{where}: must have the keys {list(_EXODUS_FIELDS)} and may have "
+                          f"{list(_EXODUS_OPTIONAL)}")
         tid = e["id"]
         if not isinstance(tid, str) or not re.fullmatch(r"exodus-\d+", tid):
             raise ck.fail(f"{where}: id must look like 'exodus-<number>', got {tid!r}")
@@ -276,6 +312,11 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
         net = ck.str_list(e["network_signatures"], "network_signatures", where)
         ck.regexes(code, "code_signatures", where)
         ck.regexes(net, "network_signatures", where)
+        qid = e.get("qingdan_id")
+        if qid is not None:
+            qid = ck.slug_id(qid, f"{where}: qingdan_id", ())
+        country = ck.country(e.get("country"), where)
+        packages, class_parts = _signature_packages(code)
         out.append(ExodusTracker(
             id=tid,
             name=name,
@@ -283,6 +324,12 @@ def _parse_exodus(text: str) -> list[ExodusTracker]:
             categories=ck.str_list(e["categories"], "categories", where),
             code_signatures=code,
             network_signatures=net,
+            qingdan_id=qid,
+            company=ck.opt_text(e.get("company"), "company", where),
+            country=country,
+            verified=ck.boolean(e.get("verified", True), "verified", where),
+            packages=packages,
+            class_parts=class_parts,
         ))
     return out
 
@@ -312,7 +359,85 @@ def load_exodus() -> list[ExodusTracker]:
 
     The result is cached and shared between callers: treat it as read-only.
     """
-    return _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), _parse_exodus)
+    # cached as plain tuples: every scan loads this file, and tuples unpickle ~20x faster than
+    # frozen dataclasses
+    names = [f.name for f in dataclasses.fields(ExodusTracker)]
+    rows = _FILES[EXODUS_FILE].build(_read_text(EXODUS_FILE), lambda text: [
+        tuple(getattr(t, n) for n in names) for t in _parse_exodus(text)])
+    return [ExodusTracker(*r) for r in rows]
+
+
+_LOWER_SEGMENT = re.compile(r"[a-z_][a-z0-9_]*")
+_CLASS_SIGNATURE = re.compile(r"^((?:[a-z_][a-z0-9_]*\.)+)([A-Z][\w$]*)\.?$")
+
+
+_ClassParts = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _signature_packages(sigs: tuple[str, ...]) -> tuple[tuple[str, ...], _ClassParts]:
+    """(the Java packages Exodus code signatures name, and the packages named only through a class:
+    package → simple-name prefixes). Each signature is read up to its first segment that is not a
+    lowercase package name (``com.adobe.mobile.Analytics`` → ``com.adobe.mobile`` through class
+    ``Analytics``); signatures that name no package (``.LigatusManager``) and namespace roots too
+    generic to name an SDK give none."""
+    out: list[str] = []
+    plain: set[str] = set()
+    named: dict[str, list[str]] = {}
+    for sig in sigs:
+        if sig.startswith(".") or "\\" in sig:
+            continue
+        segs = []
+        for seg in sig.rstrip(".").split("."):
+            if not seg or not _LOWER_SEGMENT.fullmatch(seg):
+                break
+            segs.append(seg)
+        p = ".".join(segs)
+        if p.count(".") < 1 or p in GENERIC_PACKAGE_PREFIXES:
+            continue
+        m = _CLASS_SIGNATURE.match(sig)
+        if m and m.group(1).rstrip(".") == p:
+            named.setdefault(p, []).append(m.group(2))
+        else:
+            plain.add(p)
+        if p not in out:
+            out.append(p)
+    return tuple(out), tuple((p, tuple(v)) for p, v in named.items() if p not in plain)
+
+
+def exodus_package_prefixes(t: ExodusTracker) -> tuple[str, ...]:
+    """The Java packages a tracker's code signatures name (see :func:`_signature_packages`)."""
+    return t.packages or _signature_packages(t.code_signatures)[0]
+
+
+def exodus_sdk(t: ExodusTracker) -> Sdk:
+    """A tracker with no catalogue twin, as an SDK entry (id ``exodus-<n>``, source ``exodus``)."""
+    category = next((_EXODUS_CATEGORY[c] for c in t.categories if c in _EXODUS_CATEGORY), "other")
+    return Sdk(id=t.id, name_zh=None, name_en=t.name, company=t.company, company_en=None, country=t.country,
+               category=category, signatures=SdkSignatures(packages=t.packages), pi_types=(),
+               policy_url=None, sources=("exodus",), verified=t.verified, kind="sdk", refs=(t.url,))
+
+
+@functools.cache
+def _exodus_prefixes() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for t in load_exodus():
+        if t.packages:
+            out[t.id] = t.packages
+            if t.qingdan_id:
+                out[t.qingdan_id] = out.get(t.qingdan_id, ()) + t.packages
+    return out
+
+
+def exodus_prefixes(sid: str) -> tuple[str, ...]:
+    """The Java packages the Exodus trackers of an SDK name: those of tracker ``exodus-<n>``, or of
+    every tracker whose catalogue twin is ``sid``. Detected, the SDK owns that code too."""
+    return _exodus_prefixes().get(sid, ())
+
+
+@functools.cache
+def exodus_sdks() -> dict[str, Sdk]:
+    """The Exodus trackers that have no catalogue twin, as SDK entries keyed by ``exodus-<n>``."""
+    return {t.id: exodus_sdk(t) for t in load_exodus() if t.qingdan_id is None}
 
 
 def search_sdks(text: str | None = None, category: str | None = None) -> list[Sdk]:

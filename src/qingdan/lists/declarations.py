@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from qingdan.knowledge.pi import load_pi_types, synonym_index
-from qingdan.knowledge.sdks import load_sdks
+from qingdan.knowledge.sdks import exodus_sdks, load_sdks
 from qingdan.lists.model import (
     COLLECTION_METHODS,
     SCHEMA_ID,
@@ -135,7 +135,7 @@ class _Validator:
         for key, t in self.pi.items():
             self.pi_by_name[t.zh.casefold()] = key
             self.pi_by_name[t.en.casefold()] = key
-        self.sdks = load_sdks()
+        self.sdks = {**load_sdks(), **exodus_sdks()}  # catalogue ids, and exodus-<n> for Exodus-only SDKs
 
     def err(self, n: _Node, msg: str) -> None:
         self.p.append(Problem(n.line, n.column, msg))

@@ -4,8 +4,9 @@ One collected row per PI type per collector (the app, or each SDK whose code col
 the evidence as a comment (library code makes no row, only a comment; code that neither the app's
 namespaces nor any known SDK hold makes a row whose collector is ``TODO``); one shared row per
 embedded SDK with its company, the PI it collects and its privacy-policy URL from the knowledge
-base. Purposes and scenarios are a person's to
-write: they are left as ``TODO``, and ``lists check`` refuses a file that still has one.
+base. Purposes and scenarios are a person's to write: they are left as ``TODO``, and ``lists
+check`` refuses a file that still has one; an SDK row's purpose is drafted from the catalogue where
+the SDK's policy states one, with a comment asking to confirm it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ from qingdan.lists.model import SCHEMA_ID, TODO
 def _q(v: str | None) -> str:
     """A YAML scalar (JSON strings are valid YAML)."""
     return "null" if v is None else json.dumps(v, ensure_ascii=False)
+
+
+def _purpose(s) -> str:
+    """The purpose line of an SDK's shared row: the catalogue's purpose (as the SDK's own policy
+    states it), marked as a suggestion to confirm, or ``TODO``."""
+    if not s.purpose:
+        return f"    purpose: {_q(TODO)}"
+    return f"    purpose: {_q(s.purpose)}   # suggested from the SDK's own policy (catalogue): confirm"
 
 
 def observed_collection(r: ScanResult) -> dict[tuple[str, str], list[str]]:
@@ -127,7 +136,7 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
             f"    company: {_q(s.company or TODO)}",
             f"    sdk: {s.id}",
             f"    pi_types: [{', '.join(pi_list)}]",
-            f"    purpose: {_q(TODO)}",
+            _purpose(s),
             f"    scenario: {_q(TODO)}",
             "    method: sdk_local",
             f"    policy_url: {_q(s.policy_url or TODO)}",

@@ -103,6 +103,8 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
             for d in r.libraries
         ],
         "owners": _owners(r),
+        "unidentified": [{"namespace": g.namespace, "classes": g.classes, "sample_classes": g.sample_classes}
+                         for g in r.unidentified],
         "api_uses": _api_uses(r),
         "pi_summary": _pi_summary(r),
         "findings": [f.to_dict(r) for f in r.findings],
@@ -118,7 +120,7 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
 
 
 def _sdk(d) -> dict[str, Any]:
-    s, e = d.sdk, d.evidence
+    s, e, t = d.sdk, d.evidence, d.exodus
     return {
         "id": s.id, "name": s.name, "name_zh": s.name_zh, "name_en": s.name_en, "company": s.company,
         "country": s.country, "category": s.category, "confidence": d.confidence, "version": d.version,
@@ -126,7 +128,10 @@ def _sdk(d) -> dict[str, Any]:
         "evidence": {"classes": e.classes, "sample_classes": e.sample_classes, "prefixes": e.prefixes,
                      "components": e.components, "declared_only": e.declared_only,
                      "native_libs": e.native_libs, "meta_data": e.meta_data,
-                     "actions": e.actions, "permissions": e.permissions, "dex_sources": e.dex_sources},
+                     "actions": e.actions, "permissions": e.permissions, "dex_sources": e.dex_sources,
+                     "supporting": e.supporting},
+        "exodus": {"id": t.id, "name": t.name, "url": t.url, "attribution": t.attribution} if t else None,
+        "source": "exodus" if "exodus" in s.sources else "catalogue",
     }
 
 

@@ -92,8 +92,9 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                 pi_text = ", ".join(pis)
             else:
                 pi_text = ", ".join(d["pi_types"][:6]) + " (per its policy)" if d["pi_types"] else "-"
+            ex = f" · {d['exodus']['attribution']}" if d.get("source") == "exodus" else ""
             out.append(f"            {d['id']} {d['name']} · {d['company'] or 'company unknown'} · "
-                       f"PI: {pi_text}")
+                       f"PI: {pi_text}{ex}")
         if len(shown) > 12:
             out.append(f"            … {len(shown) - 12} more in the report")
     if rep.get("owners"):
@@ -110,6 +111,11 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         libs = [d["name"] for d in rep["libraries"] if d["confidence"] != "low"]
         out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}"
                    + (" …" if len(libs) > 10 else ""))
+    if rep.get("unidentified"):
+        un = rep["unidentified"]
+        out.append(f"  unknown   {len(un)} namespace{'s' if len(un) > 1 else ''} no known SDK claims: "
+                   + " · ".join(f"{g['namespace']} ({g['classes']})" for g in un[:5])
+                   + (" …" if len(un) > 5 else ""))
     app_pi = [i["pi_type"] for i in rep["pi_summary"]
               if any(c["owner"] == "app" and any(e["kind"] == "api" for e in c["evidence"])
                      for c in i["collectors"])]
