@@ -47,7 +47,7 @@ main()
 """
 
 
-def run_measured(*args, timeout=10):
+def run_measured(*args, timeout=60):
     r, w = os.pipe()
     t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, "-c", _MEASURED, str(w), *args], stdout=subprocess.PIPE,
@@ -69,7 +69,7 @@ def test_edge_corpus(path, tmp_path):
     out = tmp_path / "r.json"
     code, stdout, stderr, secs, mib = run_measured("scan", str(path), "--json", str(out))
     assert "Traceback" not in stderr + stdout
-    assert secs < 10
+    assert secs < 30  # a hang guard for hostile input (speed itself is measured in benchmarks/)
     assert mib < 500
     if code == 0:
         rep = json.loads(out.read_text("utf-8"))

@@ -14,11 +14,11 @@ import yaml
 
 import qingdan
 from qingdan import knowledge
-from qingdan.knowledge import _data, apis, app_types, permissions, pi, rules, sdks
+from qingdan.knowledge import _data, apis, app_types, packers, permissions, pi, rules, sdk_sources, sdks
 
 PACKAGE = Path(qingdan.__file__).resolve().parent
 SHIPPED_YAML = sorted(p for p in PACKAGE.rglob("*") if p.suffix in (".yaml", ".yml"))
-KNOWLEDGE_MODULES = (apis, app_types, permissions, pi, rules, sdks)
+KNOWLEDGE_MODULES = (apis, app_types, packers, permissions, pi, rules, sdks, sdk_sources)
 DATA_FILES = sorted(p.name for p in (Path(knowledge.__file__).parent / "data").glob("*.yaml"))
 
 
@@ -46,7 +46,8 @@ def _clear_caches():
 def _everything():
     return ([_data.load_yaml_data(name) for name in DATA_FILES], sdks.load_sdks(), sdks.load_exodus(),
             sdks.load_sdk_sources(), apis.load_sensitive_apis(), permissions.load_permissions(),
-            pi.load_pi_types(), app_types.load_app_types(), rules.load_rules())
+            pi.load_pi_types(), app_types.load_app_types(), rules.load_rules(), packers.load_packers(),
+            packers.load_packer_sources(), sdk_sources.load_exclusions())
 
 
 def test_loaders_fall_back_to_the_pure_loader_without_libyaml(monkeypatch, tmp_path):

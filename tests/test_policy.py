@@ -4,7 +4,6 @@ and passing, the four-way comparison and its page, the CLI, the real corpus and 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -359,12 +358,12 @@ def test_accuracy_targets():
 
 @pytest.mark.skipif(not (SHARED / "reference" / "policy" / "viodroid").is_dir(),
                     reason="viodroid reference data not found")
-def test_full_policy_in_under_a_second():
+def test_full_policy_read_twice_alike():
+    # speed is measured in benchmarks/policy_accuracy.py, not asserted here
     path = SHARED / "reference" / "policy" / "viodroid" / "C107228073-1.0.0.txt"
-    extract_facts(read_policy(path))  # loads the tokenizer
-    t0 = time.perf_counter()
+    first = extract_facts(read_policy(path))  # loads the tokenizer
     f = extract_facts(read_policy(path))
-    assert time.perf_counter() - t0 < 1.0
+    assert f.pi_types == first.pi_types
     assert {"precise_location", "address_book", "imei"} <= f.pi_types and f.right("deregister")
 
 

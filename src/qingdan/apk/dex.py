@@ -445,3 +445,29 @@ class DexFile:
                     s = sig_cache[callee] = self.method_sig(callee)
                 names.add(s)
         return out
+
+    # -- class graph (for telling whose code a class is) ---------------------------------------
+    def class_types(self) -> list[int]:
+        """Type index of every class definition, in class-definition order."""
+        cd = self._class_defs
+        return [cd[8 * i] for i in range(self.n_classes)]
+
+    def superclass_type(self, class_index: int) -> int:
+        """Type index of the superclass of class definition ``class_index`` (-1 when none)."""
+        if not 0 <= class_index < self.n_classes:
+            return -1
+        t = self._class_defs[8 * class_index + 2]
+        return -1 if t == NO_STRING or t >= self.n_types else t
+
+    def method_types(self) -> list[int]:
+        """For every method id, the type index of the class that declares it (method ids are sorted
+        by it, so a class's methods are one run)."""
+        if not self.n_methods:
+            return []
+        return self._method_ids.cast("B").cast("H")[::4].tolist()  # class_idx: the first ushort of 4
+
+    def class_call_range(self, class_index: int) -> range:
+        """Indexes of the call records made by the code of class definition ``class_index``."""
+        if not 0 <= class_index < self.n_classes:
+            return range(0)
+        return range(self._class_call_start[class_index], self._class_call_start[class_index + 1])

@@ -6,6 +6,7 @@ import hashlib
 import posixpath
 import re
 import struct
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,20 @@ _NOTABLE_ASSET = re.compile(
     re.IGNORECASE,
 )
 MAX_NOTABLE_ASSETS = 200
+MAX_PAYLOADS = 200
+# Files in assets/ whose first bytes are read to tell what they hold: extensions that promise code or
+# an archive, and names without an extension (opaque blobs such as encrypted code).
+_CODE_EXT = (".so", ".dex", ".jar", ".apk", ".zip", ".odex", ".oat", ".vdex")
+_EXPECTED_KIND = {".so": "elf", ".dex": "dex", ".odex": "dex", ".jar": "zip", ".apk": "zip", ".zip": "zip"}
+MIN_OPAQUE_SIZE = 1024  # an extensionless file in assets/ smaller than this is not worth a row
+_MAGIC = (
+    (b"\x7fELF", "elf"), (b"dex\n", "dex"), (b"cdex", "dex"), (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"),
+    (b"\x1f\x8b", "gzip"), (b"\x89PNG", "image"), (b"\xff\xd8\xff", "image"), (b"GIF8", "image"),
+    (b"RIFF", "media"), (b"OggS", "media"), (b"ID3", "media"), (b"\x00\x00\x00\x18ftyp", "media"),
+    (b"\x00\x00\x00\x20ftyp", "media"), (b"\x00\x01\x00\x00", "font"), (b"OTTO", "font"),
+    (b"wOFF", "font"), (b"7z\xbc\xaf", "archive"), (b"BZh", "archive"), (b"\xfd7zXZ", "archive"),
+    (b"SQLite format 3", "sqlite"),
+)
 # the files read as app packages (a folder scan, a batch upload of the review service)
 PACKAGE_SUFFIXES = (".apk", ".apks", ".xapk")
 
@@ -39,6 +54,18 @@ class NativeLib:
 
 
 @dataclass(slots=True)
+class Payload:
+    """A file where code usually is (``lib/``) that is not a native library, or a blob in ``assets/``
+    that is code, or that its name says is code but whose bytes are something else (often encrypted).
+    ``kind`` is what the first bytes say: elf, dex, zip, gzip, text, opaque (nothing recognised), …"""
+
+    path: str
+    size: int
+    kind: str
+    source: str  # the split it came from ('' = the base package)
+
+
+@dataclass(slots=True)
 class AppPackage:
     path: str
     kind: str  # apk | apks | xapk
@@ -48,11 +75,13 @@ class AppPackage:
     labels: dict[str, str]  # locale ('' default) → label
     signing: SigningInfo
     dex: list[DexFile]
-    native_libs: list[NativeLib]
+    native_libs: list[NativeLib]  # ELF files under lib/<abi>/ only
     assets: list[str]  # notable assets (policies, embedded code, configs)
     splits: list[str]
     entry_count: int
     warnings: list[str] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)  # see Payload
+    entry_names: tuple[str, ...] = ()  # every file name of the (base) archive, in archive order
 
     @property
     def package(self) -> str:
@@ -134,7 +163,10 @@ def _read_bundle(p, arc: ZipArchive, inner: list[ZipEntry], kind, sha, size, lim
         dex_entries, nested = _code_entries(sub)
         pkg.dex.extend(_load_dex(sub, dex_entries, f"{name}!/", limits, threads, pkg.warnings))
         pkg.dex.extend(_nested_dex(sub, nested, f"{name}!/", limits, pkg.warnings, depth=1))
-        pkg.native_libs.extend(_native_libs(sub, name))
+        libs, payloads = _lib_files(sub, name)
+        pkg.native_libs.extend(libs)
+        pkg.payloads.extend(payloads + _asset_payloads(sub, name))
+        del pkg.payloads[MAX_PAYLOADS:]
         pkg.warnings.extend(f"{name}: {w}" for w in sub.warnings)
     return pkg
 
@@ -212,12 +244,77 @@ def _nested_dex(arc, entries, prefix, limits: Limits, warnings, depth: int) -> l
     return out
 
 
-def _native_libs(arc: ZipArchive, source: str) -> list[NativeLib]:
-    out = []
+def _head(arc: ZipArchive, e: ZipEntry, n: int = 24) -> bytes | None:
+    """The first ``n`` bytes of an entry, inflating no more than that; None when unreadable."""
+    if e.flags & 0x1:
+        return None
+    try:
+        start = arc.data_offset(e)
+    except ApkError:
+        return None  # a damaged local header: reading the entry would fail too
+    raw = arc.data[start: start + min(e.compressed_size, 8192)]
+    if e.method == 0 or (e.method != 8 and e.compressed_size == e.size):
+        return bytes(raw[: min(n, e.size)])
+    try:
+        return zlib.decompressobj(-15).decompress(bytes(raw), n)
+    except zlib.error:
+        return None
+
+
+def content_kind(head: bytes | None) -> str:
+    """What the first bytes of a file say it is (elf, dex, zip, gzip, image, media, font, archive,
+    sqlite, text, empty, opaque — nothing recognised — or unreadable)."""
+    if head is None:
+        return "unreadable"
+    if not head:
+        return "empty"
+    for magic, kind in _MAGIC:
+        if head.startswith(magic):
+            return kind
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # a multi-byte character cut at the end of the head is still text
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "opaque"
+    return "text" if all(c.isprintable() or c in "\t\r\n" for c in text) else "opaque"
+
+
+def _lib_files(arc: ZipArchive, source: str) -> tuple[list[NativeLib], list[Payload]]:
+    """Files under ``lib/<abi>/``: the ELF ones are native libraries; the others are payloads."""
+    libs, payloads = [], []
     for e in arc.order:
         parts = e.name.split("/")
-        if len(parts) == 3 and parts[0] == "lib" and parts[2]:
-            out.append(NativeLib(parts[1], parts[2], e.size, source))
+        if len(parts) != 3 or parts[0] != "lib" or not parts[2] or arc.entries.get(e.name) is not e:
+            continue
+        kind = content_kind(_head(arc, e))
+        if kind == "elf":
+            libs.append(NativeLib(parts[1], parts[2], e.size, source))
+        elif len(payloads) < MAX_PAYLOADS:
+            payloads.append(Payload(e.name, e.size, kind, source))
+    return libs, payloads
+
+
+def _asset_payloads(arc: ZipArchive, source: str) -> list[Payload]:
+    """Blobs in ``assets/``: code (ELF, dex), files whose extension promises code or an archive but
+    whose bytes are something else, and opaque files without an extension."""
+    out = []
+    for e in arc.order:
+        name = e.name
+        if not name.startswith("assets/") or name.endswith("/") or arc.entries.get(name) is not e:
+            continue
+        base = posixpath.basename(name)
+        ext = posixpath.splitext(base)[1].lower()
+        if ext not in _CODE_EXT and (ext or e.size < MIN_OPAQUE_SIZE):
+            continue
+        kind = content_kind(_head(arc, e))
+        expected = _EXPECTED_KIND.get(ext)
+        if kind in ("elf", "dex") or (expected and kind != expected) or (not ext and kind == "opaque"):
+            out.append(Payload(name, e.size, kind, source))
+            if len(out) >= MAX_PAYLOADS:
+                break
     return out
 
 
@@ -279,8 +376,11 @@ def _read_apk(path, arc: ZipArchive, kind, sha, size, limits, threads, splits, b
             assets.append(e.name)
             if len(assets) >= MAX_NOTABLE_ASSETS:
                 break
+    libs, payloads = _lib_files(arc, base_name)
+    payloads.extend(_asset_payloads(arc, base_name))
     return AppPackage(
         path=path, kind=kind, sha256=sha, size=size, manifest=man, labels=labels, signing=signing,
-        dex=dex, native_libs=_native_libs(arc, base_name), assets=assets, splits=splits,
-        entry_count=len(arc.order), warnings=[*arc.warnings, *warnings],
+        dex=dex, native_libs=libs, assets=assets, splits=splits,
+        entry_count=len(arc.order), warnings=[*arc.warnings, *warnings], payloads=payloads[:MAX_PAYLOADS],
+        entry_names=tuple(e.name for e in arc.order),
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from qingdan.apk.dex import NO_STRING, DexFile, java_name
 from qingdan.apk.package import AppPackage
-from qingdan.checks.sdks import OwnerMap
+from qingdan.checks.attribution import OwnerMap
 from qingdan.knowledge.apis import SensitiveApi, load_sensitive_apis, match_content_uri
 
 REFLECT_METHODS = (("Ljava/lang/Class;", "getMethod"), ("Ljava/lang/Class;", "getDeclaredMethod"),
@@ -43,7 +43,7 @@ class ApiUse:
     """All uses of one API by one owner, through one callee, with the same certainty."""
 
     api: SensitiveApi
-    owner: str  # "app" or an SDK id
+    owner: str  # "app", an SDK or library id, "unattributed" or "unidentified" (checks.attribution)
     certainty: str  # direct | possible
     how: str  # call | field | uri | reflection
     callee: str  # "android.telephony.TelephonyManager.getDeviceId", a URI, or getMethod("…")

@@ -54,11 +54,13 @@ class Finding:
         """The finding as a JSON report row; ``scan`` (a ScanResult) names the SDK that owns it."""
         docs = load_documents()
         d = scan.sdk(self.owner) if scan is not None else None
+        lib = scan.library(self.owner) if scan is not None and d is None else None
         r = self.rule
-        name = d.sdk.name if d else ("App" if self.owner == "app" else self.owner)
+        name = (d or lib).sdk.name if d or lib else ("App" if self.owner == "app" else self.owner)
+        kind = scan.owner_kind(self.owner) if scan is not None else "app" if self.owner == "app" else None
         return {
             "rule": r.id, "severity": self.severity, "title_zh": r.title_zh, "title_en": r.title_en,
-            "owner": self.owner, "owner_name": name,
+            "owner": self.owner, "owner_name": name, "owner_kind": kind,
             "company": d.sdk.company if d else None,
             "message_zh": self.message_zh, "message_en": self.message_en, "evidence": self.evidence,
             "refs": [{"doc": ref.doc, "doc_zh": docs[ref.doc].zh, "doc_en": docs[ref.doc].en,

@@ -37,11 +37,37 @@ def run_rules(result: ScanResult, app_type: str | None = None,
     return run_stage("scan", Context(result, app_type), only)
 
 
-def _owner_label(res: ScanResult, owner: str) -> str:
+def _owner_label(res: ScanResult, owner: str, classes: Iterable[str] = ()) -> str:
+    """How a message names an owner: ``App``, an SDK with its company, ``library okhttp3 (OkHttp)``,
+    or code nobody is known for, with its packages (``unidentified code com.foo.bar``)."""
     if owner == APP:
         return "App"
+    kind = res.owner_kind(owner)
+    if kind in ("unattributed", "unidentified"):
+        pkgs = sorted({c.rpartition(".")[0] or "(default package)" for c in classes})
+        shown = ", ".join(pkgs[:3]) + (" …" if len(pkgs) > 3 else "")
+        what = "unattributed obfuscated code" if kind == "unattributed" else "unidentified code"
+        return f"{what} {shown}".rstrip()
+    if kind == "library":
+        d = res.library(owner)
+        return f"library {owner} ({d.sdk.name})" if d else f"library {owner}"
     d = res.sdk(owner)
     return f"{owner} ({d.sdk.name}{', ' + d.sdk.company if d and d.sdk.company else ''})" if d else owner
+
+
+def _label(res: ScanResult, owner: str, sites: list[dict[str, Any]]) -> str:
+    """:func:`_owner_label` for rows of call sites (``{"caller": "cls.method", …}``)."""
+    return _owner_label(res, owner, [s["caller"].rpartition(".")[0] for s in sites])
+
+
+def _unknown(res: ScanResult, owner: str) -> bool:
+    """Code no one is known for (its label already says "code")."""
+    return res.owner_kind(owner) in ("unattributed", "unidentified")
+
+
+def _apps_own(res: ScanResult, owner: str) -> bool:
+    """The app's code or open-source library code it bundles: no third party behind it."""
+    return res.owner_kind(owner) in ("app", "library")
 
 
 def _owner_of(res: ScanResult, class_name: str) -> str:
@@ -63,11 +89,12 @@ def _autostart(r: Rule, ctx: Context) -> list[Finding]:
             continue
         owner = _owner_of(res, c.name)
         short = ", ".join(a.rsplit(".", 1)[-1] for a in acts)
+        who = _owner_label(res, owner, [c.name])
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的接收器 {c.name} 监听系统广播 {short}，"
+            f"{who} 的接收器 {c.name} 监听系统广播 {short}，"
             "可在用户未打开应用时启动进程",
-            f"{_owner_label(res, owner)} receiver {c.name} listens for {short} and can start the process "
+            f"{who} receiver {c.name} listens for {short} and can start the process "
             "without the user",
             component=c.name, actions=acts, exported=c.exported))
     return out
@@ -105,8 +132,8 @@ def _keepalive_job(r: Rule, ctx: Context) -> list[Finding]:
         kinds = sorted({s["callee"].rsplit(".", 1)[-1] for s in sites})
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 使用持久化任务或唤醒闹钟（{', '.join(kinds)}），共 {len(sites)} 处",
-            f"{_owner_label(res, owner)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), "
+            f"{_label(res, owner, sites)} 使用持久化任务或唤醒闹钟（{', '.join(kinds)}），共 {len(sites)} 处",
+            f"{_label(res, owner, sites)} uses persisted jobs or wake-up alarms ({', '.join(kinds)}), "
             f"{len(sites)} call sites",
             sites=sites[:MAX_SITES], count=len(sites)))
     return out
@@ -124,13 +151,14 @@ def _keepalive_sync(r: Rule, ctx: Context) -> list[Finding]:
         if not acts:
             continue
         owner = _owner_of(res, c.name)
+        who = _owner_label(res, owner, [c.name])
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），"
+            f"{who} 的组件 {c.name} 声明账户同步（{', '.join(acts)}），"
             "系统会定期拉起进程",
-            f"{_owner_label(res, owner)} component {c.name} declares account sync ({', '.join(acts)}); the "
+            f"{who} component {c.name} declares account sync ({', '.join(acts)}); the "
             "system starts it periodically",
-            severity=None if owner != APP else "info", component=c.name, actions=acts))
+            severity="info" if _apps_own(res, owner) else None, component=c.name, actions=acts))
     return out
 
 
@@ -195,12 +223,13 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
             what_en = ("enumerating other apps' components that answer an action"
                        + (f" ({', '.join(acts[:3])})" if acts else "")
                        + ", then starting or broadcasting to explicit components")
-        sev = None if owner != APP else "info"
+        sev = "info" if _apps_own(res, owner) else None
+        who = _label(res, owner, sites)
+        who_code = who if _unknown(res, owner) else f"{who} code"
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
-            f"{_owner_label(res, owner)} code can start, bind or broadcast to other apps' components: "
-            f"{what_en}",
+            f"{who} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
+            f"{who_code} can start, bind or broadcast to other apps' components: {what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
             count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
     return out
@@ -214,7 +243,7 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
         if c.kind not in ("service", "receiver") or not c.exported or c.permission or not c.intent_filters:
             continue
         owner = _owner_of(res, c.name)
-        if owner == APP:
+        if res.owner_kind(owner) != "sdk":
             continue
         acts = sorted(a for a in c.actions() if not a.startswith("android."))
         if not acts:
@@ -233,7 +262,14 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
 
 def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
              en_what: str) -> list[Finding]:
-    """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info)."""
+    """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info).
+
+    "App …" speaks only of the app's own namespaces. A library's calls are an ``info`` note naming
+    the library: open-source code the app bundles, which collects only when the app uses that
+    feature (AppCompat's night mode reads the last known location only if the app asks for
+    automatic night mode and holds a location permission) -- the app should check that it does
+    not. Unattributed and unidentified code keeps the rule's severity: no one known answers for
+    it, and the app ships it."""
     res = ctx.result
     by_owner: dict[str, list[Any]] = {}
     for u in res.api_uses:
@@ -248,13 +284,17 @@ def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
         sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
                   "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
                  for u in (direct or uses) for s in u.sites]
+        library = res.owner_kind(owner) == "library"
+        label = _owner_label(res, owner, [s.caller_class for u in uses for s in u.sites])
         out.append(Finding.of(
             r, owner,
-            f"{_owner_label(res, owner)} {zh_what}（{', '.join(pis)}），{n} 处调用"
-            + ("" if direct else "，仅反射可能"),
-            f"{_owner_label(res, owner)} {en_what} ({', '.join(pis)}), {n} call sites"
-            + ("" if direct else ", reflection only"),
-            severity=None if direct else "info", pi_types=pis, count=n, sites=sites[:MAX_SITES]))
+            f"{label} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能")
+            + ("；开源库代码，仅在应用使用相应功能时采集" if library else ""),
+            f"{label} {en_what} ({', '.join(pis)}), {n} call sites" + ("" if direct else ", reflection only")
+            + ("; open-source library code, which collects only when the app uses that feature"
+               if library else ""),
+            severity=None if direct and not library else "info", pi_types=pis, count=n,
+            owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES]))
     return out
 
 

@@ -11,11 +11,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
-from qingdan.checks.sdks import APP, OwnerMap, SdkDetection, detect_sdks, own_namespaces
+from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
+from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
+from qingdan.checks.sdks import APP, ClassIndex, SdkDetection, detect_sdks
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -66,7 +67,7 @@ class PIEvidence:
 
 @dataclass(slots=True)
 class PICollector:
-    owner: str  # "app" or an SDK id
+    owner: str  # "app", an SDK or library id, "unattributed" or "unidentified"
     evidence: list[PIEvidence] = field(default_factory=list)
 
 
@@ -81,12 +82,23 @@ class ScanResult:
     api_uses: list[ApiUse] = field(default_factory=list)
     pi_summary: dict[str, list[PICollector]] = field(default_factory=dict)
     owners: OwnerMap | None = None
+    owner_counts: list[OwnerCount] = field(default_factory=list)  # classes per owner, app first
     warnings: list[str] = field(default_factory=list)
     findings: list = field(default_factory=list)  # rules.Finding, filled by checks.pipeline
     sensitive_callers: set[str] = field(default_factory=set)  # classes calling a sensitive API directly
+    packing: Packing | None = None  # the packer whose shell the app carries (code results: the shell)
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
+
+    def library(self, lid: str) -> SdkDetection | None:
+        return next((d for d in self.libraries if d.sdk.id == lid), None)
+
+    def owner_kind(self, owner: str) -> str:
+        """``app``, ``sdk``, ``library``, ``unattributed`` or ``unidentified``."""
+        if self.owners is not None:
+            return self.owners.kind(owner)
+        return "app" if owner == APP else "library" if self.library(owner) else "sdk"
 
     @property
     def permission_counts(self) -> dict[str, int]:
@@ -94,23 +106,17 @@ class ScanResult:
         return {k: c.get(k, 0) for k in ("dangerous", "normal", "signature", "special", "unknown")}
 
 
-def package_prefixes(pkg: AppPackage, top: int = 12) -> list[tuple[str, int]]:
+def package_prefixes(pkg: AppPackage, top: int = 12,
+                     index: ClassIndex | None = None) -> list[tuple[str, int]]:
     own = pkg.package
     counts: Counter[str] = Counter()
-    for d in pkg.dex:
-        for desc in d.class_descriptors():
-            name = java_name(desc)
-            if own and (name.startswith(own + ".") or name == own):
-                continue
-            if name.startswith(PLATFORM_PREFIXES) or "." not in name:
-                continue
-            counts[_prefix2(name)] += 1
+    for package, n in (index if index is not None else ClassIndex(pkg)).packages.items():
+        if own and (package == own or package.startswith(own + ".")):
+            continue
+        if not package or (package + ".").startswith(PLATFORM_PREFIXES):
+            continue
+        counts[".".join(package.split(".")[:2])] += n
     return counts.most_common(top)
-
-
-def _prefix2(name: str) -> str:
-    parts = name.split(".")[:-1]
-    return ".".join(parts[:2]) if len(parts) >= 2 else parts[0]
 
 
 def components_of_note(pkg: AppPackage) -> list[ComponentNote]:
@@ -142,16 +148,23 @@ def scan_package(pkg: AppPackage) -> ScanResult:
             group=info.group if info else None, pi_types=info.pi_types if info else (),
             max_sdk=up.max_sdk, sdk23=up.sdk23,
         ))
-    found = detect_sdks(pkg)
+    index = ClassIndex(pkg)  # the classes by package, read once for detection and attribution
+    found = detect_sdks(pkg, index)
+    packing = detect_packing(pkg, found)
+    if packing is not None:
+        found = absorb_shell_copies(packing, found)  # the shell's own SDK copies are the packer's
+        found = manifest_in_full(pkg, packing, found)  # components of encrypted code are live evidence
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
-    # library code is the app's own processing (no third party behind it); SDK code is the SDK's
-    owners = OwnerMap([d.sdk.id for d in sdks], own_namespaces(pkg))
+    # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to
+    # them); only the app's namespaces are the app's
+    owners = owner_map(pkg, sdks, libraries, index)
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
-    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg), sdks, libraries, uses,
-                      pi_summary(perms, sdks, uses), owners, list(pkg.warnings), sensitive_callers=callers)
+    return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg, index=index), sdks,
+                      libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
+                      list(pkg.warnings), sensitive_callers=callers, packing=packing)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],

@@ -1,4 +1,4 @@
-"""Which SDKs an app embeds, with evidence, and which code belongs to which SDK.
+"""Which SDKs an app embeds, with evidence (whose code each class is: :mod:`qingdan.checks.attribution`).
 
 Signals, from strongest to weakest: manifest components and native libraries (they survive
 obfuscation), code under the SDK's package prefixes, meta-data keys, custom actions and
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from qingdan.apk.dex import java_name
 from qingdan.apk.package import AppPackage
-from qingdan.knowledge.sdks import ExodusTracker, Sdk, load_exodus, load_sdks
+from qingdan.knowledge.packers import packer_application_classes
+from qingdan.knowledge.sdks import GENERIC_PACKAGE_PREFIXES, ExodusTracker, Sdk, load_exodus, load_sdks
 
 APP = "app"  # the owner id of code that belongs to no SDK
 MAX_SAMPLES = 5
@@ -80,38 +80,72 @@ class PrefixTrie:
         return best, depth
 
 
-def _package_counts(pkg: AppPackage, names: set[str]) -> tuple[Counter[str], dict[str, list[str]],
-                                                               dict[str, set[str]]]:
-    """Classes per Java package, a few sample class names, and the dex each package came from."""
-    counts: Counter[str] = Counter()
-    samples: dict[str, list[str]] = {}
-    sources: dict[str, set[str]] = {}
-    for d in pkg.dex:
-        for desc in d.class_descriptors():
-            name = java_name(desc)
-            names.add(name)
-            p = name.rpartition(".")[0]
-            counts[p] += 1
-            s = samples.setdefault(p, [])
-            if len(s) < MAX_SAMPLES:
-                s.append(name)
-            sources.setdefault(p, set()).add(d.source)
-    return counts, samples, sources
+class ClassIndex:
+    """The defined classes of a package grouped by Java package, read once per scan: descriptor
+    strings only, Java names made for the few classes that need one (samples, lookups)."""
+
+    __slots__ = ("dexes", "packages")
+
+    def __init__(self, pkg: AppPackage) -> None:
+        self.dexes: list[tuple] = []  # (dex, descriptors, {package (dotted): [class index]})
+        self.packages: Counter[str] = Counter()  # dotted package → classes defined (every dex)
+        for d in pkg.dex:
+            descs = d.class_descriptors()
+            raw: dict[str, list[int]] = {}
+            for i, desc in enumerate(descs):
+                cut = desc.rfind("/")
+                raw.setdefault(desc[1:cut] if cut > 0 else "", []).append(i)
+            by_pkg = {k.replace("/", "."): v for k, v in raw.items()}
+            for k, v in by_pkg.items():
+                self.packages[k] += len(v)
+            self.dexes.append((d, descs, by_pkg))
+
+    def find(self, class_name: str) -> tuple | None:
+        """(dex, class index) of a defined class, or None."""
+        package = class_name.rpartition(".")[0]
+        desc = "L" + class_name.replace(".", "/") + ";"
+        for d, descs, by_pkg in self.dexes:
+            for i in by_pkg.get(package, ()):
+                if descs[i] == desc:
+                    return d, i
+        return None
+
+    def samples(self, package: str, n: int = MAX_SAMPLES) -> list[str]:
+        out: list[str] = []
+        for _d, descs, by_pkg in self.dexes:
+            out += [java_name(descs[i]) for i in by_pkg.get(package, ())[: n - len(out)]]
+        return out
+
+    def sources(self, package: str) -> list[str]:
+        return sorted({d.source for d, _descs, by_pkg in self.dexes if package in by_pkg})
 
 
 def own_namespaces(pkg: AppPackage) -> tuple[str, ...]:
     """The app's own packages: its package name, and the packages of its Application class and
     launcher activities (a demo app ``com.jiguang.jmlinkdemo`` may keep its code in
-    ``cn.jiguang.jmlinkdemo``). Namespaces shorter than three segments are too broad to claim."""
+    ``cn.jiguang.jmlinkdemo``). Namespaces shorter than three segments are too broad to claim; nor
+    is one a library or SDK brings (LeakCanary's launcher activity, Instant Run's or Tinker's
+    Application class): a catalogued component, under a product's catalogued prefix, or under a
+    generic root (``com.android``, ``com.tencent``)."""
     man = pkg.manifest
     out = [man.package] if man.package else []
     names = [man.application_name] if man.application_name else []
     names += [c.name for c in man.components if c.kind in ("activity", "activity-alias") and any(
         "android.intent.category.LAUNCHER" in f.categories for f in c.intent_filters)]
+    cat = catalogue()
+    stubs = packer_application_classes()
     for n in names:
         ns = n.rpartition(".")[0]
-        if ns.count(".") >= 2 and ns not in out:
-            out.append(ns)
+        if ns.count(".") < 2 or ns in out or any(ns.startswith(o + ".") for o in out):
+            continue
+        if n in stubs:  # a packer's stub Application (com.tencent.StubShell.TxAppEntry) is the shell's
+            continue
+        # a product's prefix (three segments or more) or component claims it; a vendor's root
+        # (cn.jiguang) does not: the app's code may live beside the vendor's SDKs
+        if (cat.trie.longest(ns)[1] >= 3 or n in cat.components
+                or ".".join(ns.split(".")[:2]) in GENERIC_PACKAGE_PREFIXES):
+            continue
+        out.append(ns)
     return tuple(out)
 
 
@@ -201,29 +235,7 @@ def catalogue() -> _Catalogue:
     return _CATALOGUE
 
 
-class OwnerMap:
-    """Class name → owner (an SDK id among those detected, or ``"app"``)."""
-
-    def __init__(self, detected: Iterable[str], own: tuple[str, ...] | str) -> None:
-        cat = catalogue()
-        self.trie = PrefixTrie()
-        for sid in detected:
-            for p in cat.sdks[sid].signatures.packages:
-                self.trie.add(p, sid)
-        self.own = own
-        self._cache: dict[str, str] = {}
-
-    def owner(self, class_name: str) -> str:
-        package = class_name.rpartition(".")[0]
-        o = self._cache.get(package)
-        if o is None:
-            ids, depth = self.trie.longest(package)
-            o = ids[0] if ids and not _is_own(package, self.own, depth) else APP
-            self._cache[package] = o
-        return o
-
-
-def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
+def detect_sdks(pkg: AppPackage, index: ClassIndex | None = None) -> list[SdkDetection]:
     cat = catalogue()
     own = own_namespaces(pkg)
     ev: dict[str, SdkEvidence] = {}
@@ -234,9 +246,8 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
             e = ev[sid] = SdkEvidence()
         return e
 
-    names: set[str] = set()
-    counts, samples, sources = _package_counts(pkg, names)
-    for package, n in counts.items():
+    index = index if index is not None else ClassIndex(pkg)
+    for package, n in index.packages.items():
         ids, depth = cat.trie.longest(package)
         if not ids or _is_own(package, own, depth):
             continue
@@ -246,19 +257,18 @@ def detect_sdks(pkg: AppPackage) -> list[SdkDetection]:
         prefix = ".".join(package.split(".")[:depth])
         if prefix not in e.prefixes:
             e.prefixes.append(prefix)
-        for c in samples[package]:
-            if len(e.sample_classes) < MAX_SAMPLES:
-                e.sample_classes.append(c)
-        for src in sorted(sources[package]):
+        if len(e.sample_classes) < MAX_SAMPLES:
+            e.sample_classes += index.samples(package, MAX_SAMPLES - len(e.sample_classes))
+        for src in index.sources(package):
             if src not in e.dex_sources:
                 e.dex_sources.append(src)
 
     man = pkg.manifest
-    has_code = bool(names)
+    has_code = bool(index.packages)
     for c in man.components:
         # a component counts when its class is in the code; one declared without code is only a
         # hint (a stale entry, or the app's own callback such as <app>.wxapi.WXEntryActivity)
-        live = c.name in names or not has_code
+        live = not has_code or index.find(c.name) is not None
         hits = list(cat.components.get(c.name, ()))
         hits += _patterns_matching(c.name, cat.component_res)
         for sid in dict.fromkeys(hits):

@@ -13,6 +13,7 @@ import hashlib
 import marshal
 import os
 import pickle
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +22,8 @@ from typing import Any, Generic, TypeVar
 from qingdan._io import write_atomic
 
 T = TypeVar("T")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 
 
 def cache_dir() -> Path:
@@ -123,6 +126,45 @@ class DataChecker:
             if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in source_fields):
                 raise self.fail(f"{sources_key}.{key}: must be a mapping with {' and '.join(source_fields)}")
         return sources
+
+    def entry(self, e: Any, where: str, fields: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+        """``e`` is a mapping with every key of ``fields`` and nothing beyond ``fields`` + ``optional``."""
+        if not isinstance(e, dict):
+            raise self.fail(f"{where}: entry must be a mapping")
+        missing = [k for k in fields if k not in e]
+        if missing:
+            raise self.fail(f"{where}: missing keys {missing}")
+        extra = sorted(set(e) - set(fields) - set(optional))
+        if extra:
+            raise self.fail(f"{where}: unknown keys {extra}")
+
+    def slug_id(self, value: Any, where: str, seen: Any) -> str:
+        """A lowercase slug (``a-z0-9-``) not among ``seen``."""
+        if not isinstance(value, str) or not _SLUG_RE.match(value):
+            raise self.fail(f"{where}: id must be a lowercase slug, got {value!r}")
+        if value in seen:
+            raise self.fail(f"{where}: duplicate id")
+        return value
+
+    def names(self, e: dict[str, Any], where: str) -> tuple[str | None, str | None]:
+        """``name_zh`` and ``name_en`` (each a string or null; one of them at least)."""
+        name_zh = self.opt_text(e["name_zh"], "name_zh", where)
+        name_en = self.opt_text(e["name_en"], "name_en", where)
+        if name_zh is None and name_en is None:
+            raise self.fail(f"{where}: needs name_zh or name_en")
+        return name_zh, name_en
+
+    def country(self, value: Any, where: str) -> str | None:
+        if value is not None and (not isinstance(value, str) or not _COUNTRY_RE.match(value)):
+            raise self.fail(f"{where}: country must be a two-letter code or null, got {value!r}")
+        return value
+
+    def regexes(self, values: tuple[str, ...], field: str, where: str) -> None:
+        for rx in values:
+            try:
+                re.compile(rx)
+            except re.error as exc:
+                raise self.fail(f"{where}: {field} has an invalid regular expression {rx!r}: {exc}") from exc
 
     def text(self, value: Any, field: str, where: str) -> str:
         if not isinstance(value, str) or not value.strip():

@@ -78,9 +78,7 @@ GENERIC_PACKAGE_PREFIXES = frozenset({
 #: claimed twice makes the file invalid.
 SHARED_PACKAGE_PREFIXES: frozenset[str] = frozenset()
 
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PKG_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
-_COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
 _URL_RE = re.compile(r"^https?://\S+$")
 _FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "kind", "signatures",
            "pi_types", "policy_url", "sources")
@@ -157,20 +155,11 @@ def _read_text(name: str) -> str:
     return _FILES[name].read_text()
 
 
-class _Checker(DataChecker):
-    def regexes(self, values: tuple[str, ...], field: str, where: str) -> None:
-        for rx in values:
-            try:
-                re.compile(rx)
-            except re.error as exc:
-                raise self.fail(f"{where}: {field} has an invalid regular expression {rx!r}: {exc}") from exc
-
-
-_FILES: dict[str, KnowledgeFile[Any]] = {name: KnowledgeFile(name, __file__, _Checker)
+_FILES: dict[str, KnowledgeFile[Any]] = {name: KnowledgeFile(name, __file__, DataChecker)
                                          for name in (DATA_FILE, EXODUS_FILE)}
 
 
-def _parse_signatures(ck: _Checker, raw: Any, where: str) -> SdkSignatures:
+def _parse_signatures(ck: DataChecker, raw: Any, where: str) -> SdkSignatures:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
@@ -202,26 +191,10 @@ def _parse_catalogue(text: str) -> _Catalogue:
     for i, e in enumerate(raw):
         label = e.get("id") if isinstance(e, dict) else None
         where = f"sdks[{i}]" + (f" ({label})" if isinstance(label, str) else "")
-        if not isinstance(e, dict):
-            raise ck.fail(f"{where}: entry must be a mapping")
-        missing = [k for k in _FIELDS if k not in e]
-        if missing:
-            raise ck.fail(f"{where}: missing keys {missing}")
-        extra = sorted(set(e) - set(_FIELDS) - set(_OPTIONAL))
-        if extra:
-            raise ck.fail(f"{where}: unknown keys {extra}")
-        sid = e["id"]
-        if not isinstance(sid, str) or not _ID_RE.match(sid):
-            raise ck.fail(f"{where}: id must be a lowercase slug, got {sid!r}")
-        if sid in sdks:
-            raise ck.fail(f"{where}: duplicate id")
-        name_zh = ck.opt_text(e["name_zh"], "name_zh", where)
-        name_en = ck.opt_text(e["name_en"], "name_en", where)
-        if name_zh is None and name_en is None:
-            raise ck.fail(f"{where}: needs name_zh or name_en")
-        country = e["country"]
-        if country is not None and (not isinstance(country, str) or not _COUNTRY_RE.match(country)):
-            raise ck.fail(f"{where}: country must be a two-letter code or null, got {country!r}")
+        ck.entry(e, where, _FIELDS, _OPTIONAL)
+        sid = ck.slug_id(e["id"], where, sdks)
+        name_zh, name_en = ck.names(e, where)
+        country = ck.country(e["country"], where)
         category = e["category"]
         if category not in CATEGORIES:
             raise ck.fail(f"{where}: category {category!r} is not one of {list(CATEGORIES)}")

@@ -110,6 +110,11 @@ def _pi_undeclared(r: Rule, ctx: ListsContext) -> list[Finding]:
             continue
         types = tuple(u.api.pi_types)
         owner = u.owner
+        kind = ctx.scan.owner_kind(owner)
+        if kind == "library":
+            continue  # a library's code collects for the app only when the app uses that feature
+        if kind in ("unattributed", "unidentified") and any(pi == d[0] for d in declared for pi in types):
+            continue  # code no one is known for: a row under any collector covers it
         if any((pi, owner) in declared or pi in shared_by_sdk.get(owner, ()) for pi in types):
             continue
         if (owner, types) in flagged:
@@ -144,6 +149,8 @@ def _stale_row(r: Rule, ctx: ListsContext) -> list[Finding]:
                                   "which the app does not contain",
                                   sdk=s.sdk, **_where(s, dl)))
     permissions = {p.name for p in scan.permissions}
+    # collection by code no one is known for may be anyone's row
+    unknown = {pi for (pi, o) in observed if scan.owner_kind(o) in ("unattributed", "unidentified")}
     for c in dl.collected:
         if c.collector != APP and c.collector != TODO and c.collector not in detected:
             out.append(Finding.of(r, c.collector,
@@ -152,7 +159,7 @@ def _stale_row(r: Rule, ctx: ListsContext) -> list[Finding]:
                                   "which the app does not contain",
                                   sdk=c.collector, pi_type=c.pi_type, **_where(c, dl)))
         elif (c.method in ("automatic", "permission") and (c.pi_type, c.collector) not in observed
-              and c.pi_type in pis):
+              and c.pi_type not in unknown and c.pi_type in pis):
             if c.permission and c.permission not in permissions:
                 reason_zh, reason_en = f"且未申请 {c.permission}", f"and {c.permission} is not requested"
             else:

@@ -1,8 +1,10 @@
 """Draft ``privacy-lists.yaml`` from a scan: the rows a person then completes.
 
 One collected row per PI type per collector (the app, or each SDK whose code collects it), with
-the evidence as a comment; one shared row per embedded SDK with its company, the PI it collects
-and its privacy-policy URL from the knowledge base. Purposes and scenarios are a person's to
+the evidence as a comment (library code makes no row, only a comment; code that neither the app's
+namespaces nor any known SDK hold makes a row whose collector is ``TODO``); one shared row per
+embedded SDK with its company, the PI it collects and its privacy-policy URL from the knowledge
+base. Purposes and scenarios are a person's to
 write: they are left as ``TODO``, and ``lists check`` refuses a file that still has one.
 """
 
@@ -61,7 +63,12 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
         f"  version: {_q(pkg.manifest.version_name)}",
         "collected:",
     ]
-    observed = observed_collection(r)
+    observed_all_owners = observed_collection(r)
+    # library code makes no row (it collects for the app only when the app uses that feature: a
+    # comment says so); code no one is known for makes a row whose collector a person names
+    library = {k: v for k, v in observed_all_owners.items() if r.owner_kind(k[1]) == "library"}
+    observed = {k: v for k, v in observed_all_owners.items() if k not in library}
+    unknown = {k for k in observed if r.owner_kind(k[1]) in ("unattributed", "unidentified")}
     # PI types only a requested dangerous permission reaches, with no code use found: listed for a
     # person to confirm or delete
     requested = {}
@@ -77,9 +84,18 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
     observed_all = {**requested, **observed}
     if not rows:
         out[-1] = "collected: []"
+    written: set[tuple[str, str]] = set()
     for pi, owner in rows:
         t = pis.get(pi)
-        who = "the app" if owner == APP else f"SDK {owner}"
+        collector = TODO if (pi, owner) in unknown else owner
+        if (pi, collector) in written or (collector == TODO and (pi, APP) in written):
+            # an app row already stands for this PI: the unknown owner's evidence goes under it
+            out.append(f"  #   also by {owner} code:")
+            out.extend(f"  #   {line}" for line in observed_all[(pi, owner)][:3])
+            continue
+        written.add((pi, collector))
+        who = ("the app" if owner == APP else f"{owner} code (not the app's namespace, no SDK known): name "
+               "the collector, app or an SDK id" if collector == TODO else f"SDK {owner}")
         out.append(f"  # {t.zh if t else pi}{' [敏感]' if t and t.sensitive == 'true' else ''} — collected "
                    f"by {who}:")
         out.extend(f"  #   {line}" for line in observed_all[(pi, owner)][:3])
@@ -89,10 +105,13 @@ def draft_yaml(r: ScanResult, today: _dt.date | None = None) -> str:
             f"    purpose: {_q(TODO)}",
             f"    scenario: {_q(TODO)}",
             f"    method: {'permission' if perm else 'automatic'}",
-            f"    collector: {owner}",
+            f"    collector: {_q(collector) if collector == TODO else collector}",
         ]
         if perm:
             out.append(f"    permission: {perm}")
+    for (pi, owner), lines in sorted(library.items()):
+        out.append(f"  # not drafted: library {owner} code reaches {pi} ({lines[0]}); it runs only when "
+                   "the app uses that feature — add an app row if it does")
     shared = [d for d in r.sdks if d.confidence != "low"]
     out.append("shared:" if shared else "shared: []")
     for d in shared:

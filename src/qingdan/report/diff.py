@@ -25,6 +25,9 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         "new": {"package": new["app"]["package"], "version_name": new["app"]["version_name"],
                 "version_code": new["app"]["version_code"], "sha256": new["input"]["sha256"]},
     }
+    # a packed side's code-based differences are the shell's, not the app's
+    out["packing"] = {side: (rep.get("packing") or {}).get("packer")
+                      for side, rep in (("old", old), ("new", new))}
     sev = {(f["rule"], f["owner"]): f["severity"] for f in old["findings"] + new["findings"]}
     for k in ("sdks", "permissions", "pi_types", "findings"):
         added, removed = sorted(b[k] - a[k]), sorted(a[k] - b[k])
@@ -41,6 +44,10 @@ def diff_lines(d: dict[str, Any]) -> list[str]:
              f"({n['version_code']})"]
     if o["package"] != n["package"]:
         lines.append("  note      the two packages have different names")
+    for side, packer in (d.get("packing") or {}).items():
+        if packer:
+            lines.append(f"  note      the {side} package is packed ({packer}): its code-based sections "
+                         "cover only the shell")
     for k, label in (("sdks", "SDKs"), ("permissions", "perms"), ("pi_types", "PI"),
                      ("findings", "findings")):
         add, rem = d[k]["added"], d[k]["removed"]

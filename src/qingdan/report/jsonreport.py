@@ -11,6 +11,7 @@ from typing import Any
 from qingdan import __version__
 from qingdan._io import write_atomic  # noqa: F401 - its old home, still imported from here
 from qingdan.apk.dex import SCANNER
+from qingdan.checks.attribution import PLATFORM
 from qingdan.checks.findings import count_by_severity, finding_dict  # noqa: F401 - finding_dict: its old home
 from qingdan.checks.scan import ScanResult
 
@@ -101,6 +102,7 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
              "classes": d.evidence.classes, "prefixes": d.evidence.prefixes}
             for d in r.libraries
         ],
+        "owners": _owners(r),
         "api_uses": _api_uses(r),
         "pi_summary": _pi_summary(r),
         "findings": [f.to_dict(r) for f in r.findings],
@@ -108,6 +110,9 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         "native_libs": [{"abi": n.abi, "name": n.name, "size": n.size, "source": n.source}
                         for n in pkg.native_libs],
         "assets": pkg.assets,
+        "payloads": [{"path": x.path, "size": x.size, "kind": x.kind, "source": x.source}
+                     for x in pkg.payloads],
+        "packing": r.packing.to_dict() if r.packing is not None else None,
         "warnings": r.warnings,
     }
 
@@ -137,7 +142,8 @@ def _api_uses(r: ScanResult) -> list[dict[str, Any]]:
         if g is None:
             g = groups[key] = {
                 "api": u.api.id, "zh": u.api.zh, "en": u.api.en, "pi_types": list(u.api.pi_types),
-                "permission": u.api.permission, "owner": u.owner, "certainty": u.certainty,
+                "permission": u.api.permission, "owner": u.owner, "owner_kind": r.owner_kind(u.owner),
+                "certainty": u.certainty,
                 "non_resettable": u.api.non_resettable, "weak": u.api.weak, "count": 0, "sites": [],
             }
         g["count"] += u.count
@@ -145,8 +151,33 @@ def _api_uses(r: ScanResult) -> list[dict[str, Any]]:
             if len(g["sites"]) < MAX_SITES:
                 g["sites"].append({"caller_class": s.caller_class, "caller_method": s.caller_method,
                                    "callee": u.callee, "how": u.how, "dex_source": s.dex_source,
-                                   "strings": list(s.strings)})
+                                   "strings": list(s.strings), "attribution": _rule_of(r, s.caller_class)})
     return list(groups.values())
+
+
+def _rule_of(r: ScanResult, class_name: str) -> str | None:
+    return r.owners.attribution(class_name).rule if r.owners is not None else None
+
+
+def _owner_name(r: ScanResult, owner: str, kind: str) -> str:
+    d = r.sdk(owner) or r.library(owner)
+    if d is not None:
+        return d.sdk.name
+    return {"app": "App", "unattributed": "unattributed (obfuscated, no evidence)",
+            "unidentified": "unidentified (no catalogue match)"}.get(kind, owner) \
+        if owner != PLATFORM else "AndroidX / support / Kotlin / Java runtime code"
+
+
+def _owners(r: ScanResult) -> list[dict[str, Any]]:
+    """Classes per owner (app, SDKs, libraries, unattributed, unidentified), with the rules that
+    attributed them and a few sample classes for each rule."""
+    return [
+        {"owner": c.owner, "kind": c.kind, "name": _owner_name(r, c.owner, c.kind), "classes": c.classes,
+         "rules": [{"rule": rule, "classes": n,
+                    "samples": [{"class": cls, "detail": detail} for cls, detail in c.samples.get(rule, [])]}
+                   for rule, n in sorted(c.rules.items(), key=lambda kv: -kv[1])]}
+        for c in r.owner_counts
+    ]
 
 
 def _pi_summary(r: ScanResult) -> list[dict[str, Any]]:
@@ -159,7 +190,7 @@ def _pi_summary(r: ScanResult) -> list[dict[str, Any]]:
             "pi_type": key, "zh": info.zh if info else None, "en": info.en if info else None,
             "sensitive": info.sensitive if info else None,
             "collectors": [
-                {"owner": c.owner,
+                {"owner": c.owner, "owner_kind": r.owner_kind(c.owner),
                  "evidence": [{"kind": e.kind, "detail": e.detail, "certainty": e.certainty, "where": e.where,
                                "count": e.count} for e in c.evidence]}
                 for c in collectors

@@ -32,6 +32,12 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
     signed = f"signed {'+'.join(sig['schemes'])}{signer}" if sig["signed"] else "unsigned"
     out.append(f"  file      {Path(inp['path']).name} · {inp['kind']} · {_size(inp['size'])} · "
                f"sha256 {inp['sha256'][:16]}… · {signed}")
+    pk = rep.get("packing")
+    if pk:
+        name = f"{pk['name_en'] or pk['name']} {pk['name_zh'] or ''}".strip()
+        out.append(f"  PACKED    {name} ({pk['packer']}): the real code is encrypted and unseen;")
+        out.append("            code-based sections (SDKs, API uses, PI from code) cover only the shell;")
+        out.append("            manifest evidence is used in full; ask for an unpacked build (sec.packed)")
     names = app["sdk_codenames"]
     sdk = (f"min {app['min_sdk']}{' (' + names['min'] + ')' if 'min' in names else ''}"
            f" · target {app['target_sdk']}")
@@ -90,6 +96,16 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                        f"PI: {pi_text}")
         if len(shown) > 12:
             out.append(f"            … {len(shown) - 12} more in the report")
+    if rep.get("owners"):
+        kinds: dict[str, int] = {}
+        for o in rep["owners"]:
+            kinds[o["kind"]] = kinds.get(o["kind"], 0) + o["classes"]
+        attributed = sum(ru["classes"] for o in rep["owners"] for ru in o["rules"]
+                         if ru["rule"] in ("manifest-superclass", "vendor-root", "call-edges", "strings"))
+        order = ("app", "sdk", "library", "unattributed", "unidentified")
+        shown = " · ".join(f"{k} {kinds[k]}" for k in order if kinds.get(k))
+        out.append(f"  owners    {shown} classes"
+                   + (f" ({attributed} obfuscated tied to an owner by evidence)" if attributed else ""))
     if rep["libraries"]:
         libs = [d["name"] for d in rep["libraries"] if d["confidence"] != "low"]
         out.append(f"  libraries {len(libs)}: {', '.join(libs[:10])}"
@@ -99,6 +115,18 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
                      for c in i["collectors"])]
     if app_pi:
         out.append(f"  app PI    {', '.join(app_pi)}")
+    # collection by code that is not the app's own, by kind of owner: never folded into "app PI"
+    labels = (("library", "lib PI   "), ("unattributed", "unattr PI"), ("unidentified", "unid PI  "))
+    for kind, label in labels:
+        by_owner: dict[str, list[str]] = {}
+        for i in rep["pi_summary"]:
+            for c in i["collectors"]:
+                if c.get("owner_kind") == kind and any(e["kind"] == "api" for e in c["evidence"]):
+                    by_owner.setdefault(c["owner"], []).append(i["pi_type"])
+        if by_owner:
+            text = "; ".join(f"{o}: {', '.join(p)}" if kind == "library" else ", ".join(p)
+                             for o, p in sorted(by_owner.items()))
+            out.append(f"  {label} {text}")
     fc = rep["finding_counts"]
     if rep["findings"]:
         parts = [f"{fc[k]} {k}" for k in SEVERITIES if fc[k]]
@@ -117,6 +145,10 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         libs = sorted({n["name"] for n in rep["native_libs"]})
         out.append(f"  native    {', '.join(sorted(by_abi))}: {', '.join(libs[:8])}"
                    + (f" (+{len(libs) - 8})" if len(libs) > 8 else ""))
+    if rep.get("payloads"):
+        shown = ", ".join(f"{p['path']} ({p['kind']})" for p in rep["payloads"][:4])
+        more = " …" if len(rep["payloads"]) > 4 else ""
+        out.append(f"  payloads  {len(rep['payloads'])}: {shown}{more}")
     if rep["package_prefixes"]:
         out.append("  prefixes  " + " · ".join(f"{p['prefix']} ({p['classes']})"
                                               for p in rep["package_prefixes"][:8]))
@@ -137,9 +169,12 @@ def one_line(rep: dict[str, Any]) -> str:
 
 
 def suggestion(rep: dict[str, Any]) -> str:
-    """What a reviewer would likely decide: an open block finding → reject; an open warn → review."""
+    """What a reviewer would likely decide: an open block finding → reject; an open warn → review.
+    A packed build (an open ``sec.packed``) → reject: its code could not be checked; ask for an
+    unpacked one."""
     fc = rep["finding_counts"]
-    return "reject" if fc["block"] else "review" if fc["warn"] else "approve"
+    packed = any(f["rule"] == "sec.packed" and not f["accepted"] for f in rep["findings"])
+    return "reject" if fc["block"] or packed else "review" if fc["warn"] else "approve"
 
 
 # the columns of a folder scan's CSV summary, in order

@@ -37,6 +37,7 @@ from qingdan.review.attachments import (
 )
 from qingdan.review.storage import NotAPackage, Storage, TooLarge
 from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.review.suggestion import verdict_suggestion
 from qingdan.service.deps import JobsDep, ReviewSettingsDep, ReviewStoreDep, StorageDep
 from qingdan.service.errors import ConsoleError
 from qingdan.service.inputs import bad_char
@@ -376,7 +377,9 @@ def submission(sub_id: str, request: Request, store: ReviewStoreDep, error: str 
             seen.setdefault(f["rule"], f)
         findings = list(seen.values())
     titles = {f["rule"]: f["title_zh"] for f in findings}
+    suggested = verdict_suggestion(rep) if rep is not None else None
     return page(request, "submission.html.j2", sub=sub, rep=rep, findings=findings, counts=counts,
+                suggested=suggested,
                 titles=titles, verdicts=store.verdicts([sub_id])[sub_id], events=store.events(sub_id),
                 progress={"queued": 0, "running": 50}.get(sub["status"], 100), error=error)
 

@@ -37,6 +37,7 @@ from qingdan.review.attachments import (
 )
 from qingdan.review.storage import BadFolder, NotAPackage, Storage, StorageFull, TooLarge, batch_files
 from qingdan.review.store import Forbidden, ReviewStore
+from qingdan.review.suggestion import verdict_suggestion
 from qingdan.service.deps import JobsDep, ReviewSettingsDep, ReviewStoreDep, StorageDep, bearer_token
 from qingdan.service.errors import ServiceError
 from qingdan.service.inputs import Ident, Text, bad_char
@@ -113,6 +114,8 @@ def view(store: ReviewStore, sub: dict) -> dict:
             "rules": sorted({f["rule"] for f in rep["findings"]}),
             "sdks": sorted(d["id"] for d in rep["sdks"] if d["confidence"] != "low"),
             "permissions": len(rep["permissions"]),
+            "packing": (rep.get("packing") or {}).get("packer"),
+            "suggestion": verdict_suggestion(rep),
         }
         out["links"] = {"report_json": f"/v1/review/submissions/{sub['id']}/report.json",
                         "report_html": f"/v1/review/submissions/{sub['id']}/report.html"}
