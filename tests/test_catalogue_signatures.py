@@ -46,3 +46,19 @@ def test_play_services_base_sign_in_classes_are_not_google_sign_in(tmp_path):
     base += _many("com.google.android.gms.auth.api.signin.internal")
     r = _scan(tmp_path, base + _many("com.google.android.gms.common"))
     assert "google-sign-in" not in {d.sdk.id for d in r.sdks}
+
+
+@pytest.mark.parametrize(("package", "owner"), [
+    ("io.reactivex.internal.operators", "rxjava"),  # RxJava 2 (RxJava 1 is rx.*)
+    ("rx.internal", "rxjava"),
+    ("org.greenrobot.eventbus", "eventbus"),
+    ("butterknife", "butter-knife"),
+    ("com.umeng.qq.handler", "umeng-share"),  # Umeng Share's platform adapters
+    ("org.jetbrains.annotations", "jetbrains-annotations"),
+    ("com.chad.library.adapter.base", "brvah"),
+])
+def test_common_namespaces_seen_unidentified_in_store_builds_are_catalogued(package, owner):
+    from qingdan.checks.sdks import catalogue
+
+    ids, _depth = catalogue().trie.longest(package)
+    assert ids and ids[0] == owner
