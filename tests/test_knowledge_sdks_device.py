@@ -70,7 +70,8 @@ def test_second_wave_device_entries_have_verified_prefixes_and_facts():
                 "huawei-agc-apm": "com.huawei.agconnect.apms", "aispeech": "com.aispeech",
                 "dingxiang-risk": "com.dx.mobile.risk", "shuzilm-trusted-id": "cn.shuzilm.core",
                 "volcengine-device-security": "com.volcengine.mobsecBiz",
-                "aliyun-device-risk": "net.security.device.api"}
+                "aliyun-device-risk": "net.security.device.api",
+                "aliyun-emas-apm": "com.alibaba.motu.crashreporter"}
     for sid, prefix in prefixes.items():
         assert prefix in sdks[sid].signatures.packages, sid
     qapm = sdks["tencent-qapm"]
