@@ -62,3 +62,21 @@ def test_well_known_chinese_sdks_are_complete_for_the_sharing_list():
                 "netease-yidun", "megvii-faceid", "iflytek-msc", "baidu-speech", "agora-rtc", "tencent-trtc"):
         s = sdks[sid]
         assert s.company and s.pi_types and s.purpose and s.policy_url, sid
+
+
+def test_second_wave_device_entries_have_verified_prefixes_and_facts():
+    sdks = cat.load_sdks()
+    prefixes = {"tencent-qapm": "com.tencent.qapmsdk", "crasheye": "com.xsj.crasheye",
+                "huawei-agc-apm": "com.huawei.agconnect.apms", "aispeech": "com.aispeech",
+                "dingxiang-risk": "com.dx.mobile.risk", "shuzilm-trusted-id": "cn.shuzilm.core",
+                "volcengine-device-security": "com.volcengine.mobsecBiz",
+                "aliyun-device-risk": "net.security.device.api",
+                "aliyun-emas-apm": "com.alibaba.motu.crashreporter"}
+    for sid, prefix in prefixes.items():
+        assert prefix in sdks[sid].signatures.packages, sid
+    qapm = sdks["tencent-qapm"]
+    assert qapm.pi_types and qapm.purpose and qapm.policy_url and "recalled" not in qapm.sources
+    for sid in ("tencent-qapm", "volcengine-device-security", "huawei-location-kit", "aliyun-device-risk"):
+        assert sdks[sid].company and sdks[sid].pi_types and sdks[sid].purpose and sdks[sid].policy_url, sid
+    assert sdks["alibaba-andfix"].kind == "library"
+    assert sdks["ibank"].company
