@@ -200,7 +200,7 @@ def main() -> int:
 
     s = sdk_accuracy(results, labels)
     print(f"SDK detection over {len(labels['apps'])} labelled apps: precision {s.precision:.3f} "
-          f"recall {s.recall:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})  [target >= 0.95 / 0.95]")
+          f"recall {s.recall:.3f} (tp {s.tp}, fp {s.fp}, fn {s.fn})  [target >= 0.98 / 0.98]")
     d, rf = source_accuracy(results, truth)
     print(f"sensitive sources, direct calls: recall {d.recall:.3f} ({d.tp}/{d.tp + d.fn})  [target >= 0.95]")
     print(f"sensitive sources, reflective:   flagged possible {rf.tp}/{rf.tp + rf.fn}")
