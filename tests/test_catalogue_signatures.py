@@ -62,3 +62,20 @@ def test_common_namespaces_seen_unidentified_in_store_builds_are_catalogued(pack
 
     ids, _depth = catalogue().trie.longest(package)
     assert ids and ids[0] == owner
+
+
+@pytest.mark.parametrize(("package", "owner"), [
+    ("com.czhj.sdk.common", "sigmob"),  # Sigmob's own integration guide keeps com.czhj.**
+    ("com.tencent.beacon.event", "tencent-beacon"),
+    ("com.adjust.sdk", "adjust"),
+    ("com.beizi.fusion.ads", "beizi-ads"),
+    ("com.tencent.trtc", "tencent-trtc"),
+    ("com.ss.bytertc.engine", "volcengine-rtc"),
+    ("im.zego.zegoexpress.entity", "zego-express"),
+    ("com.dingxiang.mobile.risk", "dingxiang-risk"),
+])
+def test_sdks_known_by_their_code_roots_as_well_as_their_native_libraries(package, owner):
+    from qingdan.checks.sdks import catalogue
+
+    ids, _depth = catalogue().trie.longest(package)
+    assert ids and ids[0] == owner
