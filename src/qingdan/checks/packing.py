@@ -21,7 +21,15 @@ from typing import Any
 
 from qingdan.apk.package import AppPackage
 from qingdan.checks.findings import Finding, rule
-from qingdan.checks.sdks import APP, SdkDetection, _confidence, _is_own, _literal_prefix, own_namespaces
+from qingdan.checks.sdks import (
+    APP,
+    SdkDetection,
+    _confidence,
+    _is_own,
+    _literal_prefix,
+    own_namespaces,
+    ranked,
+)
 from qingdan.knowledge.packers import Packer, load_packers
 from qingdan.knowledge.rules import Rule
 
@@ -171,8 +179,7 @@ def manifest_in_full(pkg: AppPackage, packing: Packing, detections: list[SdkDete
         e.declared_only = [c for c in e.declared_only if c not in live]
         e.components.extend(c for c in live if c not in e.components)
         d.confidence = _confidence(e) or d.confidence
-    rank = {"high": 0, "medium": 1, "low": 2}
-    return sorted(detections, key=lambda d: (rank[d.confidence], -d.evidence.classes, d.sdk.id))
+    return ranked(detections)
 
 
 # -- the rule ---------------------------------------------------------------------------------------

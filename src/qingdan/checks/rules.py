@@ -16,7 +16,7 @@ from typing import Any
 from qingdan.checks.findings import Finding, rule, run_stage
 from qingdan.checks.intents import QUERIES, STARTERS, TARGET_CLASSES, TARGETING, foreign_packages
 from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
-from qingdan.checks.sdks import APP
+from qingdan.checks.sdks import APP, own_namespaces
 from qingdan.knowledge._data import data_bytes, load_yaml_data
 from qingdan.knowledge.rules import Rule
 
@@ -171,8 +171,6 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
     components that answer an action (queryIntentServices / queryBroadcastReceivers) and
     elsewhere starts or broadcasts to explicit components it computes at run time — the mutual
     wake-up of push SDKs, whose targets are only known on the device."""
-    from qingdan.checks.sdks import own_namespaces
-
     res = ctx.result
     own = own_namespaces(res.package)
     direct: dict[str, list[dict[str, Any]]] = {}

@@ -18,7 +18,7 @@ from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, ow
 from qingdan.checks.exodus import exodus_detections, name_twins
 from qingdan.checks.namespaces import UNIDENTIFIED, ClassIndex, Namespace, unidentified_namespaces
 from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
-from qingdan.checks.sdks import APP, SdkDetection, _is_own, catalogue, detect_sdks, own_namespaces
+from qingdan.checks.sdks import APP, SdkDetection, _is_own, catalogue, detect_sdks, own_namespaces, ranked
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -165,8 +165,7 @@ def scan_package(pkg: AppPackage) -> ScanResult:
 
     name_twins(found)
     found += exodus_detections(pkg, known, found, index)
-    rank = {"high": 0, "medium": 1, "low": 2}
-    found.sort(key=lambda d: (rank[d.confidence], -d.evidence.classes, d.sdk.id))
+    found = ranked(found)
     sdks = [d for d in found if not d.sdk.is_library]
     libraries = [d for d in found if d.sdk.is_library]
     # SDKs and libraries own the code under their roots (and obfuscated code the evidence ties to

@@ -277,8 +277,7 @@ def detect_sdks(pkg: AppPackage, index: ClassIndex | None = None) -> list[SdkDet
         if conf is None:
             continue
         out.append(SdkDetection(cat.sdks[sid], conf, e, versions.get(sid)))
-    out.sort(key=lambda d: ({"high": 0, "medium": 1, "low": 2}[d.confidence], -d.evidence.classes, d.sdk.id))
-    return out
+    return ranked(out)
 
 
 _VERSION_CLASS = re.compile(r"(?i)(buildconfig|version|constant|config|sdk)[^.]*$")
@@ -311,6 +310,14 @@ def _signal(e: SdkEvidence, kind: str, name: str, shared: frozenset[tuple[str, s
     getattr(e, kind).append(name)
     if (kind, name) in shared and name not in e.supporting:
         e.supporting.append(name)
+
+
+_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
+def ranked(detections: list[SdkDetection]) -> list[SdkDetection]:
+    """Detections in report order: high confidence first, then by classes, then by id."""
+    return sorted(detections, key=lambda d: (_RANK[d.confidence], -d.evidence.classes, d.sdk.id))
 
 
 def _confidence(e: SdkEvidence) -> str | None:

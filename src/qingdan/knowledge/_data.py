@@ -24,6 +24,8 @@ from qingdan._io import write_atomic
 T = TypeVar("T")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+#: An http(s) URL (policy links, refs).
+URL_RE = re.compile(r"^https?://\S+$")
 
 
 def cache_dir() -> Path:

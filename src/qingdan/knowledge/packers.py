@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import KnowledgeFile, data_bytes
+from qingdan.knowledge._data import URL_RE, KnowledgeFile, data_bytes
 from qingdan.knowledge.sdks import load_sdks
 
 __all__ = ["DATA_FILE", "SCHEMA", "SIGNATURE_KINDS", "Packer", "PackerSignatures", "load_packer_sources",
@@ -36,7 +36,6 @@ SIGNATURE_KINDS = ("application_classes", "native_libs", "native_lib_patterns", 
 _FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "sdk", "signatures", "sources")
 _OPTIONAL = ("weak", "bundled", "verified", "refs")
 _CLASS_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)+$")
-_URL_RE = re.compile(r"^https?://\S+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +133,7 @@ def _parse(text: str) -> tuple[dict[str, Packer], dict[str, dict[str, Any]]]:
         if "recalled" in srcs and verified:
             raise ck.fail(f"{where}: an entry citing the recalled source must say verified: false")
         refs = ck.str_list(e.get("refs", []), "refs", where)
-        if any(not _URL_RE.match(r) for r in refs):
+        if any(not URL_RE.match(r) for r in refs):
             raise ck.fail(f"{where}: refs must be http(s) URLs, got {refs!r}")
         out[pid] = Packer(
             id=pid, name_zh=name_zh, name_en=name_en,

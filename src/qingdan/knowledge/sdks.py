@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import DataChecker, KnowledgeFile
+from qingdan.knowledge._data import URL_RE, DataChecker, KnowledgeFile
 
 __all__ = [
     "CATEGORIES",
@@ -88,7 +88,6 @@ GENERIC_PACKAGE_PREFIXES = frozenset({
 SHARED_PACKAGE_PREFIXES: frozenset[str] = frozenset()
 
 _PKG_RE = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
-_URL_RE = re.compile(r"^https?://\S+$")
 _FIELDS = ("id", "name_zh", "name_en", "company", "company_en", "country", "category", "kind", "signatures",
            "pi_types", "policy_url", "sources")
 _OPTIONAL = ("verified", "purpose", "refs")
@@ -233,7 +232,7 @@ def _parse_catalogue(text: str) -> _Catalogue:
         if category not in CATEGORIES:
             raise ck.fail(f"{where}: category {category!r} is not one of {list(CATEGORIES)}")
         url = e["policy_url"]
-        if url is not None and (not isinstance(url, str) or not _URL_RE.match(url)):
+        if url is not None and (not isinstance(url, str) or not URL_RE.match(url)):
             raise ck.fail(f"{where}: policy_url must be an http(s) URL or null, got {url!r}")
         srcs = ck.str_list(e["sources"], "sources", where)
         if not srcs:
@@ -249,7 +248,7 @@ def _parse_catalogue(text: str) -> _Catalogue:
         if kind not in KINDS:
             raise ck.fail(f"{where}: kind must be one of {list(KINDS)}, got {kind!r}")
         refs = ck.str_list(e.get("refs", []), "refs", where)
-        bad = [r for r in refs if not _URL_RE.match(r)]
+        bad = [r for r in refs if not URL_RE.match(r)]
         if bad:
             raise ck.fail(f"{where}: refs must be http(s) URLs, got {bad!r}")
         sig = _parse_signatures(ck, e["signatures"], where)
