@@ -1,0 +1,46 @@
+"""Ad SDK packages the catalogue (sdks.yaml, group ads) learnt for issue 15: each names its SDK in a
+scan of a package the tests build, and a nested prefix does not take a sibling SDK's code."""
+
+from __future__ import annotations
+
+import pytest
+
+from qingdan.checks.scan import scan_path
+from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+
+
+def _sdks(tmp_path, package: str) -> set[str]:
+    man = build_manifest("com.example.app", label="T")
+    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
+    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
+    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
+    return {d.sdk.id for d in r.sdks if d.confidence != "low"}
+
+
+@pytest.mark.parametrize(("package", "sdk"), [
+    ("com.tencent.klevin.ads", "tencent-klevin"),
+    ("com.qumeng.advlib.core", "qumeng-ads"),
+    ("com.iclicash.advlib.core", "qumeng-ads"),  # the Qutoutiao ad SDK's earlier package
+    ("com.mcto.sspsdk", "iqiyi-ads"),
+    ("com.tapsdk.tapad", "taptap-ads"),
+    ("com.tradplus.ads.base", "tradplus"),
+    ("cn.admobiletop.adsuyi", "adsuyi"),
+    ("com.umeng.union", "umeng-union"),
+    ("cn.vlion.ad.inland.base", "menta-vlion-ads"),
+    ("com.anythink.core.api", "anythink"),
+    ("com.huawei.openalliance.ad", "huawei-ads-kit"),
+    ("com.heytap.msp.mobad.api", "oppo-ads"),
+    ("com.opos.mobad.service", "oppo-ads"),
+    ("com.alimm.tanx.core", "alibaba-tanx"),
+    ("com.shu.priory", "iflytek-ads"),  # the current generation of iFLYTEK's ad SDK
+    ("com.xiaomi.ad.mediation", "xiaomi-mimo-ads"),
+])
+def test_ad_sdk_packages_name_their_sdk(tmp_path, package, sdk):
+    assert sdk in _sdks(tmp_path, package)
+
+
+def test_oppo_ads_prefix_leaves_oppo_push_code_to_oppo_push(tmp_path):
+    # com.heytap.msp.mobad sits under OPPO Push's com.heytap.msp: push code stays push
+    found = _sdks(tmp_path, "com.heytap.msp.push.service")
+    assert "oppo-push" in found
+    assert "oppo-ads" not in found
