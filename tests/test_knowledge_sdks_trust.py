@@ -36,7 +36,9 @@ def test_new_trust_entries_have_verified_prefixes_and_sharing_list_facts():
     prefixes = {"aliyun-waf-app-protection": "com.aliyun.TigerTally",
                 "bangcle-everisk": "com.bangcle.everisk",
                 "douyin-game-union-sdk": "com.bytedance.ttgame.tob",
-                "aliyun-emas-apm": "com.aliyun.emas.apm"}
+                "aliyun-emas-apm": "com.aliyun.emas.apm",
+                "aliyun-emas-tlog": "com.taobao.tao.log",
+                "aliyun-arms-rum": "com.alibabacloud.rum"}
     for sid, prefix in prefixes.items():
         s = sdks[sid]
         assert prefix in s.signatures.packages, sid
