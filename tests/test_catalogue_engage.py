@@ -1,0 +1,110 @@
+"""Engagement SDKs the catalogue (sdks.yaml: push, analytics, login/share, one-click login, maps and
+location, IM, customer service) learnt for issue 15: each new package names its SDK in a scan of a
+package the tests build, a nested prefix leaves its parent's code to the parent, and the new Chinese
+entries carry what the double lists need (operator, PI types, purpose, policy page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qingdan.checks.scan import scan_path
+from qingdan.knowledge import sdks as cat
+from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+
+
+def _sdks(tmp_path, package: str) -> set[str]:
+    man = build_manifest("com.example.app", label="T")
+    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
+    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
+    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
+    return {d.sdk.id for d in r.sdks if d.confidence != "low"}
+
+
+@pytest.mark.parametrize(("package", "sdk"), [
+    # new SDKs
+    ("com.umeng.umlink", "umeng-ulink"),
+    ("cn.jiguang.joperate.api", "jiguang-joperate"),
+    ("cn.jiguang.jmlinksdk.api", "jiguang-jmlink"),
+    ("com.quick.qt.commonsdk", "aliyun-quick-tracking"),
+    ("com.baidu.mobads.action", "baidu-action"),
+    ("com.alibaba.sdk.android.man", "aliyun-man"),
+    ("com.xiaomi.mistatistic.sdk", "xiaomi-mistat"),
+    ("com.reyun.sdk", "reyun-game"),
+    ("com.sensorsdata.sf.core", "sensorsdata-sf"),
+    ("com.sensorsdata.abtest.core", "sensorsdata-abtest"),
+    ("com.huawei.agconnect.applinking", "huawei-applinking"),
+    ("com.huawei.hms.maps.model", "huawei-map-kit"),
+    ("com.huawei.hms.site.api", "huawei-site-kit"),
+    ("com.huawei.hms.kit.awareness", "huawei-awareness"),
+    ("com.qxwz.sdk.core", "qxwz-location"),
+    ("com.baidu.geofence", "baidu-geofence"),
+    ("com.baidu.pano.platform", "baidu-pano"),
+    ("com.tencent.navix.api", "tencent-navi"),
+    ("com.google.android.libraries.places.api", "google-places"),
+    ("com.sensoro.beacon.kit", "sensoro-beacon"),
+    ("com.alipay.share.sdk.openapi", "alipay-share"),
+    ("com.hihonor.cloudservice.support.account.request", "honor-account"),
+    ("com.ss.android.larksso", "lark-sso"),
+    ("com.android.dingtalk.openauth", "dingtalk-auth"),
+    ("com.huawei.agconnect.auth", "huawei-agc-auth"),
+    ("im.zego.zpns", "zego-zpns"),
+    ("com.tencent.qcloud.tim.push", "tencent-timpush"),
+    ("com.huawei.agconnect.appmessaging", "huawei-appmessaging"),
+    ("com.mob.imsdk", "mob-mobim"),
+    ("com.alibaba.mobileim", "alibaba-openim"),
+    ("cn.xiaoneng.uiapi", "xiaoneng-ntalker"),
+    ("com.helpshift.support", "helpshift"),
+    ("zendesk.chat", "zendesk-sdk"),
+    ("io.intercom.android.sdk", "intercom"),
+    # packages of SDKs the catalogue already had: other generations and internals
+    ("com.analysys", "eguan-drivermonitor"),  # Analysys (易观) SDK's current package
+    ("com.unicom.online.account.kernel", "cucc-auth"),  # China Unicom's current auth SDK
+    ("cn.com.chinatelecom.gateway.lib", "ctcc-auth"),  # China Telecom's earlier auth SDK
+    ("com.bytedance.sdk.open.aweme.authorize", "douyin-opensdk"),
+    ("com.ali.auth.third.ui", "alibaba-baichuan-auth"),
+    ("com.baidu.platform.comapi.map", "baidu-map"),
+    ("com.xiaomi.channel.commonutils.logger", "xiaomi-push"),
+    ("com.xiaomi.clientreport.data", "xiaomi-push"),
+    ("com.meizu.cloud.pushinternal", "meizu-push"),
+    ("com.vivo.vms", "vivo-push"),
+    ("com.tencent.qcloud.tim.uikit.modules.chat", "tencent-im"),
+])
+def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
+    assert sdk in _sdks(tmp_path, package)
+
+
+@pytest.mark.parametrize(("package", "parent", "child"), [
+    # nested prefixes: the parent's own code is not taken by the child SDK
+    ("com.baidu.mobads.production", "baidu-mobads", "baidu-action"),
+    ("cn.jiguang.api", "jiguang-jcore", "jiguang-joperate"),
+    ("com.tencent.qcloud.tuikit.timcommon", "tencent-im", "tencent-timpush"),
+])
+def test_nested_prefix_leaves_the_parent_sdk_its_code(tmp_path, package, parent, child):
+    found = _sdks(tmp_path, package)
+    assert parent in found
+    assert child not in found
+
+
+NEW_CHINESE_COMPLETE = [
+    "umeng-ulink", "jiguang-joperate", "aliyun-quick-tracking", "baidu-action", "aliyun-man", "xiaomi-mistat",
+    "sensorsdata-sf", "sensorsdata-abtest", "huawei-applinking", "huawei-map-kit", "huawei-site-kit",
+    "huawei-awareness", "baidu-geofence", "baidu-pano", "tencent-navi", "alipay-share", "lark-sso",
+    "dingtalk-auth", "huawei-agc-auth", "zego-zpns", "tencent-timpush", "huawei-appmessaging", "mob-mobim",
+    # entries of these groups completed from vendor pages and sharing lists
+    "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
+    "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
+]
+
+
+@pytest.mark.parametrize("sid", NEW_CHINESE_COMPLETE)
+def test_new_and_completed_chinese_sdks_are_complete_for_the_lists(sid):
+    s = cat.load_sdks()[sid]
+    assert s.kind == "sdk" and s.country == "CN" and s.company
+    assert s.pi_types and s.purpose and s.policy_url
+
+
+def test_operators_filled_in_the_engagement_groups():
+    sdks = cat.load_sdks()
+    assert sdks["sdklm-shoumeng"].company == "武汉手盟网络科技有限公司"
+    assert sdks["mpaas-share"].company and sdks["alibaba-baichuan-auth"].company
+    assert sdks["honor-account"].company == sdks["honor-push"].company
