@@ -55,6 +55,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.baidu.cloud.mediastream", "baidu-cloud-live"),
     ("com.baidu.recorder.api", "baidu-cloud-live"),  # the historic LSS live SDK
     ("com.bytedance.labcv.effectsdk", "volcengine-effects"),
+    ("com.bytedance.live.sdk.player", "volcengine-corp-live"),
     ("com.faceunity.core", "faceunity-nama"),
     ("com.baidu.ar", "baidu-dumix"),
     ("com.alibaba.idst.nui", "aliyun-nls"),
@@ -92,7 +93,7 @@ def test_media_sdks_completed_from_vendor_pages():
                 "volcengine-identity", "tencent-tts", "tencent-lcic",
                 "agora-whiteboard", "jiguang-jmlink", "umeng-ulink",
                 "volcengine-video-editor", "aliyun-emas-hybrid", "volcengine-effects", "tencent-youtu",
-                "tencent-copyrighted-music", "iflytek-spark"):
+                "tencent-copyrighted-music", "iflytek-spark", "volcengine-corp-live"):
         s = sdks[sid]
         assert s.kind == "sdk" and s.country == "CN" and s.company, sid
         assert s.pi_types and s.purpose and s.policy_url and s.refs, sid
