@@ -38,8 +38,6 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("im.zego.minigameengine", "zego-minigame"),
     ("im.zego.zegowhiteboard", "zego-whiteboard"),
     ("com.herewhite.sdk", "agora-whiteboard"),
-    ("cn.jiguang.jmlinksdk.api", "jiguang-jmlink"),
-    ("com.umeng.umlink", "umeng-ulink"),
     ("com.ss.ugc.android.editor", "volcengine-video-editor"),
     ("com.emas.hybrid", "aliyun-emas-hybrid"),
     ("com.sensetime.stmobile", "sensetime-effects"),
@@ -91,7 +89,7 @@ def test_media_sdks_completed_from_vendor_pages():
     sdks = cat.load_sdks()
     for sid in ("volcengine-speech", "tencent-tai", "iflytek-aikit", "volcengine-live", "zego-effects",
                 "volcengine-identity", "tencent-tts", "tencent-lcic",
-                "agora-whiteboard", "jiguang-jmlink", "umeng-ulink",
+                "agora-whiteboard",
                 "volcengine-video-editor", "aliyun-emas-hybrid", "volcengine-effects", "tencent-youtu",
                 "tencent-copyrighted-music", "iflytek-spark", "volcengine-corp-live"):
         s = sdks[sid]
