@@ -54,6 +54,9 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.alibaba.mobileim", "alibaba-openim"),
     ("cn.xiaoneng.uiapi", "xiaoneng-ntalker"),
     ("com.helpshift.support", "helpshift"),
+    # second pass (d5-engage2)
+    ("com.getui.gs.sdk", "getui-ido"),
+    ("com.getui.gis.sdk", "getui-ginsight"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
@@ -93,6 +96,8 @@ NEW_CHINESE_COMPLETE = [
     # entries of these groups completed from vendor pages and sharing lists
     "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
     "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
+    # second pass (d5-engage2)
+    "getui-ido", "getui-ginsight",
 ]
 
 
