@@ -57,6 +57,10 @@ def _sdks(tmp_path, package: str) -> set[str]:
     # second pass (d5-engage2)
     ("com.getui.gs.sdk", "getui-ido"),
     ("com.getui.gis.sdk", "getui-ginsight"),
+    ("com.alicom.fusion.auth.numberauth", "aliyun-fusion-auth"),
+    ("com.bytedance.im.core.api", "volcengine-im"),
+    ("com.tencent.lbssearch.object.param", "tencent-map"),
+    ("com.bytedance.push.notification", "volcengine-push"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
@@ -97,7 +101,7 @@ NEW_CHINESE_COMPLETE = [
     "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
     "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
     # second pass (d5-engage2)
-    "getui-ido", "getui-ginsight",
+    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im",
 ]
 
 
