@@ -61,6 +61,8 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.bytedance.im.core.api", "volcengine-im"),
     ("com.tencent.lbssearch.object.param", "tencent-map"),
     ("com.bytedance.push.notification", "volcengine-push"),
+    ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
+    ("com.sobot.online.adapter", "sobot"),  # Sobot agent-side online SDK
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
