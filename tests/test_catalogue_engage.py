@@ -63,6 +63,12 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.bytedance.push.notification", "volcengine-push"),
     ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
     ("com.sobot.online.adapter", "sobot"),  # Sobot agent-side online SDK
+    # obfuscated internals of the map SDKs, shared by their products
+    ("com.amap.api.col.p0003sl", "amap-sdk"),
+    ("com.amap.api.col.s", "amap-sdk"),
+    ("com.baidu.mapsdkplatform.comapi.map", "baidu-map"),
+    ("com.baidu.mapsdkvi", "baidu-map"),
+    ("com.tencent.mapsdk.internal", "tencent-map"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
