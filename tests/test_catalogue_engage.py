@@ -69,6 +69,16 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.baidu.mapsdkplatform.comapi.map", "baidu-map"),
     ("com.baidu.mapsdkvi", "baidu-map"),
     ("com.tencent.mapsdk.internal", "tencent-map"),
+    ("com.autonavi.tbt", "amap-navi"),  # AMap navigation engine
+    # SDK internals outside the catalogued roots
+    ("com.tencent.qimei.strategy.terminal", "tencent-qimei"),
+    ("com.uyumao.sdk", "umeng-analytics"),
+    ("io.rong.common.rlog", "rongcloud-im"),
+    ("io.rong.message", "rongcloud-im"),
+    ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
+    ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
+    ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
+    ("com.sobot.network.http", "sobot"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
@@ -93,6 +103,7 @@ def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     ("com.baidu.mobads.production", "baidu-mobads", "baidu-action"),
     ("cn.jiguang.api", "jiguang-jcore", "jiguang-joperate"),
     ("com.tencent.qcloud.tuikit.timcommon", "tencent-im", "tencent-timpush"),
+    ("com.hyphenate.chat", "easemob-im", "easemob-helpdesk"),
 ])
 def test_nested_prefix_leaves_the_parent_sdk_its_code(tmp_path, package, parent, child):
     found = _sdks(tmp_path, package)
