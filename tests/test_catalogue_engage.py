@@ -79,6 +79,8 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
     ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
     ("com.sobot.network.http", "sobot"),
+    ("com.hihonor.push.framework.aidl", "honor-push"),
+    ("com.alibaba.analytics.core.config", "alibaba-ut-analytics"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
