@@ -59,6 +59,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.getui.gis.sdk", "getui-ginsight"),
     ("com.alicom.fusion.auth.numberauth", "aliyun-fusion-auth"),
     ("com.bytedance.im.core.api", "volcengine-im"),
+    ("com.qiniu.droid.imsdk", "qiniu-im"),
     ("com.tencent.lbssearch.object.param", "tencent-map"),
     ("com.bytedance.push.notification", "volcengine-push"),
     ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
@@ -122,7 +123,7 @@ NEW_CHINESE_COMPLETE = [
     "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
     "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
     # second pass (d5-engage2)
-    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im",
+    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im", "qiniu-im",
 ]
 
 
