@@ -74,6 +74,8 @@ def _sdks(tmp_path, package: str) -> set[str]:
     # SDK internals outside the catalogued roots
     ("com.tencent.qimei.strategy.terminal", "tencent-qimei"),
     ("com.uyumao.sdk", "umeng-analytics"),
+    ("com.umeng.vt.diff", "umeng-analytics"),  # U-App visual tracking
+    ("com.umeng.ccg", "umeng-common"),  # common cloud-config switches
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
