@@ -76,6 +76,12 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.uyumao.sdk", "umeng-analytics"),
     ("com.umeng.vt.diff", "umeng-analytics"),  # U-App visual tracking
     ("com.umeng.ccg", "umeng-common"),  # common cloud-config switches
+    # code roots of SDKs the catalogue knew only by a manifest component
+    ("com.xingin.xhssharesdk.core", "xiaohongshu-share"),
+    ("com.bilibili.lib.accountoauth", "bilibili-oauth"),
+    ("com.platform.account.oauth.web", "heytap-account-oauth"),
+    ("com.heytap.usercenter.accountsdk.utils", "heytap-account-sdk"),
+    ("com.alipay.android.shareassist.ui", "mpaas-share"),
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
