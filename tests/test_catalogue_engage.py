@@ -82,6 +82,11 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.platform.account.oauth.web", "heytap-account-oauth"),
     ("com.heytap.usercenter.accountsdk.utils", "heytap-account-sdk"),
     ("com.alipay.android.shareassist.ui", "mpaas-share"),
+    ("cn.nubia.neopush.sdk", "nubia-push"),
+    ("com.huawei.hms.dtm", "huawei-dtm"),
+    ("com.huawei.caas.messageservice", "huawei-caas"),
+    ("com.mapbox.android.telemetry", "mapbox-mobile-events"),
+    ("com.auth0.android.provider", "auth0-sdk"),
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
@@ -107,6 +112,20 @@ def _sdks(tmp_path, package: str) -> set[str]:
 ])
 def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     assert sdk in _sdks(tmp_path, package)
+
+
+@pytest.mark.parametrize(("package", "lib"), [
+    # open-source libraries of these groups known only by a manifest component before
+    ("org.altbeacon.beacon.service", "android-beacon-library"),
+    ("net.openid.appauth", "appauth"),
+    ("dev.fluttercommunity.plus.share", "share-plus"),
+])
+def test_engagement_library_packages_name_their_library(tmp_path, package, lib):
+    man = build_manifest("com.example.app", label="T")
+    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
+    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
+    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
+    assert lib in {d.sdk.id for d in r.libraries}
 
 
 @pytest.mark.parametrize(("package", "parent", "child"), [
