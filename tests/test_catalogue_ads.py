@@ -43,6 +43,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.fancy.adsdk.lib", "mediaprime-ptg-ads"),
     ("com.kaijia.adsdk.center", "kaijia-ads"),
     ("com.qubian.mob.utils", "qbmob-ads"),
+    ("com.youdao.sdk.nativeads", "youdao-zhixuan-ads"),
 ])
 def test_ad_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     assert sdk in _sdks(tmp_path, package)
