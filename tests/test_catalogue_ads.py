@@ -44,6 +44,10 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.kaijia.adsdk.center", "kaijia-ads"),
     ("com.qubian.mob.utils", "qbmob-ads"),
     ("com.youdao.sdk.nativeads", "youdao-zhixuan-ads"),
+    ("com.alibaba.sdk.android.cloudcode", "aliyun-cloudcode-ads"),
+    ("com.sogou.feedads.api", "sogou-feedads"),
+    ("com.qhad.ads.sdk.adcore", "qihoo360-ads"),
+    ("com.ak.android.engine.nav", "qihoo360-ads"),
 ])
 def test_ad_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     assert sdk in _sdks(tmp_path, package)
