@@ -34,6 +34,20 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.alimm.tanx.core", "alibaba-tanx"),
     ("com.shu.priory", "iflytek-ads"),  # the current generation of iFLYTEK's ad SDK
     ("com.xiaomi.ad.mediation", "xiaomi-mimo-ads"),
+    ("com.mercury.sdk.core", "bayescom-mercury"),
+    ("com.bayescom.admore.core", "bayescom-mercury"),
+    ("biz.beizi.adn.core", "beizi-ads"),  # BeiZi's ASNP package, named in AdScope AMPS' adapter constants
+    ("com.maplehaze.adsdk.base", "maplehaze-ads"),
+    ("com.zhaixin.advert", "zhaixin-ads"),
+    ("com.ptg.adsdk.lib", "mediaprime-ptg-ads"),
+    ("com.fancy.adsdk.lib", "mediaprime-ptg-ads"),
+    ("com.kaijia.adsdk.center", "kaijia-ads"),
+    ("com.qubian.mob.utils", "qbmob-ads"),
+    ("com.youdao.sdk.nativeads", "youdao-zhixuan-ads"),
+    ("com.alibaba.sdk.android.cloudcode", "aliyun-cloudcode-ads"),
+    ("com.sogou.feedads.api", "sogou-feedads"),
+    ("com.qhad.ads.sdk.adcore", "qihoo360-ads"),
+    ("com.ak.android.engine.nav", "qihoo360-ads"),
 ])
 def test_ad_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     assert sdk in _sdks(tmp_path, package)

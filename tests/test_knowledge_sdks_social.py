@@ -20,8 +20,8 @@ from qingdan.knowledge.sdks import load_sdks  # noqa: E402
 GROUPS = {"push", "login_share", "payment", "one_click_login", "im", "customer_service", "live"}
 # kind: sdk entries of these groups whose operator no public source named (left null rather than guessed).
 NO_KNOWN_OPERATOR = {
-    "ixintui-push", "livepush", "lightspeed-push", "alibaba-webview", "bx-pay", "base-bj-paysdk",
-    "swwx-paymax", "estore-iap", "beecloud", "alibaba-baichuan-auth", "mpaas-share",
+    "ixintui-push", "livepush", "lightspeed-push", "bx-pay", "base-bj-paysdk", "swwx-paymax",
+    "xiaoneng-ntalker",
 }
 # The phone-vendor push channels and the big push services: every field of a sharing-list row.
 PUSH_ROWS = ["huawei-push", "honor-push", "xiaomi-push", "oppo-push", "vivo-push", "meizu-push", "jpush",
