@@ -87,6 +87,12 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.huawei.caas.messageservice", "huawei-caas"),
     ("com.mapbox.android.telemetry", "mapbox-mobile-events"),
     ("com.auth0.android.provider", "auth0-sdk"),
+    # roots named by the SDKs' own manifest components, outside their catalogued packages
+    ("com.huawei.android.hms.tpns", "tencent-tpns"),
+    ("com.ss.android.push.daemon", "volcengine-push"),
+    ("com.ss.android.message.sswo", "volcengine-push"),
+    ("com.bytedance.mapplog.collector", "volcengine-datafinder"),
+    ("com.xiaomi.accountsdk.diagnosis.ui", "xiaomi-account-oauth"),
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
@@ -119,6 +125,7 @@ def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     ("org.altbeacon.beacon.service", "android-beacon-library"),
     ("net.openid.appauth", "appauth"),
     ("dev.fluttercommunity.plus.share", "share-plus"),
+    ("org.altbeacon.bluetooth", "android-beacon-library"),
 ])
 def test_engagement_library_packages_name_their_library(tmp_path, package, lib):
     man = build_manifest("com.example.app", label="T")
