@@ -60,6 +60,8 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.alicom.fusion.auth.numberauth", "aliyun-fusion-auth"),
     ("com.bytedance.im.core.api", "volcengine-im"),
     ("com.qiniu.droid.imsdk", "qiniu-im"),
+    ("cn.jpush.sms.listener", "jiguang-jsms"),
+    ("com.geetest.onepassv2.listener", "geetest-onelogin"),  # OnePass ships inside the OneLogin SDK
     ("com.tencent.lbssearch.object.param", "tencent-map"),
     ("com.bytedance.push.notification", "volcengine-push"),
     ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
@@ -157,7 +159,7 @@ NEW_CHINESE_COMPLETE = [
     "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
     "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
     # second pass (d5-engage2)
-    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im", "qiniu-im",
+    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im", "qiniu-im", "jiguang-jsms",
 ]
 
 
