@@ -97,6 +97,10 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.xiaomi.accountsdk.diagnosis.ui", "xiaomi-account-oauth"),
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
+    ("io.rong.sticker.businesslogic", "rongcloud-im"),  # IMKit plugins sit under the io.rong root
+    ("io.rong.callkit", "rongcloud-call"),  # the nested call-kit root keeps its code
+    ("c.t.m.g", "tencent-location"),  # the location SDK's obfuscated package
+    ("com.autonavi.ae.gmap.gloverlay", "amap-sdk"),  # AMap map engine
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
     ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
     ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
@@ -143,6 +147,7 @@ def test_engagement_library_packages_name_their_library(tmp_path, package, lib):
     ("cn.jiguang.api", "jiguang-jcore", "jiguang-joperate"),
     ("com.tencent.qcloud.tuikit.timcommon", "tencent-im", "tencent-timpush"),
     ("com.hyphenate.chat", "easemob-im", "easemob-helpdesk"),
+    ("io.rong.imlib", "rongcloud-im", "rongcloud-call"),
 ])
 def test_nested_prefix_leaves_the_parent_sdk_its_code(tmp_path, package, parent, child):
     found = _sdks(tmp_path, package)
