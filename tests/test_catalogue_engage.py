@@ -71,6 +71,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.amap.api.col.s", "amap-sdk"),
     ("com.baidu.mapsdkplatform.comapi.map", "baidu-map"),
     ("com.baidu.mapsdkvi", "baidu-map"),
+    ("com.baidu.platform.core.route", "baidu-map"),  # map search module
     ("com.tencent.mapsdk.internal", "tencent-map"),
     ("com.autonavi.tbt", "amap-navi"),  # AMap navigation engine
     # SDK internals outside the catalogued roots
@@ -105,6 +106,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
     ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
     ("com.sobot.network.http", "sobot"),
+    ("com.sobot.pictureframe", "sobot"),
     ("com.hihonor.push.framework.aidl", "honor-push"),
     ("com.alibaba.analytics.core.config", "alibaba-ut-analytics"),
     ("zendesk.chat", "zendesk-sdk"),
