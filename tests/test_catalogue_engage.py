@@ -103,6 +103,7 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("c.t.m.g", "tencent-location"),  # the location SDK's obfuscated package
     ("com.autonavi.ae.gmap.gloverlay", "amap-sdk"),  # AMap map engine
     ("com.huawei.location.lite.common.util", "huawei-location-kit"),  # Location Kit internals
+    ("com.huawei.hms.support.account.request", "huawei-account"),  # Account Kit 5 API
     ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
     ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
     ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
