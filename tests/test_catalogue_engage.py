@@ -65,6 +65,9 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.tencent.lbssearch.object.param", "tencent-map"),
     ("com.bytedance.push.notification", "volcengine-push"),
     ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
+    ("com.netease.yunxin.kit.conversationkit.ui", "netease-yunxin-im"),
+    ("com.netease.yunxin.kit.contactkit.ui", "netease-yunxin-im"),
+    ("com.netease.yunxin.kit.teamkit.ui", "netease-yunxin-im"),
     ("com.sobot.online.adapter", "sobot"),  # Sobot agent-side online SDK
     # obfuscated internals of the map SDKs, shared by their products
     ("com.amap.api.col.p0003sl", "amap-sdk"),
