@@ -98,6 +98,8 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.ss.android.push.daemon", "volcengine-push"),
     ("com.ss.android.message.sswo", "volcengine-push"),
     ("com.bytedance.mapplog.collector", "volcengine-datafinder"),
+    ("com.bytedance.bdtracker", "volcengine-datafinder"),  # AppLog's obfuscated core
+    ("com.bytedance.dr.impl", "volcengine-datafinder"),  # AppLog's device-identifier readers
     ("com.xiaomi.accountsdk.diagnosis.ui", "xiaomi-account-oauth"),
     ("io.rong.common.rlog", "rongcloud-im"),
     ("io.rong.message", "rongcloud-im"),
