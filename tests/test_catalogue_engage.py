@@ -54,6 +54,68 @@ def _sdks(tmp_path, package: str) -> set[str]:
     ("com.alibaba.mobileim", "alibaba-openim"),
     ("cn.xiaoneng.uiapi", "xiaoneng-ntalker"),
     ("com.helpshift.support", "helpshift"),
+    # second pass (d5-engage2)
+    ("com.getui.gs.sdk", "getui-ido"),
+    ("com.getui.gis.sdk", "getui-ginsight"),
+    ("com.alicom.fusion.auth.numberauth", "aliyun-fusion-auth"),
+    ("com.bytedance.im.core.api", "volcengine-im"),
+    ("com.qiniu.droid.imsdk", "qiniu-im"),
+    ("cn.jpush.sms.listener", "jiguang-jsms"),
+    ("com.geetest.onepassv2.listener", "geetest-onelogin"),  # OnePass ships inside the OneLogin SDK
+    ("com.tencent.lbssearch.object.param", "tencent-map"),
+    ("com.bytedance.push.notification", "volcengine-push"),
+    ("com.netease.yunxin.kit.chatkit.ui", "netease-yunxin-im"),  # Yunxin IM UIKit
+    ("com.netease.yunxin.kit.conversationkit.ui", "netease-yunxin-im"),
+    ("com.netease.yunxin.kit.contactkit.ui", "netease-yunxin-im"),
+    ("com.netease.yunxin.kit.teamkit.ui", "netease-yunxin-im"),
+    ("com.sobot.online.adapter", "sobot"),  # Sobot agent-side online SDK
+    # obfuscated internals of the map SDKs, shared by their products
+    ("com.amap.api.col.p0003sl", "amap-sdk"),
+    ("com.amap.api.col.s", "amap-sdk"),
+    ("com.baidu.mapsdkplatform.comapi.map", "baidu-map"),
+    ("com.baidu.mapsdkvi", "baidu-map"),
+    ("com.baidu.platform.core.route", "baidu-map"),  # map search module
+    ("com.tencent.mapsdk.internal", "tencent-map"),
+    ("com.autonavi.tbt", "amap-navi"),  # AMap navigation engine
+    # SDK internals outside the catalogued roots
+    ("com.tencent.qimei.strategy.terminal", "tencent-qimei"),
+    ("com.uyumao.sdk", "umeng-analytics"),
+    ("com.umeng.vt.diff", "umeng-analytics"),  # U-App visual tracking
+    ("com.umeng.ccg", "umeng-common"),  # common cloud-config switches
+    # code roots of SDKs the catalogue knew only by a manifest component
+    ("com.xingin.xhssharesdk.core", "xiaohongshu-share"),
+    ("com.bilibili.lib.accountoauth", "bilibili-oauth"),
+    ("com.platform.account.oauth.web", "heytap-account-oauth"),
+    ("com.heytap.usercenter.accountsdk.utils", "heytap-account-sdk"),
+    ("com.alipay.android.shareassist.ui", "mpaas-share"),
+    ("cn.nubia.neopush.sdk", "nubia-push"),
+    ("com.huawei.hms.dtm", "huawei-dtm"),
+    ("com.huawei.caas.messageservice", "huawei-caas"),
+    ("com.mapbox.android.telemetry", "mapbox-mobile-events"),
+    ("com.auth0.android.provider", "auth0-sdk"),
+    # roots named by the SDKs' own manifest components, outside their catalogued packages
+    ("com.huawei.android.hms.tpns", "tencent-tpns"),
+    ("com.ss.android.push.daemon", "volcengine-push"),
+    ("com.ss.android.message.sswo", "volcengine-push"),
+    ("com.bytedance.mapplog.collector", "volcengine-datafinder"),
+    ("com.bytedance.bdtracker", "volcengine-datafinder"),  # AppLog's obfuscated core
+    ("com.bytedance.dr.impl", "volcengine-datafinder"),  # AppLog's device-identifier readers
+    ("com.xiaomi.accountsdk.diagnosis.ui", "xiaomi-account-oauth"),
+    ("io.rong.common.rlog", "rongcloud-im"),
+    ("io.rong.message", "rongcloud-im"),
+    ("io.rong.sticker.businesslogic", "rongcloud-im"),  # IMKit plugins sit under the io.rong root
+    ("io.rong.callkit", "rongcloud-call"),  # the nested call-kit root keeps its code
+    ("c.t.m.g", "tencent-location"),  # the location SDK's obfuscated package
+    ("com.autonavi.ae.gmap.gloverlay", "amap-sdk"),  # AMap map engine
+    ("com.huawei.location.lite.common.util", "huawei-location-kit"),  # Location Kit internals
+    ("com.huawei.hms.support.account.request", "huawei-account"),  # Account Kit 5 API
+    ("com.hyphenate", "easemob-im"),  # EMCallBack & co. sit in the root package
+    ("com.hyphenate.helpdesk.model", "easemob-helpdesk"),  # the nested helpdesk root keeps its code
+    ("com.netease.nim.uikit.business.session", "netease-yunxin-im"),
+    ("com.sobot.network.http", "sobot"),
+    ("com.sobot.pictureframe", "sobot"),
+    ("com.hihonor.push.framework.aidl", "honor-push"),
+    ("com.alibaba.analytics.core.config", "alibaba-ut-analytics"),
     ("zendesk.chat", "zendesk-sdk"),
     ("io.intercom.android.sdk", "intercom"),
     # packages of SDKs the catalogue already had: other generations and internals
@@ -73,11 +135,28 @@ def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     assert sdk in _sdks(tmp_path, package)
 
 
+@pytest.mark.parametrize(("package", "lib"), [
+    # open-source libraries of these groups known only by a manifest component before
+    ("org.altbeacon.beacon.service", "android-beacon-library"),
+    ("net.openid.appauth", "appauth"),
+    ("dev.fluttercommunity.plus.share", "share-plus"),
+    ("org.altbeacon.bluetooth", "android-beacon-library"),
+])
+def test_engagement_library_packages_name_their_library(tmp_path, package, lib):
+    man = build_manifest("com.example.app", label="T")
+    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
+    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
+    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
+    assert lib in {d.sdk.id for d in r.libraries}
+
+
 @pytest.mark.parametrize(("package", "parent", "child"), [
     # nested prefixes: the parent's own code is not taken by the child SDK
     ("com.baidu.mobads.production", "baidu-mobads", "baidu-action"),
     ("cn.jiguang.api", "jiguang-jcore", "jiguang-joperate"),
     ("com.tencent.qcloud.tuikit.timcommon", "tencent-im", "tencent-timpush"),
+    ("com.hyphenate.chat", "easemob-im", "easemob-helpdesk"),
+    ("io.rong.imlib", "rongcloud-im", "rongcloud-call"),
 ])
 def test_nested_prefix_leaves_the_parent_sdk_its_code(tmp_path, package, parent, child):
     found = _sdks(tmp_path, package)
@@ -93,6 +172,8 @@ NEW_CHINESE_COMPLETE = [
     # entries of these groups completed from vendor pages and sharing lists
     "huawei-dtm", "solarengine", "xiaohongshu-share", "jd-kepler", "sogou-passportsdk", "baidu-ufosdk",
     "baidu-imsdk", "taobao-top-sdk", "alibaba-baichuan-auth",
+    # second pass (d5-engage2)
+    "getui-ido", "getui-ginsight", "aliyun-fusion-auth", "volcengine-im", "qiniu-im", "jiguang-jsms",
 ]
 
 
