@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from qingdan.checks.pipeline import analyze
-from qingdan.cli._common import resolve_lang
 from qingdan.report.html import render_html
 from qingdan.report.jsonreport import to_dict
 from tests.support.apkbuilder import ClassDef, Invoke, Method, build_apk, build_dex, build_manifest
@@ -164,6 +163,8 @@ def test_config_beside_the_lists_file_and_its_fail_on(tmp_path):
     ({"LC_ALL": "en_US.UTF-8", "LANG": "zh_CN.UTF-8"}, "en"), ({"LC_MESSAGES": "zh_TW"}, "zh"),
     ({"QINGDAN_LANG": "zh", "LANG": "en_US.UTF-8"}, "zh"), ({"QINGDAN_LANG": "en", "LC_ALL": "zh_CN"}, "en")])
 def test_default_language(monkeypatch, env, want):
+    from qingdan.cli._common import resolve_lang
+
     for k in ("QINGDAN_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
         monkeypatch.delenv(k, raising=False)
     for k, v in env.items():
