@@ -58,12 +58,12 @@ def ui_check(
     from qingdan.ui.render import render_ui_report
 
     lang = resolve_lang(lang)
-    cfg = project_config(config, target)
-    level = fail_level(fail_on, cfg, "block")
     if density is not None and not 0.5 <= density <= 8:
         raise fail("--density", f"must be between 0.5 and 8, not {density}")
     check_outputs(json_out, html_out)
     is_dir = input_kind(target, folder_ok=True)
+    cfg = project_config(config, target)
+    level = fail_level(fail_on, cfg, "block")
     if is_dir:
         if screenshot is not None:
             raise fail("--screenshot", "give screenshots of a folder as NAME.png beside each dump")
