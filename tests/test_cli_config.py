@@ -14,20 +14,13 @@ from qingdan.checks.pipeline import analyze
 from qingdan.report.html import render_html
 from qingdan.report.jsonreport import to_dict
 from tests.support.apkbuilder import ClassDef, Invoke, Method, build_apk, build_dex, build_manifest
+from tests.test_lists import GOOD
 from tests.test_ui import AD_LABEL, SPLASH, dump
 
 STR = "Ljava/lang/String;"
 IMEI = Invoke("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
-LISTS = """\
-schema: qingdan.lists/1
-app:
-  name: 清单演示
-  package: com.example.app
-  operator: 示例科技有限公司
-  contact: privacy@example.com
-  policy_url: https://example.com/privacy
-  updated: 2026-11-01
-collected:
+# the app block of test_lists' good file, and one collected row
+LISTS = GOOD.split("collected:")[0] + """collected:
   - pi_type: imei
     purpose: 识别设备，防范账号被盗
     scenario: TODO
@@ -214,6 +207,8 @@ def test_html_evidence_says_how_many_more_call_sites(tmp_path):
     f = next(f for f in rep["findings"] if f["rule"] == "pi.non-resettable-id" and f["owner"] == "jpush")
     assert f["evidence"]["count"] == 8
     assert "还有 5 处" in render_html(rep, "zh") and "5 more" in render_html(rep, "en")
+    use = next(u for u in rep["api_uses"] if u["owner"] == "jpush")  # 8 sites, 5 examples kept
+    assert use["count"] == 8 and len(use["sites"]) == 5 and "还有 3 处" in render_html(rep, "zh")
     rep["findings"] = [{**f, "evidence": {**f["evidence"], "sites": f["evidence"]["sites"][:3], "count": 3}}]
     assert "more" not in render_html(rep, "en").split('id="findings"')[1].split("</table>")[0]
 
