@@ -7,6 +7,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 # knowledge caches of this test run stay out of the user's cache folder
 os.environ.setdefault("QINGDAN_CACHE_DIR", str(Path(__import__("tempfile").mkdtemp(prefix="qingdan-cache-"))))
+# the tests read the English output; a Chinese locale on the machine must not change it
+os.environ.setdefault("QINGDAN_LANG", "en")
 SHARED = ROOT.parent / "shared"
 CORPUS = SHARED / "corpus" / "apks"
 

@@ -74,10 +74,14 @@ def load_config(path: str | Path) -> Config:
     return Config(str(p), fail_on, app_type, lists, accept)
 
 
-def find_config(package_path: str | Path) -> Config | None:
-    """``qingdan.toml`` beside the package (or in the current folder), if there is one."""
-    for folder in (Path(package_path).resolve().parent, Path.cwd()):
-        cand = folder / CONFIG_NAME
+def find_config(*near: str | Path | None) -> Config | None:
+    """``qingdan.toml`` beside the first of ``near`` that has one: in a file's folder, or in a folder
+    given itself. Never the current folder: a config meant for one app must not change another's."""
+    for p in near:
+        if p is None:
+            continue
+        path = Path(p).resolve()
+        cand = (path if path.is_dir() else path.parent) / CONFIG_NAME
         if cand.is_file():
             return load_config(cand)
     return None

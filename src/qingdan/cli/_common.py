@@ -196,20 +196,86 @@ def sort_findings(findings: list, by_owner: bool = True) -> None:
         findings.sort(key=lambda f: (SEVERITY_ORDER[f.severity], f.rule_id))
 
 
-def echo_findings(findings: list, where=lambda f: "") -> None:
-    """Each finding on two lines: severity, rule and the English message, then the Chinese one."""
+def message(f, lang: str) -> str:
+    """A finding's message (a Finding or its dict form) in ``lang``."""
+    key = "message_zh" if lang == "zh" else "message_en"
+    return f[key] if isinstance(f, dict) else getattr(f, key)
+
+
+def echo_findings(findings: list, where=lambda f: "", lang: str = "en") -> None:
+    """One line per finding: severity, rule and the message in ``lang``; an accepted one says so,
+    with the config's reason on the next line."""
     for f in findings:
-        echo(f"[{f.severity}] {f.rule_id}: {f.message_en}{where(f)}")
-        echo(f"        {f.message_zh}")
+        mark = (", 已接受" if lang == "zh" else ", accepted") if f.accepted else ""
+        echo(f"[{f.severity}{mark}] {f.rule_id}: {message(f, lang)}{where(f)}")
+        if f.accepted:
+            echo(f"        {f.accepted_reason}")
 
 
 def counts_text(findings: list) -> str:
-    """``2 block · 1 warn · 0 info`` (these checks accept no finding, so every one is counted)."""
-    from qingdan.checks.findings import SEVERITIES
+    """``2 block · 1 warn · 0 info`` open findings, and ``(1 accepted)`` when the config accepted some."""
+    from qingdan.checks.findings import SEVERITIES, count_by_severity
 
-    return " · ".join(f"{sum(1 for f in findings if f.severity == k)} {k}" for k in SEVERITIES)
+    n = count_by_severity(findings)
+    return " · ".join(f"{n[k]} {k}" for k in SEVERITIES) + (f" ({n['accepted']} accepted)"
+                                                              if n["accepted"] else "")
 
 
 def finding_row(f) -> dict[str, Any]:
     """A finding in the JSON output of `lists check`, `policy check` and `ui check`."""
-    return f.short_dict()
+    return {**f.short_dict(), "accepted": f.accepted, "accepted_reason": f.accepted_reason}
+
+
+# ------------------------------------------------------------------- config, acceptances, language
+ConfigOption = typer.Option(
+    "--config", help="qingdan.toml to use (default: the one beside the input, if any; never the "
+    "current folder's).")
+LangOption = typer.Option(
+    "--lang", help="Language of findings and reports: zh or en (default: QINGDAN_LANG, else zh when the "
+    "locale is Chinese, else en).")
+LANGS = ("zh", "en")
+
+
+def project_config(explicit: str | None, *near: Path | str | None):
+    """The config a command uses: ``--config``, else ``qingdan.toml`` beside the first input of
+    ``near`` that has one. Says which file on stderr (one line), nothing when there is none; a bad
+    file ends the command with one line naming it."""
+    from qingdan.checks.pipeline import ConfigError, find_config, load_config
+
+    try:
+        cfg = load_config(explicit) if explicit else find_config(*near)
+    except ConfigError as exc:
+        raise fail(*str(exc).split(": ", 1)) from None
+    if cfg is not None:
+        echo(f"config: {cfg.path}", err=True)
+    return cfg
+
+
+def fail_level(option: str | None, cfg, default: str | None = None) -> FailOn | None:
+    """``--fail-on``, else the config's ``fail_on``, else the command's default."""
+    return FailOn.parse(option or (cfg.fail_on if cfg is not None else None) or default)
+
+
+def accept(findings: list, cfg) -> list:
+    """Mark the findings the config accepts (they stay listed, and no longer fail a command)."""
+    if cfg is not None and cfg.accept:
+        from qingdan.checks.pipeline import apply_acceptance
+
+        apply_acceptance(findings, cfg.accept)
+    return findings
+
+
+def resolve_lang(option: str | None) -> str:
+    """``--lang``, else ``QINGDAN_LANG``, else the locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, the
+    first one set): ``zh…`` → zh, anything else → en."""
+    if option is not None:
+        if option.lower() not in LANGS:
+            raise fail("--lang", f"must be zh or en, not {option!r}")
+        return option.lower()
+    env = os.environ.get("QINGDAN_LANG")
+    if env:
+        if env.lower() not in LANGS:
+            raise fail("QINGDAN_LANG", f"must be zh or en, not {env!r}")
+        return env.lower()
+    locale = next((v for k in ("LC_ALL", "LC_MESSAGES", "LANG") if (v := os.environ.get(k))), "")
+    return "zh" if locale.lower().startswith("zh") else "en"

@@ -8,15 +8,20 @@ from typing import Annotated
 import typer
 
 from qingdan.cli._common import (
-    FailOn,
+    ConfigOption,
+    LangOption,
+    accept,
     check_outputs,
     counts_text,
     echo,
     echo_findings,
     exit_on_findings,
     fail,
+    fail_level,
     finding_row,
     input_kind,
+    project_config,
+    resolve_lang,
     scan_or_fail,
     sort_findings,
     write_json,
@@ -68,20 +73,26 @@ def lists_check(
     lists: Annotated[str, typer.Argument(help="privacy-lists.yaml")],
     package: Annotated[Path | None, typer.Argument(help="The app package to compare with (optional).",
                                                    readable=False)] = None,
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit 1 on open findings at or above: block, warn or info.")] = "block",
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 on open findings at or above: block, warn or info (default: the "
+        "config's fail_on, else block).")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the findings as JSON here.")] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    lang: Annotated[str | None, LangOption] = None,
 ) -> None:
     """Declared vs detected: SDKs and PI found but not declared, stale rows, TODOs, vague purposes."""
     from qingdan.lists.check import check_lists
 
-    level = FailOn.parse(fail_on)
+    lang = resolve_lang(lang)
+    cfg = project_config(config, package, lists)
+    level = fail_level(fail_on, cfg, "block")
     check_outputs(json_out)
     dl = load_lists_or_fail(lists)
     res = scan_or_fail(package) if package is not None else None
-    findings = check_lists(dl, res)
+    findings = accept(check_lists(dl, res), cfg)
     sort_findings(findings)
-    echo_findings(findings, lambda f: f" ({lists}:{f.evidence['line']})" if f.evidence.get("line") else "")
+    echo_findings(findings, lambda f: f" ({lists}:{f.evidence['line']})" if f.evidence.get("line") else "",
+                  lang)
     echo(f"{len(dl.collected)} collected rows, {len(dl.shared)} shared rows: " + counts_text(findings))
     if json_out:
         write_json(json_out, {"schema": "qingdan.lists-check/1",

@@ -8,15 +8,20 @@ from typing import Annotated
 import typer
 
 from qingdan.cli._common import (
-    FailOn,
+    ConfigOption,
+    LangOption,
+    accept,
     check_outputs,
     counts_text,
     echo,
     echo_findings,
     exit_on_findings,
     fail,
+    fail_level,
     finding_row,
     input_kind,
+    project_config,
+    resolve_lang,
     scan_or_fail,
     sort_findings,
     write_json,
@@ -42,11 +47,14 @@ def policy_check(
         "--json", help="Write the facts, the comparison and the findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option(
         "--html", help="Write the four-way comparison page here.")] = None,
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit 1 on findings at or above: block, warn or info.")] = "block",
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 on open findings at or above: block, warn or info (default: the "
+        "config's fail_on, else block).")] = None,
     ledger_app_id: Annotated[str | None, typer.Option(
         "--ledger-app", help="An app id of the ledger (QINGDAN_DATABASE_URL): its recorded collections "
         "are the 'observed' view.")] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    lang: Annotated[str | None, LangOption] = None,
 ) -> None:
     """Read a privacy policy: summary, PI, permissions and purposes, third parties, contact, rights; compare it with the app, the lists and the ledger."""  # noqa: E501 - a help text is one line
     from dataclasses import asdict
@@ -56,9 +64,11 @@ def policy_check(
     from qingdan.policy.check import check_policy, compare
     from qingdan.policy.render import render_comparison
 
-    level = FailOn.parse(fail_on)
     if policy is None and package is None:
         raise fail("policy", "give a policy file, or --app with a package that bundles one")
+    lang = resolve_lang(lang)
+    cfg = project_config(config, package, lists, policy)
+    level = fail_level(fail_on, cfg, "block")
     check_outputs(json_out, html_out)
     res = scan_or_fail(package) if package is not None else None
     try:
@@ -83,7 +93,7 @@ def policy_check(
             raise fail("--ledger-app", f"no app {ledger_app_id!r} in the ledger")
         observed = ledger.observed(ledger_app_id)
     cmp_ = compare(facts, res, dl, observed, doc.text)
-    findings = check_policy(facts, res, dl, observed, doc.text, comparison=cmp_)
+    findings = accept(check_policy(facts, res, dl, observed, doc.text, comparison=cmp_), cfg)
     sort_findings(findings)
     echo(f"{doc.source}: {doc.kind}, {doc.encoding}, {len(doc.sentences)} sentences")
     echo(f"  summary   {'yes: ' + (facts.summary.heading or '') if facts.summary.present else 'none'}")
@@ -93,7 +103,7 @@ def policy_check(
     echo(f"  contact   {c.company or '—'} · {', '.join(c.emails + c.phones) or 'no e-mail/phone'}")
     echo(f"  rights    {', '.join(r.right for r in facts.rights) or '—'}"
          + (f" · respond within {facts.response_time}" if facts.response_time else ""))
-    echo_findings(findings)
+    echo_findings(findings, lang=lang)
     echo("findings: " + counts_text(findings))
     if json_out:
         write_json(json_out, {"schema": "qingdan.policy-check/1", "facts": facts.to_dict(),

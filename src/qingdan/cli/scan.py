@@ -13,24 +13,29 @@ import typer
 
 from qingdan._io import csv_cell, output_target, terminal_text, write_atomic
 from qingdan.cli._common import (
-    FailOn,
+    ConfigOption,
+    LangOption,
     OutputFailed,
     check_outputs,
     echo,
     fail,
+    fail_level,
     input_kind,
     open_at_or_above,
+    project_config,
     reason,
+    resolve_lang,
     write_json,
     write_out,
 )
 
 
 def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None,
-              app_type: str | None = None, level: str | None = None) -> tuple[dict[str, Any], int]:
-    """Analyze one package and write its reports. Returns the report dict and how many findings are
-    open at or above ``level`` (raises on bad input)."""
-    from qingdan.checks.pipeline import analyze, find_config
+              app_type: str | None = None, level: str | None = None,
+              lang: str | None = None) -> tuple[dict[str, Any], int]:
+    """Analyze one package and write its reports (the HTML in ``lang``). Returns the report dict and
+    how many findings are open at or above ``level`` (raises on bad input)."""
+    from qingdan.checks.pipeline import analyze
     from qingdan.report.jsonreport import to_dict
 
     for out in (json_out, html_out):
@@ -39,8 +44,7 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
                 output_target(out)
             except OSError as exc:
                 raise OutputFailed(out, exc.strerror or str(exc)) from None
-    cfg = config if config is not None else find_config(path)
-    res, findings = analyze(path, cfg, app_type)
+    res, findings = analyze(path, config, app_type)
     rep = to_dict(res)
     # render everything first, then write: nothing partial is left behind on failure
     texts: list[tuple[str, str]] = []
@@ -49,7 +53,7 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
     if html_out:
         from qingdan.report.html import render_html
 
-        texts.append((html_out, render_html(rep)))
+        texts.append((html_out, render_html(rep, lang)))
     for target, text in texts:
         try:
             write_atomic(target, text)
@@ -58,14 +62,14 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
     return rep, open_at_or_above(findings, level)
 
 
-def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type, level):
+def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type, level, lang):
     stem = Path(path).name
     try:
         rep, n_open = _scan_one(
             path,
             str(Path(json_dir) / f"{stem}.json") if json_dir else None,
             str(Path(html_dir) / f"{stem}.html") if html_dir else None,
-            config, app_type, level,
+            config, app_type, level, lang,
         )
         return path, rep, n_open, None, None
     except OutputFailed as exc:  # the line names the output; the summary row, the package
@@ -74,17 +78,10 @@ def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, a
         return path, None, 0, reason(exc), None
 
 
-def _resolve_options(config_path: str | None, app_type: str | None, fail_on: str | None, target: Path):
-    """The config (explicit, or qingdan.toml beside the package), app type and fail-on level."""
-    from qingdan.checks.pipeline import ConfigError, find_config, load_config
-
-    try:
-        cfg = load_config(config_path) if config_path else (find_config(target) if target.is_file() else None)
-        if cfg is None and target.is_dir() and (target / "qingdan.toml").is_file():
-            cfg = load_config(target / "qingdan.toml")
-    except ConfigError as exc:
-        raise fail(*str(exc).split(": ", 1)) from None
-    level = FailOn.parse(fail_on or (cfg.fail_on if cfg else None))
+def _resolve_options(config_path: str | None, app_type: str | None, fail_on: str | None, *near: Path):
+    """The config (``--config``, or qingdan.toml beside the input), app type and fail-on level."""
+    cfg = project_config(config_path, *near)
+    level = fail_level(fail_on, cfg)
     at = app_type or (cfg.app_type if cfg else None)
     if at is not None:
         from qingdan.knowledge.app_types import find_app_type
@@ -109,8 +106,8 @@ def scan(
     app_type: Annotated[str | None, typer.Option(
         "--app-type", help="One of the 39 app types (key, number or Chinese name): checks permissions "
         "against its necessary information.")] = None,
-    config: Annotated[str | None, typer.Option(
-        "--config", help="qingdan.toml to use (default: the one beside the package, if any).")] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    lang: Annotated[str | None, LangOption] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=1, help="Parallel scans for a folder.")] = max(1, min(4, os.cpu_count() or 1)),
     summary: Annotated[str | None, typer.Option(
@@ -118,19 +115,21 @@ def scan(
 ) -> None:
     """Read an app package, report what it contains and what the rules find."""
     is_dir = input_kind(target, folder_ok=True)
+    lang = resolve_lang(lang)
+    # a folder's own qingdan.toml applies to every package below it; a package's, beside it
     cfg, at, level = _resolve_options(config, app_type, fail_on, target)
     if is_dir:
-        _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level)
+        _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level, lang)
         return
     try:  # _scan_one refuses FIFOs, devices and folders as outputs before it reads the package
-        rep, n = _scan_one(str(target), json_out, html_out, cfg, at, level)
+        rep, n = _scan_one(str(target), json_out, html_out, cfg, at, level, lang)
     except OutputFailed as exc:
         raise fail(exc.path, exc.reason) from None
     except Exception as exc:  # noqa: BLE001
         raise fail(str(target), reason(exc)) from None
     from qingdan.report.summary import summary_lines
 
-    for line in summary_lines(rep):  # one line each: an app's string cannot add or rewrite lines
+    for line in summary_lines(rep, lang):  # one line each: an app's string cannot add or rewrite lines
         echo(line)
     for label, out in (("json", json_out), ("html", html_out)):
         if out:
@@ -154,7 +153,8 @@ def _output_folder(path: str | None) -> None:
 
 
 def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None,
-                 cfg=None, app_type: str | None = None, level: str | None = None) -> None:
+                 cfg=None, app_type: str | None = None, level: str | None = None,
+                 lang: str | None = None) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from rich.console import Console
@@ -173,11 +173,14 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
     console = Console(stderr=False, highlight=False, soft_wrap=True, emoji=False)  # app text as it is
     rows: list[dict[str, Any]] = []
     failed = over = 0
+    # the bar only when a person watches both streams: piped or redirected output gets none of it
+    watched = console.is_terminal and Console(stderr=True).is_terminal
     with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True, disable=not console.is_terminal) as progress:
+                  console=console, transient=True, disable=not watched) as progress:
         task = progress.add_task("scan", total=len(files))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type, level) for f in files]
+            futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type, level, lang)
+                    for f in files]
             for fut in as_completed(futs):
                 try:
                     path, rep, n_open, err, blame = fut.result()
@@ -222,22 +225,35 @@ def diff(
     json_out: Annotated[str | None, typer.Option("--json", help="Write the diff as JSON here.")] = None,
     app_type: Annotated[str | None, typer.Option(
         "--app-type", help="App type for the necessity rule.")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 when the later version adds an open finding at or above this level: "
+        "block, warn or info.")] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    lang: Annotated[str | None, LangOption] = None,
 ) -> None:
-    """What changed between two versions: SDKs, permissions, PI types and findings."""
+    """What changed between two versions: SDKs, permissions, PI types (and who collects each) and findings."""  # noqa: E501 - a help text is one line
+    from qingdan.checks.findings import at_or_above
     from qingdan.report.diff import diff_lines, diff_reports
 
     check_outputs(json_out)
-    reps = []
     for p in (old, new):
         input_kind(p)
+    lang = resolve_lang(lang)
+    # one config for both sides (the later version's, else the earlier's), so that the same
+    # acceptances apply to both and an accepted finding is neither added nor removed
+    cfg, at, level = _resolve_options(config, app_type, fail_on, new, old)
+    reps = []
     for p in (old, new):
-        cfg, at, _ = _resolve_options(None, app_type, None, p)
         try:
             reps.append(_scan_one(str(p), None, None, cfg, at)[0])
         except Exception as exc:  # noqa: BLE001
             raise fail(str(p), reason(exc)) from None
     d = diff_reports(reps[0], reps[1])
-    for line in diff_lines(d):
+    for line in diff_lines(d, lang):
         echo(line)
     if json_out:
         write_json(json_out, d)
+    n = len(at_or_above([{**f, "accepted": False} for f in d["findings"]["added"]], level)) if level else 0
+    if n:
+        typer.echo(f"{n} added open finding(s) at or above {level}", err=True)
+        raise typer.Exit(1)

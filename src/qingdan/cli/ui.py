@@ -8,14 +8,20 @@ from typing import Annotated
 import typer
 
 from qingdan.cli._common import (
-    FailOn,
+    ConfigOption,
+    LangOption,
+    accept,
     check_outputs,
     counts_text,
     echo,
     exit_on_findings,
     fail,
+    fail_level,
     finding_row,
     input_kind,
+    message,
+    project_config,
+    resolve_lang,
     sort_findings,
     write_json,
     write_out,
@@ -39,8 +45,11 @@ def ui_check(
         "--json", help="Write the screens and findings as JSON here.")] = None,
     html_out: Annotated[str | None, typer.Option(
         "--html", help="Write a page with each screen drawn and its findings boxed.")] = None,
-    fail_on: Annotated[str, typer.Option(
-        "--fail-on", help="Exit 1 on findings at or above: block, warn or info.")] = "block",
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", help="Exit 1 on open findings at or above: block, warn or info (default: the "
+        "config's fail_on, else block).")] = None,
+    config: Annotated[str | None, ConfigOption] = None,
+    lang: Annotated[str | None, LangOption] = None,
 ) -> None:
     """Check splash screens and popups: close control present, ≥ 48 dp, findable, no countdown; no full-screen jump, shake prompts, unlabelled ads."""  # noqa: E501 - a help text is one line
     from qingdan.ui import UiError, check_screen, read_dump
@@ -48,11 +57,13 @@ def ui_check(
     from qingdan.ui.read import dump_files
     from qingdan.ui.render import render_ui_report
 
-    level = FailOn.parse(fail_on)
+    lang = resolve_lang(lang)
     if density is not None and not 0.5 <= density <= 8:
         raise fail("--density", f"must be between 0.5 and 8, not {density}")
     check_outputs(json_out, html_out)
     is_dir = input_kind(target, folder_ok=True)
+    cfg = project_config(config, target)
+    level = fail_level(fail_on, cfg, "block")
     if is_dir:
         if screenshot is not None:
             raise fail("--screenshot", "give screenshots of a folder as NAME.png beside each dump")
@@ -77,6 +88,7 @@ def ui_check(
             except UiError as exc:
                 raise fail(str(shot_path), str(exc)) from None
         rec, findings = check_screen(facts, shot)
+        accept(findings, cfg)
         sort_findings(findings, by_owner=False)
         screens.append((facts, findings, shot, rec))
         echo(f"{facts.source}: {facts.format} · {facts.width}×{facts.height} px · density {facts.density} "
@@ -86,7 +98,8 @@ def ui_check(
         if rec.kind is None:
             echo("  no splash screen or popup recognised")
         for x in findings:
-            echo(f"  [{x.severity}] {x.rule_id}: {x.message_en}")
+            mark = (", 已接受" if lang == "zh" else ", accepted") if x.accepted else ""
+            echo(f"  [{x.severity}{mark}] {x.rule_id}: {message(x, lang)}")
             if x.evidence.get("source") and x.rule_id != "ui.splash-or-popup":
                 echo(f"          threshold {x.evidence.get('threshold')} — {x.evidence['source']}")
     allf = [x for s in screens for x in s[1]]

@@ -243,8 +243,8 @@ class _Validator:
                      f"{where}: method must be one of {', '.join(COLLECTION_METHODS)}, got {method!r}")
         collector = self.text(m, "collector", n, where, required=False) or "app"
         if collector not in ("app", "TODO") and collector not in self.sdks:
-            self.err(m["collector"],
-                     f"{where}: collector must be app or an SDK id of the catalogue, got {collector!r}")
+            self.err(m["collector"], f"{where}: collector must be app or an SDK id of the catalogue, "
+                                     f"got {collector!r}{self.did_you_mean(collector)}")
         if None in (pi, purpose, scenario, method):
             return None
         return CollectedItem(pi, purpose, scenario, method, collector,
@@ -252,6 +252,19 @@ class _Validator:
                              self.text(m, "retention", n, where, False),
                              self.text(m, "note", n, where, False),
                              Position(n.line, n.column))
+
+    def did_you_mean(self, word: str) -> str:
+        """``; did you mean 'tencent-bugly'?``: the catalogue id closest to ``word`` by id or by the SDK's
+        Chinese or English name (``bugly`` → 腾讯 Bugly), or nothing."""
+        import difflib
+
+        pool = {k: k for k in self.sdks}
+        for k, sdk in self.sdks.items():
+            for name in (getattr(sdk, "name_zh", None), getattr(sdk, "name_en", None)):
+                if name:
+                    pool.setdefault(name.lower(), k)
+        close = difflib.get_close_matches(word.lower(), pool, n=1, cutoff=0.75)
+        return f"; did you mean {pool[close[0]]!r}?" if close else ""
 
     def shared(self, n: _Node, where: str) -> SharedItem | None:
         m = n.value
@@ -268,7 +281,8 @@ class _Validator:
                      f"{where}: method must be one of {', '.join(SHARING_METHODS)}, got {method!r}")
         sdk = self.text(m, "sdk", n, where, required=False)
         if sdk and sdk not in self.sdks:
-            self.err(m["sdk"], f"{where}: unknown SDK id {sdk!r} (see `qingdan sdk list --search`)")
+            self.err(m["sdk"], f"{where}: unknown SDK id {sdk!r}{self.did_you_mean(sdk)} "
+                               "(see `qingdan sdk list --search`)")
         pis: list[str] = []
         pn = m.get("pi_types")
         if pn is None or not isinstance(pn.value, list) or not pn.value:

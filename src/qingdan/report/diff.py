@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 
+def _pi_owners(rep: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """PI type → who collects it by a direct API call: the app, an SDK id or a library, with its kind."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for p in rep["pi_summary"]:
+        for c in p["collectors"]:
+            if any(e["kind"] == "api" and e["certainty"] == "direct" for e in c["evidence"]):
+                kind = c.get("owner_kind") or ("app" if c["owner"] == "app" else None)
+                out.setdefault(p["pi_type"], []).append({"owner": c["owner"], "kind": kind})
+    return out
+
+
 def _keys(rep: dict[str, Any]) -> dict[str, set]:
     return {
         "sdks": {d["id"] for d in rep["sdks"] if d["confidence"] != "low"},
         "permissions": {p["name"] for p in rep["permissions"]},
-        "pi_types": {p["pi_type"] for p in rep["pi_summary"]
-                     if any(e["kind"] == "api" and e["certainty"] == "direct" for c in p["collectors"]
-                            for e in c["evidence"])},
+        "pi_types": set(_pi_owners(rep)),
         "findings": {(f["rule"], f["owner"]) for f in rep["findings"] if not f["accepted"]},
     }
 
@@ -35,10 +44,30 @@ def diff_reports(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             added = [{"rule": r, "owner": o, "severity": sev[(r, o)]} for r, o in added]
             removed = [{"rule": r, "owner": o, "severity": sev[(r, o)]} for r, o in removed]
         out[k] = {"added": added, "removed": removed}
+    # who collects each added PI type (in the new version) and each removed one (in the old)
+    new_owners, old_owners = _pi_owners(new), _pi_owners(old)
+    out["pi_types"]["owners"] = {**{pi: old_owners[pi] for pi in out["pi_types"]["removed"]},
+                                 **{pi: new_owners[pi] for pi in out["pi_types"]["added"]}}
     return out
 
 
-def diff_lines(d: dict[str, Any]) -> list[str]:
+def _owners_text(owners: list[dict[str, Any]]) -> str:
+    return ", ".join(o["owner"] if o["owner"] == "app" else f"{o['owner']} ({o['kind'] or 'sdk'})"
+                     for o in owners)
+
+
+def diff_lines(d: dict[str, Any], lang: str = "en") -> list[str]:
+    """The terminal lines of a diff; an added or removed finding with its rule's title in ``lang``,
+    a PI type with who collects it."""
+    from qingdan.knowledge.rules import load_rules
+
+    rules = load_rules()
+
+    def title(rid: str) -> str:
+        r = rules.get(rid)
+        return "" if r is None else " " + (r.title_zh if lang == "zh" else r.title_en)
+
+    owners = d["pi_types"].get("owners", {})
     o, n = d["old"], d["new"]
     lines = [f"{o['package']} {o['version_name']} ({o['version_code']}) → {n['package']} {n['version_name']} "
              f"({n['version_code']})"]
@@ -54,7 +83,14 @@ def diff_lines(d: dict[str, Any]) -> list[str]:
         if not add and not rem:
             lines.append(f"  {label:<9} unchanged")
             continue
-        fmt = (lambda f: f"[{f['severity']}] {f['rule']} ({f['owner']})") if k == "findings" else str
+        if k == "findings":
+            def fmt(f):
+                return f"[{f['severity']}] {f['rule']} ({f['owner']}){title(f['rule'])}"
+        elif k == "pi_types":
+            def fmt(pi):
+                return f"{pi}: {_owners_text(owners[pi])}" if owners.get(pi) else pi
+        else:
+            fmt = str
         for x in add:
             lines.append(f"  {label:<9} + {fmt(x)}")
         for x in rem:

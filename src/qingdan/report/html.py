@@ -36,7 +36,8 @@ def _groups(rep: dict[str, Any]) -> tuple[list, list]:
     for f in sorted(rep.get("findings", []), key=lambda f: (f["accepted"], order[f["severity"]], f["rule"])):
         for ref in f["refs"]:
             g = by_ref.setdefault((ref["doc"], ref["item"]),
-                                  {"doc_zh": ref["doc_zh"], "item": ref["item"], "findings": []})
+                                  {"doc_zh": ref["doc_zh"], "doc_en": ref.get("doc_en"), "item": ref["item"],
+                                   "findings": []})
             g["findings"].append(f)
         g = by_owner.setdefault(f["owner"],
                                 {"owner": f["owner"], "name": f["owner_name"], "company": f["company"],
@@ -48,6 +49,12 @@ def _groups(rep: dict[str, Any]) -> tuple[list, list]:
     return refs, owners
 
 
-def render_html(rep: dict[str, Any]) -> str:
+def render_html(rep: dict[str, Any], lang: str | None = None) -> str:
+    """The report page. ``lang`` "zh" or "en": its fixed labels, findings' messages and fixes in that
+    language; None: both side by side (the pages of the review service)."""
+    def t(zh: str, en: str) -> str:
+        return zh if lang == "zh" else en if lang == "en" else f"{zh} {en}"
+
     by_ref, by_owner = _groups(rep)
-    return _env.get_template("report.html.j2").render(r=rep, by_ref=by_ref, by_owner=by_owner)
+    return _env.get_template("report.html.j2").render(r=rep, by_ref=by_ref, by_owner=by_owner, lang=lang,
+                                                      t=t)

@@ -20,8 +20,8 @@ def _short_perm(name: str) -> str:
     return name.rsplit(".", 1)[-1] if name.startswith(("android.permission.", "com.android.")) else name
 
 
-def summary_lines(rep: dict[str, Any]) -> list[str]:
-    """Lines of the terminal summary, built from the JSON report document."""
+def summary_lines(rep: dict[str, Any], lang: str | None = "en") -> list[str]:
+    """Lines of the terminal summary, built from the JSON report document; findings in ``lang``."""
     app, inp, sig = rep["app"], rep["input"], rep["signing"]
     out: list[str] = []
     ver = f"{app['version_name'] or '?'} ({app['version_code'] if app['version_code'] is not None else '?'})"
@@ -141,7 +141,8 @@ def summary_lines(rep: dict[str, Any]) -> list[str]:
         shown = sorted((f for f in rep["findings"] if not f["accepted"] and f["severity"] != "info"),
                        key=lambda f: (SEVERITY_ORDER[f["severity"]], f["rule"], f["owner"]))
         for f in shown[:10]:
-            out.append(f"            [{f['severity']}] {f['rule']}: {f['message_en']}")
+            out.append(f"            [{f['severity']}] {f['rule']}: "
+                       + (f["message_zh"] if lang == "zh" else f["message_en"]))
         if len(shown) > 10:
             out.append(f"            … {len(shown) - 10} more in the report")
     if rep["native_libs"]:
