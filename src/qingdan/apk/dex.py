@@ -459,6 +459,19 @@ class DexFile:
         t = self._class_defs[8 * class_index + 2]
         return -1 if t == NO_STRING or t >= self.n_types else t
 
+    def interface_types(self, class_index: int) -> list[int]:
+        """Type indexes of the interfaces class definition ``class_index`` implements directly (a
+        damaged type_list gives what could be read)."""
+        if not 0 <= class_index < self.n_classes:
+            return []
+        off = self._class_defs[8 * class_index + 3]
+        d = self.data
+        if not off or off + 4 > len(d):
+            return []
+        n = min(int.from_bytes(d[off:off + 4], "little"), (len(d) - off - 4) // 2)
+        types = memoryview(d)[off + 4:off + 4 + 2 * n].cast("H").tolist() if n > 0 else []
+        return [t for t in types if t < self.n_types]
+
     def method_types(self) -> list[int]:
         """For every method id, the type index of the class that declares it (method ids are sorted
         by it, so a class's methods are one run)."""
