@@ -171,3 +171,107 @@ def test_virtual_call_resolves_to_the_superclass_method(tmp_path):
     onc = g.lookup(APP, "onCreate", "()V")
     assert ("com.ex.app.Base.go", CALL) in {(g.label(t), k) for t, k in g.edges(onc)}
     assert list(pre_consent(analyse(pkg, START))) == ["com.ex.app.Base.go"]
+
+
+# -- the rules, through the whole analysis (scan --consent) ---------------------------------------
+
+UMC = "Lcom/umeng/commonsdk/UMConfigure;"
+CTX = "Landroid/content/Context;"
+
+
+def umeng(name: str) -> Invoke:
+    return Invoke(UMC, name, [CTX, STR, STR], kind="static")
+
+
+def umeng_classes() -> list[ClassDef]:
+    return [ClassDef(UMC, methods=[Method("init", [CTX, STR, STR], static=True),
+                                   Method("preInit", [CTX, STR, STR], static=True)]),
+            *[ClassDef(f"Lcom/umeng/commonsdk/internal/C{i};") for i in range(5)]]
+
+
+def findings(tmp_path, classes, components=(), application=APP, consent=True):
+    from qingdan.checks.pipeline import analyze
+
+    attrs = {"android:name": application.strip("L;").replace("/", ".")} if application else {}
+    launcher = Component("activity", "com.ex.app.Main", exported=True, intent_filters=[
+        IntentFilter(["android.intent.action.MAIN"], ["android.intent.category.LAUNCHER"])])
+    man = build_manifest("com.ex.app", components=[launcher, *components], app_attrs=attrs)
+    res, fs = analyze(build_apk(tmp_path / "r.apk", man, [build_dex(classes)]), consent=consent)
+    return res, {f.rule_id: f for f in fs if f.rule_id in ("pi.before-consent", "sdk.init-before-consent",
+                                                           "sdk.autoinit-provider")}
+
+
+def test_pi_before_consent_fires_with_the_path_and_not_behind_a_gate(tmp_path):
+    util = ClassDef("Lcom/ex/app/Util;", methods=[Method("id", static=True, invokes=[imei()])])
+    _res, fs = findings(tmp_path, [app(call("Lcom/ex/app/Util;", "id", "static")), main(), util])
+    f = fs["pi.before-consent"]
+    assert f.owner == "app" and "imei" in f.message_en
+    assert f.evidence["paths"][0]["path"] == ["com.ex.app.App.onCreate", "com.ex.app.Util.id"]
+    gated = ClassDef("Lcom/ex/app/Util;", methods=[Method("id", static=True, invokes=[
+        Invoke(SP, "getBoolean", [STR, "Z"], "Z", kind="interface", string_args={1: "isAgreePrivacy"}),
+        imei()])])
+    _res, fs = findings(tmp_path, [app(call("Lcom/ex/app/Util;", "id", "static")), main(), gated])
+    assert "pi.before-consent" not in fs
+
+
+def test_without_consent_search_the_rules_say_nothing(tmp_path):
+    util = ClassDef("Lcom/ex/app/Util;", methods=[Method("id", static=True, invokes=[imei()])])
+    res, fs = findings(tmp_path, [app(call("Lcom/ex/app/Util;", "id", "static")), main(), util], consent=False)
+    assert fs == {} and res.consent is None
+
+
+def test_sdk_init_before_consent_but_not_its_pre_init(tmp_path):
+    _res, fs = findings(tmp_path, [app(umeng("preInit"), umeng("init")), main(), *umeng_classes()])
+    f = fs["sdk.init-before-consent"]
+    assert f.owner == "umeng-common" and f.evidence["method"] == "com.umeng.commonsdk.UMConfigure.init"
+    assert f.evidence["path"] == ["com.ex.app.App.onCreate"]
+    _res, fs = findings(tmp_path, [app(umeng("preInit")), main(), *umeng_classes()])
+    assert "sdk.init-before-consent" not in fs
+
+
+def test_sdk_init_after_the_agreement_check_is_not_reported(tmp_path):
+    boot = ClassDef("Lcom/ex/app/Boot;", methods=[Method("start", static=True, invokes=[
+        Invoke(SP, "getBoolean", [STR, "Z"], "Z", kind="interface", string_args={1: "privacy_agreed"}),
+        umeng("init")])])
+    _res, fs = findings(tmp_path, [app(umeng("preInit"), call("Lcom/ex/app/Boot;", "start", "static")), main(),
+                                   boot, *umeng_classes()])
+    assert "sdk.init-before-consent" not in fs
+
+
+def test_sdk_provider_that_reaches_sensitive_apis_and_how_to_turn_it_off(tmp_path):
+    fip = ClassDef("Lcom/google/firebase/provider/FirebaseInitProvider;", "Landroid/content/ContentProvider;",
+                   methods=[Method("onCreate", ret="Z", invokes=[imei()])])
+    extra = [ClassDef(f"Lcom/google/firebase/internal/C{i};") for i in range(5)]
+    prov = Component("provider", "com.google.firebase.provider.FirebaseInitProvider", authorities="com.ex.fip")
+    _res, fs = findings(tmp_path, [app(), main(), fip, *extra], components=[prov])
+    f = fs["sdk.autoinit-provider"]
+    assert f.owner == "firebase" and 'tools:node="remove"' in f.message_en
+    assert f.evidence["provider"] == "com.google.firebase.provider.FirebaseInitProvider"
+    # the app's own provider is the app's code: pi.before-consent, not an SDK's auto-initialisation
+    own = ClassDef("Lcom/ex/app/Init;", "Landroid/content/ContentProvider;",
+                   methods=[Method("onCreate", ret="Z", invokes=[imei()])])
+    _res, fs = findings(tmp_path, [app(), main(), own], components=[Component("provider", "com.ex.app.Init",
+                                                                              authorities="x")])
+    assert "sdk.autoinit-provider" not in fs and fs["pi.before-consent"].owner == "app"
+
+
+def test_report_carries_the_consent_view_and_validates(tmp_path):
+    import json
+
+    import jsonschema
+
+    from qingdan.report.jsonreport import to_dict
+    from tests.conftest import ROOT
+
+    util = ClassDef("Lcom/ex/app/Util;", methods=[Method("id", static=True, invokes=[imei()])])
+    dead = ClassDef("Lcom/ex/app/Dead;", methods=[Method("leak", static=True, invokes=[imei()])])
+    res, _fs = findings(tmp_path, [app(call("Lcom/ex/app/Util;", "id", "static")), main(), util, dead])
+    rep = to_dict(res)
+    schema = json.loads((ROOT / "docs" / "schema" / "report-1.json").read_text("utf-8"))
+    jsonschema.validate(rep, schema)
+    assert [u["caller"] for u in rep["consent"]["before_consent"]] == ["com.ex.app.Util.id"]
+    imei_use = next(u for u in rep["api_uses"] if u["api"] == "telephony.device_id" or "imei" in u["pi_types"])
+    assert imei_use["reachable"] is True  # Util.id is reached; Dead.leak is in the same group
+    res2, _ = findings(tmp_path, [app(), main(), dead])
+    rep2 = to_dict(res2)
+    assert [u["reachable"] for u in rep2["api_uses"] if "imei" in u["pi_types"]] == [False]

@@ -55,6 +55,7 @@ _LAMBDA_CLASS = re.compile(r"\$\$Lambda|\$\$ExternalSyntheticLambda|\$lambda\$|-
 
 Node = int  # dex number << 32 | method id
 _MISSING = object()
+_EMPTY: dict = {}
 _FOR_NAME_MARK = "Class.forName"
 
 
@@ -115,30 +116,56 @@ class CallGraph:
                     self.interfaces[desc] = tuple(d.type_name(x) for x in its)
         self._subs: dict[str, list[str]] | None = None
         self._methods: dict[str, dict[tuple[str, str], int]] = {}  # class → (name, sig) → method id
+        self._by_sig: dict[tuple[str, str], list[str]] | None = None  # (name, sig) → classes
         self._records: dict[str, dict[int, tuple[int, int]]] = {}  # class → method id → record range
         self._callees: list[dict[int, tuple[str, str, str]]] = [{} for _ in self.dexes]
         self._reads: list[dict[int, list[int]] | None] = [None for _ in self.dexes]
         self._ancestors: dict[str, frozenset[str]] = {}
         self._ranges: dict[Node, tuple[int, int]] = {}
         self._protos: list[dict[int, str]] = [{} for _ in self.dexes]
+        self._names: list[dict[int, str]] = [{} for _ in self.dexes]
+        self._cols: list[tuple | None] = [None for _ in self.dexes]
         self._created_cache: dict[str, tuple[tuple[Node, str], ...]] = {}
         self._targets: list[dict[int, object]] = [{} for _ in self.dexes]  # callee id → edges
         self._fields: list[dict[int, tuple[tuple[Node, str], ...]]] = [{} for _ in self.dexes]
+        self._wanted: list[frozenset[int] | None] = [None for _ in self.dexes]
+        self._subs_cache: dict[str, frozenset[str]] = {}
         self._async = async_callbacks()
 
     # -- classes and methods ------------------------------------------------------------------
     def defines(self, desc: str) -> bool:
         return desc in self.where
 
+    def _mref(self, dn: int, mid: int) -> tuple[str, str, str]:
+        """(class descriptor, name, signature) of method id ``mid`` of dex ``dn`` (cached)."""
+        cache = self._callees[dn]
+        got = cache.get(mid)
+        if got is None:
+            cols = self._cols[dn]
+            if cols is None:
+                d = self.dexes[dn]
+                cols = self._cols[dn] = (*d.method_columns(), d.type_names())
+            classes, names, protos, tn = cols
+            if not 0 <= mid < len(classes):
+                return "", "", ""
+            got = cache[mid] = (tn[classes[mid]], self._name(dn, names[mid]), self._sig(dn, protos[mid]))
+        return got
+
+    def _name(self, dn: int, si: int) -> str:
+        cache = self._names[dn]
+        got = cache.get(si)
+        if got is None:
+            got = cache[si] = self.dexes[dn].string(si)
+        return got
+
     def describe(self, node: Node) -> tuple[str, str, str]:
         """(Java class name, method name, signature) of a node."""
-        d = self.dexes[node >> 32]
-        cls, name, proto = d.method_ref(node & 0xFFFFFFFF)
-        return java_name(cls), name, self._sig(node >> 32, proto)
+        cls, name, sig = self._mref(node >> 32, node & 0xFFFFFFFF)
+        return java_name(cls), name, sig
 
     def short(self, node: Node) -> tuple[str, str]:
         """(Java class name, method name) of a node."""
-        cls, name, _proto = self.dexes[node >> 32].method_ref(node & 0xFFFFFFFF)
+        cls, name, _sig = self._mref(node >> 32, node & 0xFFFFFFFF)
         return java_name(cls), name
 
     def label(self, node: Node) -> str:
@@ -173,34 +200,57 @@ class CallGraph:
         self._records[desc] = out
         return out
 
+    def _index(self) -> None:
+        """Every method with code that makes calls, by class and by (name, signature): one pass over
+        the distinct callers of each dex."""
+        by_class: dict[str, dict[tuple[str, str], int]] = {}
+        by_sig: dict[tuple[str, str], list[str]] = {}
+        for dn, d in enumerate(self.dexes):
+            where = self.where
+            mref = self._mref
+            for mid in set(d.calls[0::4]):
+                cls, name, sig = mref(dn, mid)
+                w = where.get(cls)
+                if w is None or w[0] != dn:
+                    continue  # a later copy of a class defined in an earlier dex: Android loads the first
+                key = (name, sig)
+                by_class.setdefault(cls, {})[key] = mid
+                by_sig.setdefault(key, []).append(cls)
+        self._methods, self._by_sig = by_class, by_sig
+
     def methods(self, desc: str) -> dict[tuple[str, str], int]:
         """(name, signature) → method id, for the methods of an app class that make calls."""
-        got = self._methods.get(desc)
-        if got is not None:
-            return got
-        out: dict[tuple[str, str], int] = {}
-        if desc in self.where:
-            dn = self.where[desc][0]
-            d = self.dexes[dn]
-            for m in self._class_records(desc):
-                _cls, name, proto = d.method_ref(m)
-                out[(name, self._sig(dn, proto))] = m
-        self._methods[desc] = out
-        return out
+        if self._by_sig is None:
+            self._index()
+        return self._methods.get(desc, _EMPTY)
 
     def lookup(self, desc: str, name: str, sig: str) -> Node | None:
         """The method that runs for ``desc.name(sig)``: the class's own, else the nearest app
         superclass's that has code with calls."""
         seen = 0
+        key = (name, sig)
         while desc in self.where and seen < 64:
-            m = self.methods(desc).get((name, sig))
+            m = self.methods(desc).get(key)
             if m is not None:
                 return node_of(self.where[desc][0], m)
             desc = self.supers.get(desc, "")
             seen += 1
         return None
 
-    def subclasses(self, desc: str) -> list[str]:
+    def overrides(self, desc: str, name: str, sig: str) -> list[Node]:
+        """Methods ``name(sig)`` of the app classes that extend or implement ``desc`` (class-hierarchy
+        analysis: the targets a virtual or interface call may dispatch to)."""
+        if self._by_sig is None:
+            self._index()
+        holders = self._by_sig.get((name, sig))
+        if not holders:
+            return []
+        subs = self.subclasses(desc)
+        if not subs:
+            return []
+        return [node_of(self.where[c][0], self._methods[c][(name, sig)]) for c in holders if c in subs]
+
+    def subclasses(self, desc: str) -> frozenset[str]:
         """Every app class that extends or implements ``desc``, transitively."""
         if self._subs is None:
             subs: dict[str, list[str]] = {}
@@ -210,14 +260,18 @@ class CallGraph:
                 for i in its:
                     subs.setdefault(i, []).append(c)
             self._subs = subs
-        out, todo, seen = [], [desc], {desc}
+        got = self._subs_cache.get(desc)
+        if got is not None:
+            return got
+        out, todo = {desc}, [desc]
         while todo:
             for s in self._subs.get(todo.pop(), ()):
-                if s not in seen:
-                    seen.add(s)
-                    out.append(s)
+                if s not in out:
+                    out.add(s)
                     todo.append(s)
-        return out
+        out.discard(desc)
+        got = self._subs_cache[desc] = frozenset(out)
+        return got
 
     def ancestors(self, desc: str) -> frozenset[str]:
         """Every superclass and interface of ``desc``, app classes walked through, framework ones
@@ -239,13 +293,7 @@ class CallGraph:
 
     # -- edges --------------------------------------------------------------------------------
     def _callee(self, dn: int, callee: int) -> tuple[str, str, str]:
-        cache = self._callees[dn]
-        got = cache.get(callee)
-        if got is None:
-            d = self.dexes[dn]
-            cls, name, proto = d.method_ref(callee)
-            got = cache[callee] = (cls, name, self._sig(dn, proto))
-        return got
+        return self._mref(dn, callee)
 
     def _field_reads(self, dn: int) -> dict[int, list[int]]:
         got = self._reads[dn]
@@ -262,7 +310,7 @@ class CallGraph:
         got = self._ranges.get(node)
         if got is None:
             dn, mid = node >> 32, node & 0xFFFFFFFF
-            desc = self.dexes[dn].method_ref(mid)[0]
+            desc = self._mref(dn, mid)[0]
             got = (0, 0)
             if desc in self.where and self.where[desc][0] == dn:
                 got = self._class_records(desc).get(mid, (0, 0))
@@ -320,10 +368,7 @@ class CallGraph:
         if cname == "<init>":
             out += self._created(cdesc)
         elif cname != "<clinit>":
-            for sub in self.subclasses(cdesc):
-                m = self.methods(sub).get((cname, csig))
-                if m is not None:
-                    out.append((node_of(self.where[sub][0], m), CALL))
+            out += [(n, CALL) for n in self.overrides(cdesc, cname, csig)]
         return tuple(out)
 
     def _for_name(self, dn: int, s1: int) -> tuple[tuple[Node, str], ...] | None:
@@ -357,30 +402,50 @@ class CallGraph:
             got = cache[fid] = tuple(out)
         return got
 
+    def _interesting(self, dn: int) -> frozenset[int]:
+        """Method ids of dex ``dn`` a call to which may lead somewhere: methods of app classes,
+        ``Class.forName`` and the calls whose target is computed (everything else is the framework's
+        and ends the path)."""
+        got = self._wanted[dn]
+        if got is None:
+            d = self.dexes[dn]
+            app_types = {t for t in range(d.n_types) if d.type_name(t) in self.where} if self.where else set()
+            types = d.method_types()
+            ids = {m for m, t in enumerate(types) if t in app_types}
+            for cls, name in (_FOR_NAME, *_DYNAMIC):
+                ids.update(d.find_methods(cls, name))
+            got = self._wanted[dn] = frozenset(ids)
+        return got
+
     def edges(self, node: Node,
               unresolved: Callable[[str], None] | None = None) -> Iterator[tuple[Node, str]]:
         """The node's successors with the kind of each edge (duplicates possible)."""
         dn = node >> 32
         a, b = self._range(node)
-        cache = self._targets[dn]
         c = self.dexes[dn].calls
-        for k in range(4 * a + 1, 4 * b, 4):
-            callee = c[k]
-            t = cache.get(callee, _MISSING)
-            if t is _MISSING:
-                t = cache[callee] = self._call_targets(dn, callee)
-            if t is None:
-                continue
-            if t.__class__ is tuple:
-                yield from t
-            elif t is _FOR_NAME_MARK:
-                got = self._for_name(dn, c[k + 1])
-                if got is not None:
-                    yield from got
+        callees = c[4 * a + 1:4 * b:4]
+        wanted = self._interesting(dn)
+        hits = wanted.intersection(callees) if len(callees) > 4 else [x for x in callees if x in wanted]
+        if hits:
+            cache = self._targets[dn]
+            for callee in hits:
+                t = cache.get(callee, _MISSING)
+                if t is _MISSING:
+                    t = cache[callee] = self._call_targets(dn, callee)
+                if t is None:
+                    continue
+                if t.__class__ is tuple:
+                    yield from t
+                elif t is _FOR_NAME_MARK:
+                    for k in range(4 * a + 1, 4 * b, 4):
+                        if c[k] == callee:
+                            got = self._for_name(dn, c[k + 1])
+                            if got is not None:
+                                yield from got
+                            elif unresolved is not None:
+                                unresolved("reflection (Class.forName with a computed name)")
                 elif unresolved is not None:
-                    unresolved("reflection (Class.forName with a computed name)")
-            elif unresolved is not None:
-                unresolved(t)
+                    unresolved(t)
         reads = self._field_reads(dn).get(node & 0xFFFFFFFF)
         if reads:
             for fid in reads:
