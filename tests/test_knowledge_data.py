@@ -14,11 +14,25 @@ import yaml
 
 import qingdan
 from qingdan import knowledge
-from qingdan.knowledge import _data, apis, app_types, packers, permissions, pi, rules, sdk_sources, sdks
+from qingdan.knowledge import (
+    _data,
+    android,
+    apis,
+    app_types,
+    appscan,
+    consent,
+    packers,
+    permissions,
+    pi,
+    rules,
+    sdk_sources,
+    sdks,
+)
 
 PACKAGE = Path(qingdan.__file__).resolve().parent
 SHIPPED_YAML = sorted(p for p in PACKAGE.rglob("*") if p.suffix in (".yaml", ".yml"))
-KNOWLEDGE_MODULES = (apis, app_types, packers, permissions, pi, rules, sdks, sdk_sources)
+KNOWLEDGE_MODULES = (android, apis, app_types, appscan, consent, packers, permissions, pi, rules, sdks,
+                     sdk_sources)
 DATA_FILES = sorted(p.name for p in (Path(knowledge.__file__).parent / "data").glob("*.yaml"))
 
 
@@ -47,7 +61,8 @@ def _everything():
     return ([_data.load_yaml_data(name) for name in DATA_FILES], sdks.load_sdks(), sdks.load_exodus(),
             sdks.load_sdk_sources(), apis.load_sensitive_apis(), permissions.load_permissions(),
             pi.load_pi_types(), app_types.load_app_types(), rules.load_rules(), packers.load_packers(),
-            packers.load_packer_sources(), sdk_sources.load_exclusions())
+            packers.load_packer_sources(), sdk_sources.load_exclusions(), android.async_callbacks(),
+            android.start_entries(), consent.load_consent(), appscan.load_appscan_items())
 
 
 def test_loaders_fall_back_to_the_pure_loader_without_libyaml(monkeypatch, tmp_path):

@@ -138,6 +138,7 @@ class DexFile:
         self.n_fields, self.n_methods, self.n_classes = f_sz, m_sz, c_sz
         self._strings: dict[int, str] = {}
         self._class_names: dict[int, str] = {}
+        self._type_names: list[str] | None = None
         try:
             calls, starts, marks, fields, counters, err = _scanner.scan(data, c_off, c_sz, m_sz, s_sz, f_sz)
         except ValueError as exc:
@@ -458,6 +459,36 @@ class DexFile:
             return -1
         t = self._class_defs[8 * class_index + 2]
         return -1 if t == NO_STRING or t >= self.n_types else t
+
+    def interface_types(self, class_index: int) -> list[int]:
+        """Type indexes of the interfaces class definition ``class_index`` implements directly (a
+        damaged type_list gives what could be read)."""
+        if not 0 <= class_index < self.n_classes:
+            return []
+        off = self._class_defs[8 * class_index + 3]
+        d = self.data
+        if not off or off + 4 > len(d):
+            return []
+        n = min(int.from_bytes(d[off:off + 4], "little"), (len(d) - off - 4) // 2)
+        types = memoryview(d)[off + 4:off + 4 + 2 * n].cast("H").tolist() if n > 0 else []
+        return [t for t in types if t < self.n_types]
+
+    def type_names(self) -> list[str]:
+        """The descriptor of every type id, decoded once (``type_name`` for one)."""
+        got = self._type_names
+        if got is None:
+            t, string = self._type_ids, self.string
+            got = self._type_names = [string(t[i]) for i in range(self.n_types)]
+        return got
+
+    def method_columns(self) -> tuple[list[int], list[int], list[int]]:
+        """For every method id: its class's type index, its name's string index and its proto index
+        (three lists, read straight from the method_ids table)."""
+        if not self.n_methods:
+            return [], [], []
+        m = self._method_ids
+        w0 = m[0::2].tolist()
+        return [w & 0xFFFF for w in w0], m[1::2].tolist(), [w >> 16 for w in w0]
 
     def method_types(self) -> list[int]:
         """For every method id, the type index of the class that declares it (method ids are sorted

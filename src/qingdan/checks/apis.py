@@ -111,8 +111,8 @@ def find_api_uses(pkg: AppPackage, owners: OwnerMap) -> tuple[list[ApiUse], set[
     return uses, acc.callers
 
 
-def _scan_dex(d: DexFile, by_class, by_member, acc: _Uses) -> None:
-    # Which callee method ids matter, and why: one pass over the call records then serves all.
+def _api_ids(d: DexFile, by_class) -> tuple[dict[int, list[SensitiveApi]], dict[int, list[SensitiveApi]]]:
+    """Method ids and field ids of one dex that are sensitive APIs, each with its catalogue entries."""
     method_apis: dict[int, list[SensitiveApi]] = {}
     field_apis: dict[int, list[SensitiveApi]] = {}
     for desc, apis in by_class.items():
@@ -126,6 +126,17 @@ def _scan_dex(d: DexFile, by_class, by_member, acc: _Uses) -> None:
                 else:
                     for i in d.find_fields(desc, m):
                         field_apis.setdefault(i, []).append(a)
+    return method_apis, field_apis
+
+
+def sensitive_callees(d: DexFile) -> dict[int, list[SensitiveApi]]:
+    """Method id → the sensitive-API entries a call to it is (before their ``args`` conditions)."""
+    return _api_ids(d, _index()[0])[0]
+
+
+def _scan_dex(d: DexFile, by_class, by_member, acc: _Uses) -> None:
+    # Which callee method ids matter, and why: one pass over the call records then serves all.
+    method_apis, field_apis = _api_ids(d, by_class)
     uri_ids = set(d.find_methods(*URI_PARSE))
     reflect_ids: set[int] = set()
     for cls, name in REFLECT_METHODS:

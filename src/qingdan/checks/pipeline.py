@@ -102,10 +102,11 @@ def failing(findings: list[Finding], level: str) -> list[Finding]:
 
 
 def analyze(path: str | Path, config: Config | None = None, app_type: str | None = None,
-            limits: Limits | None = None) -> tuple[ScanResult, list[Finding]]:
-    """Scan a package and run every rule; accepted findings stay in, marked accepted."""
+            limits: Limits | None = None, consent: bool = False) -> tuple[ScanResult, list[Finding]]:
+    """Scan a package and run every rule; accepted findings stay in, marked accepted. ``consent``:
+    also search what runs before the user agrees (the call graph; the pre-consent rules)."""
     cfg = config or Config()
-    res = scan_path(path, limits)
+    res = scan_path(path, limits, consent)
     findings = run_rules(res, app_type or cfg.app_type)
     apply_acceptance(findings, cfg.accept)
     res.findings = findings

@@ -496,3 +496,7 @@ def _low_target(r: Rule, ctx: Context) -> list[Finding]:
                      f"target SDK is {t}" + (": dangerous permissions are all granted at install" if t < 23
                                               else ", below the 30 stores generally require"),
                      severity=sev, target_sdk=t)]
+
+
+# the pre-consent rules live beside the call graph they read; importing registers them
+from qingdan.checks import consent_rules as _consent_rules  # noqa: E402,F401

@@ -15,6 +15,8 @@ from qingdan.apk.package import AppPackage, read_package
 from qingdan.apk.zipread import Limits
 from qingdan.checks.apis import ApiUse, find_api_uses
 from qingdan.checks.attribution import OwnerCount, OwnerMap, owner_breakdown, owner_map
+from qingdan.checks.consent import ConsentView
+from qingdan.checks.consent import analyse as analyse_consent
 from qingdan.checks.exodus import exodus_detections, name_twins
 from qingdan.checks.namespaces import UNIDENTIFIED, ClassIndex, Namespace, unidentified_namespaces
 from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
@@ -91,6 +93,8 @@ class ScanResult:
     packing: Packing | None = None  # the packer whose shell the app carries (code results: the shell)
     # readable third-party namespaces that neither the app, the catalogue nor Exodus claims
     unidentified: list[Namespace] = field(default_factory=list)
+    # what runs before the user agrees and what any entry point reaches (scan_package(consent=True))
+    consent: ConsentView | None = None
 
     def sdk(self, sid: str) -> SdkDetection | None:
         return next((d for d in self.sdks if d.sdk.id == sid), None)
@@ -140,7 +144,7 @@ def components_of_note(pkg: AppPackage) -> list[ComponentNote]:
     return notes
 
 
-def scan_package(pkg: AppPackage) -> ScanResult:
+def scan_package(pkg: AppPackage, consent: bool = False) -> ScanResult:
     perms = []
     for up in pkg.manifest.uses_permissions:
         info = permission_info(up.name)
@@ -175,10 +179,11 @@ def scan_package(pkg: AppPackage) -> ScanResult:
     uses, callers = find_api_uses(pkg, owners)
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
+    view = analyse_consent(pkg, frozenset(SYSTEM_START_ACTIONS)) if consent else None
     return ScanResult(pkg, perms, components_of_note(pkg), package_prefixes(pkg, index=index), sdks,
                       libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
                       list(pkg.warnings), sensitive_callers=callers, packing=packing,
-                      unidentified=unidentified)
+                      unidentified=unidentified, consent=view)
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
@@ -214,5 +219,5 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
             for pi, cols in sorted(table.items())}
 
 
-def scan_path(path: str | Path, limits: Limits | None = None) -> ScanResult:
-    return scan_package(read_package(path, limits))
+def scan_path(path: str | Path, limits: Limits | None = None, consent: bool = False) -> ScanResult:
+    return scan_package(read_package(path, limits), consent)

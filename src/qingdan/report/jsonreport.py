@@ -115,7 +115,32 @@ def to_dict(r: ScanResult) -> dict[str, Any]:
         "payloads": [{"path": x.path, "size": x.size, "kind": x.kind, "source": x.source}
                      for x in pkg.payloads],
         "packing": r.packing.to_dict() if r.packing is not None else None,
+        "consent": _consent(r),
         "warnings": r.warnings,
+    }
+
+
+def _consent(r: ScanResult) -> dict[str, Any] | None:
+    """What runs before the user agrees (``scan --consent``), or None when it was not searched."""
+    v = r.consent
+    if v is None:
+        return None
+
+    def entry(e) -> dict[str, str]:
+        return {"kind": e.kind, "component": e.component, "method": e.method, "why": e.why}
+
+    owner = (lambda c: r.owners.owner(c.rpartition(".")[0])) if r.owners is not None else (lambda c: "app")
+    return {
+        "entries": [entry(e) for e in v.entries],
+        "gates": [{"method": m, "why": w} for m, w in v.gates],
+        "before_consent": [{"api": u.api_id, "pi_types": list(u.pi_types), "callee": u.callee,
+                            "caller": u.caller, "owner": owner(u.caller), "entry": entry(u.entry),
+                            "path": u.path} for u in v.uses],
+        "sdk_inits": [{"sdk": i.sdk, "method": i.method, "caller": i.caller, "entry": entry(i.entry),
+                       "path": i.path} for i in v.inits],
+        "sdk_switches": v.switched,
+        "unresolved": [{"method": m, "why": w} for m, w in sorted(v.unresolved.items())],
+        "reachable_methods": len(v.reachable),
     }
 
 
@@ -150,9 +175,12 @@ def _api_uses(r: ScanResult) -> list[dict[str, Any]]:
                 "permission": u.api.permission, "owner": u.owner, "owner_kind": r.owner_kind(u.owner),
                 "certainty": u.certainty,
                 "non_resettable": u.api.non_resettable, "weak": u.api.weak, "count": 0, "sites": [],
+                "reachable": None if r.consent is None else False,
             }
         g["count"] += u.count
         for s in u.sites:
+            if r.consent is not None and (s.caller_class, s.caller_method) in r.consent.reachable:
+                g["reachable"] = True
             if len(g["sites"]) < MAX_SITES:
                 g["sites"].append({"caller_class": s.caller_class, "caller_method": s.caller_method,
                                    "callee": u.callee, "how": u.how, "dex_source": s.dex_source,
