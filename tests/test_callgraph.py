@@ -276,3 +276,24 @@ def test_report_carries_the_consent_view_and_validates(tmp_path):
     res2, _ = findings(tmp_path, [app(), main(), dead])
     rep2 = to_dict(res2)
     assert [u["reachable"] for u in rep2["api_uses"] if "imei" in u["pi_types"]] == [False]
+
+
+def test_scan_consent_option_on_the_command_line(tmp_path):
+    import json
+
+    from tests.conftest import cli
+
+    util = ClassDef("Lcom/ex/app/Util;", methods=[Method("id", static=True, invokes=[imei()])])
+    launcher = Component("activity", "com.ex.app.Main", exported=True, intent_filters=[
+        IntentFilter(["android.intent.action.MAIN"], ["android.intent.category.LAUNCHER"])])
+    man = build_manifest("com.ex.app", components=[launcher], app_attrs={"android:name": "com.ex.app.App"})
+    apk = build_apk(tmp_path / "c.apk", man, [build_dex([app(call("Lcom/ex/app/Util;", "id", "static")),
+                                                          main(), util])])
+    rc, out, err = cli("scan", str(apk), "--consent", "--json", str(tmp_path / "r.json"))
+    assert rc == 0, err
+    assert "pi.before-consent" in out
+    rep = json.loads((tmp_path / "r.json").read_text("utf-8"))
+    assert [u["caller"] for u in rep["consent"]["before_consent"]] == ["com.ex.app.Util.id"]
+    rc, out, _ = cli("scan", str(apk), "--json", str(tmp_path / "p.json"))
+    assert rc == 0 and "pi.before-consent" not in out
+    assert json.loads((tmp_path / "p.json").read_text("utf-8"))["consent"] is None

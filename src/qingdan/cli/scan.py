@@ -32,7 +32,7 @@ from qingdan.cli._common import (
 
 def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None,
               app_type: str | None = None, level: str | None = None,
-              lang: str | None = None) -> tuple[dict[str, Any], int]:
+              lang: str | None = None, consent: bool = False) -> tuple[dict[str, Any], int]:
     """Analyze one package and write its reports (the HTML in ``lang``). Returns the report dict and
     how many findings are open at or above ``level`` (raises on bad input)."""
     from qingdan.checks.pipeline import analyze
@@ -44,7 +44,7 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
                 output_target(out)
             except OSError as exc:
                 raise OutputFailed(out, exc.strerror or str(exc)) from None
-    res, findings = analyze(path, config, app_type)
+    res, findings = analyze(path, config, app_type, consent=consent)
     rep = to_dict(res)
     # render everything first, then write: nothing partial is left behind on failure
     texts: list[tuple[str, str]] = []
@@ -62,14 +62,15 @@ def _scan_one(path: str, json_out: str | None, html_out: str | None, config=None
     return rep, open_at_or_above(findings, level)
 
 
-def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type, level, lang):
+def _folder_job(path: str, json_dir: str | None, html_dir: str | None, config, app_type, level, lang,
+                consent=False):
     stem = Path(path).name
     try:
         rep, n_open = _scan_one(
             path,
             str(Path(json_dir) / f"{stem}.json") if json_dir else None,
             str(Path(html_dir) / f"{stem}.html") if html_dir else None,
-            config, app_type, level, lang,
+            config, app_type, level, lang, consent,
         )
         return path, rep, n_open, None, None
     except OutputFailed as exc:  # the line names the output; the summary row, the package
@@ -112,6 +113,9 @@ def scan(
         "--jobs", "-j", min=1, help="Parallel scans for a folder.")] = max(1, min(4, os.cpu_count() or 1)),
     summary: Annotated[str | None, typer.Option(
         "--summary", help="Folder scans: write a .csv or .json summary here.")] = None,
+    consent: Annotated[bool, typer.Option(
+        "--consent", help="Also search the call graph for what runs before the user agrees to the privacy "
+        "policy (pre-consent rules, reachability of each API use); costs several times the scan.")] = False,
 ) -> None:
     """Read an app package, report what it contains and what the rules find."""
     is_dir = input_kind(target, folder_ok=True)
@@ -119,10 +123,10 @@ def scan(
     # a folder's own qingdan.toml applies to every package below it; a package's, beside it
     cfg, at, level = _resolve_options(config, app_type, fail_on, target)
     if is_dir:
-        _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level, lang)
+        _scan_folder(target, json_out, html_out, jobs, summary, cfg, at, level, lang, consent)
         return
     try:  # _scan_one refuses FIFOs, devices and folders as outputs before it reads the package
-        rep, n = _scan_one(str(target), json_out, html_out, cfg, at, level, lang)
+        rep, n = _scan_one(str(target), json_out, html_out, cfg, at, level, lang, consent)
     except OutputFailed as exc:
         raise fail(exc.path, exc.reason) from None
     except Exception as exc:  # noqa: BLE001
@@ -154,7 +158,7 @@ def _output_folder(path: str | None) -> None:
 
 def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs: int, summary: str | None,
                  cfg=None, app_type: str | None = None, level: str | None = None,
-                 lang: str | None = None) -> None:
+                 lang: str | None = None, consent: bool = False) -> None:
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     from rich.console import Console
@@ -179,7 +183,7 @@ def _scan_folder(folder: Path, json_dir: str | None, html_dir: str | None, jobs:
                   console=console, transient=True, disable=not watched) as progress:
         task = progress.add_task("scan", total=len(files))
         with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type, level, lang)
+            futs = [pool.submit(_folder_job, f, json_dir, html_dir, cfg, app_type, level, lang, consent)
                     for f in files]
             for fut in as_completed(futs):
                 try:
