@@ -174,6 +174,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
         for s in lists.shared:
             decl_tp.setdefault(s.sdk or s.third_party, []).append(
                 f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
+            for b in load_policy_terms().base_of(s.sdk) if s.sdk else ():
+                decl_tp.setdefault(b, []).append(f"{s.third_party} ({s.company}), its base component")
     tp_keys = set(det_sdks) | set(decl_tp) | set(obs_sources)
     tp_keys |= {sid for sid in mentioned if sid in all_found}
     order = {sid: i for i, sid in enumerate(sdks)}
