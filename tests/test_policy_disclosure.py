@@ -303,3 +303,11 @@ def test_policy_0527_against_the_corpus_app(tmp_path):
     storage = next(f for f in data["findings"] if f["rule"] == "policy.permission-no-purpose"
                    and f["evidence"]["permission"] == "storage")
     assert "not mentioned" in storage["message_en"]
+
+
+def test_a_name_inside_an_address_is_no_mention(tmp_path):
+    """qq.com in an e-mail address, umeng.com in a link: no SDK named, so nothing stale."""
+    text = "客服邮箱：2960401314@qq.com。友盟统计的政策见 https://www.umeng.com/page/policy 。"
+    assert parties(text) == {"友盟统计": ("product", ["umeng-analytics"])}
+    scan = build_app(tmp_path / "a.apk", "com.example.app", [], UMENG_ANALYTICS)
+    assert not [f for f in check_policy(facts_of(text), scan) if f.rule_id == "policy.sdk-stale"]

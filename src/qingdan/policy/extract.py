@@ -48,6 +48,7 @@ SECTION_RE = {
 RESPONSE_RE = re.compile(r"(\d{1,3}|[一二三四五六七八九十两]{1,3})\s*个?\s*(工作日|自然日|日|天)")
 RESPOND_WORD = re.compile(r"回复|答复|响应|处理|反馈|完成核验|予以")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+ADDRESS_IN_TEXT = re.compile(EMAIL_RE.pattern + r"|(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 PHONE_RE = re.compile(r"(?<!\d)(400[-\s]?\d{3}[-\s]?\d{4}|800[-\s]?\d{3}[-\s]?\d{4}|1[3-9]\d{9}|"
                       r"0\d{2,3}[-\s]?\d{7,8}|95\d{3,6}|10\d{3,5})(?!\d)")
 HOTLINE_RE = re.compile(r"客服|热线|服务电话|联系电话|咨询电话")
@@ -211,11 +212,12 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
             pis = sorted({t.keys[0] for m in find_terms(pi_text) for t in m.terms if t.kind == "pi"})
             add(cells[ci], ids, "table", s, named_by, company=cell(co_i), pi_types=pis, purpose=cell(pu_i),
                 sharing_method=cell(me_i))
-    # 2. catalogue names and brands anywhere in the text
+    # 2. catalogue names and brands anywhere in the text (not inside an address: 2960401314@qq.com)
     for s in doc.sentences:
+        addresses = [a.span() for a in ADDRESS_IN_TEXT.finditer(s.text)]
         for m in matches[s.index]:
             sdk_terms = [t for t in m.terms if t.kind == "sdk"]
-            if not sdk_terms or m.terms[0].kind == "pi":
+            if not sdk_terms or m.terms[0].kind == "pi" or any(a <= m.start < b for a, b in addresses):
                 continue
             ref = sdk_reference(sdk_terms, s.text, m.start, m.end)
             if ref is None:
