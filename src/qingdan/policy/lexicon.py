@@ -212,6 +212,11 @@ def find_terms(text: str) -> list[Match]:
     return out
 
 
+@functools.lru_cache(maxsize=1)
+def _catalogue_order() -> dict[str, int]:
+    return {sid: i for i, sid in enumerate(load_sdks())}
+
+
 _CLAUSE_END = re.compile(r"[，,；;。：:！？!?]")
 _PARENT = re.compile(r"^\s*[)）]?\s*旗下")  # 阿里巴巴旗下（友盟）: the parent company, not a party
 
@@ -228,7 +233,7 @@ def sdk_reference(ts: tuple[Term, ...] | list[Term], text: str, start: int, end:
     table row)."""
     sdks = load_sdks()
     ts = [t for t in ts if t.kind == "sdk"]
-    order = {sid: i for i, sid in enumerate(sdks)}
+    order = _catalogue_order()
 
     def ordered(ids) -> list[str]:
         return sorted(set(ids), key=lambda i: order.get(i, len(order)))
