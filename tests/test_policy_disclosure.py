@@ -311,3 +311,13 @@ def test_a_name_inside_an_address_is_no_mention(tmp_path):
     assert parties(text) == {"友盟统计": ("product", ["umeng-analytics"])}
     scan = build_app(tmp_path / "a.apk", "com.example.app", [], UMENG_ANALYTICS)
     assert not [f for f in check_policy(facts_of(text), scan) if f.rule_id == "policy.sdk-stale"]
+
+
+def test_a_malformed_terms_file_names_the_file_and_the_entry():
+    from qingdan.knowledge import policy_terms as pt
+
+    text = pt._read_text()
+    with pytest.raises(ValueError, match=r"policy_terms\.yaml: brands\[\d+\]: source 'nope' is not a key"):
+        pt._parse(text.replace("source: umeng-common", "source: nope"))
+    with pytest.raises(ValueError, match=r"permission_objects\[\d+\]: permission must be"):
+        pt._parse(text.replace("  - permission: sms\n", "  - permission: sms_\n"))
