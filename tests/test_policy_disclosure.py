@@ -157,6 +157,14 @@ def test_a_vendor_name_alone_is_not_a_stale_sdk(tmp_path):
     scan = build_app(tmp_path / "a.apk", "com.example.app", [], QQ_CONNECT)
     fs = check_policy(facts_of("我们使用了友盟的服务。我们接入了友盟推送。"), scan)
     assert [f.owner for f in fs if f.rule_id == "policy.sdk-stale"] == ["umeng-push"]
+    # nor a row of its own: 腾讯 may be the operator, a cloud service, a payment channel…
+    lists = parse_lists(LISTS_0527)
+    rows = table(compare(facts_of("本指引由腾讯提供。"), scan, lists))
+    assert [k for k in rows if k[0] == "third_party"] == [("third_party", "tencent-qq-connect"),
+                                                         ("third_party", "umeng-analytics"),
+                                                         ("third_party", "umeng-common")]
+    assert rows[("third_party", "tencent-qq-connect")] == (
+        "-", "Y", "Yv", None, ["embedded but not declared in the lists"])
 
 
 # -- 11. stale SDKs, and every cell of the shared policies' four-way tables -------------------------

@@ -182,14 +182,13 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
     for tp in facts.third_parties:
         if not tp.sdk_ids:
             tp_keys.add(tp.name)  # a party outside the catalogue
-        elif not set(tp.sdk_ids) & (all_found | set(decl_tp)):
-            if tp.named_by == "product":  # SDKs the policy names that the app does not contain:
-                by_kind: dict[str, list[str]] = {}  # one row per product (微信 for login and for pay)
-                for i in tp.sdk_ids:
-                    by_kind.setdefault(sdks[i].category if i in sdks else i, []).append(i)
-                tp_keys |= {min(ids, key=lambda i: order.get(i, len(order))) for ids in by_kind.values()}
-            elif scan is not None:
-                tp_keys.add(tp.name)  # a vendor none of whose SDKs is in the app
+        elif tp.named_by == "product" and not set(tp.sdk_ids) & (all_found | set(decl_tp)):
+            # SDKs the policy names that the app does not contain: one row per product (微信 for login
+            # and for pay); a vendor name alone (腾讯, 华为) may stand for anything but an SDK
+            by_kind: dict[str, list[str]] = {}
+            for i in tp.sdk_ids:
+                by_kind.setdefault(sdks[i].category if i in sdks else i, []).append(i)
+            tp_keys |= {min(ids, key=lambda i: order.get(i, len(order))) for ids in by_kind.values()}
     for k in sorted(tp_keys):
         sdk = sdks.get(k)
         names = _names_of(k) if sdk else [k]
@@ -226,7 +225,7 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             row.mismatches.append("named in the policy but not found in the app")
         if lists is not None and scan is not None and k in det_sdks and k not in decl_tp:
             row.mismatches.append("embedded but not declared in the lists")
-        elif lists is not None and cells["disclosed"].present and k not in decl_tp:
+        elif lists is not None and cells["disclosed"].by == "product" and k not in decl_tp:
             row.mismatches.append("named in the policy but not declared in the lists")
         rows.append(row)
     return Comparison(rows, views)
