@@ -98,7 +98,8 @@ def policy_check(
     echo(f"{doc.source}: {doc.kind}, {doc.encoding}, {len(doc.sentences)} sentences")
     echo(f"  summary   {'yes: ' + (facts.summary.heading or '') if facts.summary.present else 'none'}")
     echo(f"  PI        {', '.join(sorted(facts.pi_types)) or '—'}")
-    echo(f"  parties   {', '.join(t.name for t in facts.third_parties) or '—'}")
+    parties = [t.name + (" (vendor name)" if t.named_by == "vendor" else "") for t in facts.third_parties]
+    echo(f"  parties   {', '.join(parties) or '—'}")
     c = facts.contact
     echo(f"  contact   {c.company or '—'} · {', '.join(c.emails + c.phones) or 'no e-mail/phone'}")
     echo(f"  rights    {', '.join(r.right for r in facts.rights) or '—'}"

@@ -14,6 +14,7 @@ from qingdan.checks.findings import Finding, rule, run_stage, stage_rules
 from qingdan.checks.scan import ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge.pi import load_pi_types
+from qingdan.knowledge.policy_terms import load_policy_terms
 from qingdan.knowledge.rules import Rule
 from qingdan.knowledge.sdks import load_sdks
 from qingdan.lists.model import DoubleList
@@ -47,6 +48,8 @@ COVERS = {"precise_location": {"coarse_location", "cell_info", "trajectory"}, "i
 class Cell:
     present: bool
     evidence: list[str] = field(default_factory=list)
+    #: the disclosed cell of an SDK row: ``product`` (named), ``vendor`` (only its vendor is named)
+    by: str | None = None
 
 
 @dataclass(slots=True)
@@ -79,12 +82,18 @@ def _disclosed_pi(facts: PolicyFacts) -> dict[str, list[str]]:
 
 
 def _names_of(sid: str) -> list[str]:
+    """The names that disclose the SDK itself where the lexicon cannot see them: its product names and
+    packages (a company name is a vendor name: the lexicon resolves it, see lexicon.sdk_reference)."""
     s = load_sdks().get(sid)
     if s is None:
         return [sid]
-    names = [n for n in (s.name_zh, s.name_en, s.company, company_short(s.company) if s.company else None)
-             if n]
-    return names + list(s.signatures.packages)
+    return [n for n in (s.name_zh, s.name_en) if n] + list(s.signatures.packages)
+
+
+def _found(d) -> bool:
+    """Found in the app: not a low-confidence trace made only of manifest entries (a declared
+    WXEntryActivity with no WeChat class in the code is the app's own callback)."""
+    return d.confidence != "low" or bool(d.evidence.classes or d.evidence.native_libs)
 
 
 def _text_has(text: str, names: list[str]) -> str | None:
@@ -136,16 +145,25 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
                 row.mismatches.append(f"{v} but not disclosed in the policy")
         if lists is not None and k not in declared and (k in detected or k in obs):
             row.mismatches.append("collected but not declared in the lists")
+        elif lists is not None and k not in declared and cells["disclosed"].present:
+            row.mismatches.append("disclosed in the policy but not declared in the lists")
         rows.append(row)
     # -- third parties
     det_sdks = ({d.sdk.id: d for d in scan.sdks if d.confidence != "low" and not d.sdk.is_library}
                 if scan else {})
-    all_found = ({d.sdk.id for d in scan.sdks} | {d.sdk.id for d in scan.libraries}) if scan else set()
+    all_found = {d.sdk.id for d in [*scan.sdks, *scan.libraries] if _found(d)} if scan else set()
+    traces = {d.sdk.id: d for d in scan.sdks if not _found(d)} if scan else {}
     mentioned: dict[str, list[str]] = {}
+    by: dict[str, str] = {}  # SDK id → product | vendor (how the policy names it at best)
     for tp in facts.third_parties:
+        where = f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else f"「{tp.name}」"
         for sid in tp.sdk_ids:
-            mentioned.setdefault(sid, []).append(
-                f"「{tp.name}」 line {tp.evidence[0].line}" if tp.evidence else tp.name)
+            base = [b for b in load_policy_terms().base_of(sid) if b not in tp.sdk_ids]
+            for i, label in ((sid, where), *((b, f"{where} (its base component)") for b in base)):
+                mentioned.setdefault(i, []).append(label if tp.named_by == "product"
+                                                   else f"{label}, by vendor name")
+                if by.get(i) != "product":
+                    by[i] = tp.named_by
     obs_sources: dict[str, list[str]] = {}
     for p, srcs in (observed or {}).items():
         for s in srcs:
@@ -156,16 +174,21 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
         for s in lists.shared:
             decl_tp.setdefault(s.sdk or s.third_party, []).append(
                 f"{s.third_party} ({s.company}): {', '.join(s.pi_types)}")
+            for b in load_policy_terms().base_of(s.sdk) if s.sdk else ():
+                decl_tp.setdefault(b, []).append(f"{s.third_party} ({s.company}), its base component")
     tp_keys = set(det_sdks) | set(decl_tp) | set(obs_sources)
     tp_keys |= {sid for sid in mentioned if sid in all_found}
-    if scan is not None:  # SDKs the policy names that the app does not contain (one row per mention)
-        for tp in facts.third_parties:
-            if tp.sdk_ids and not set(tp.sdk_ids) & all_found and not (tp.company and tp.name in tp.company):
-                tp_keys.add(next((i for i in tp.sdk_ids if sdks[i].name in (tp.name, tp.name.split(" ")[0])),
-                                 tp.sdk_ids[0]))
+    order = {sid: i for i, sid in enumerate(sdks)}
     for tp in facts.third_parties:
         if not tp.sdk_ids:
-            tp_keys.add(tp.name)
+            tp_keys.add(tp.name)  # a party outside the catalogue
+        elif tp.named_by == "product" and not set(tp.sdk_ids) & (all_found | set(decl_tp)):
+            # SDKs the policy names that the app does not contain: one row per product (微信 for login
+            # and for pay); a vendor name alone (腾讯, 华为) may stand for anything but an SDK
+            by_kind: dict[str, list[str]] = {}
+            for i in tp.sdk_ids:
+                by_kind.setdefault(sdks[i].category if i in sdks else i, []).append(i)
+            tp_keys |= {min(ids, key=lambda i: order.get(i, len(order))) for ids in by_kind.values()}
     for k in sorted(tp_keys):
         sdk = sdks.get(k)
         names = _names_of(k) if sdk else [k]
@@ -173,17 +196,21 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             names += [x for s in lists.shared if (s.sdk or s.third_party) == k
                       for x in (s.third_party, s.company, company_short(s.company))]
         ev = list(mentioned.get(k, []))
+        state = by.get(k)
         if not ev:
+            named = [tp for tp in facts.third_parties if tp.name == k or tp.name in names]
             ev += [f"「{tp.name}」 line {tp.evidence[0].line if tp.evidence else '?'}"
-                   for tp in facts.third_parties
-                   if tp.name == k or tp.name in names]
+                   + ("" if tp.named_by == "product" else ", by vendor name") for tp in named]
+            state = "product" if any(tp.named_by == "product" for tp in named) else "vendor"
         if not ev and policy_text and (hit := _text_has(policy_text, names)):
             ev.append(f"the text names 「{hit}」")
+            state = "product"
+        det_ev = ([f"{det_sdks[k].confidence} confidence"] if k in det_sdks else
+                  [f"only a trace: {', '.join(traces[k].evidence.kinds())} (no code)"] if k in traces else [])
         cells = {
             "declared": Cell(k in decl_tp, decl_tp.get(k, [])) if lists is not None else None,
-            "detected": Cell(k in det_sdks, [f"{det_sdks[k].confidence} confidence"] if k in det_sdks else [])
-            if scan is not None else None,
-            "disclosed": Cell(bool(ev), ev[:3]),
+            "detected": Cell(k in det_sdks, det_ev) if scan is not None else None,
+            "disclosed": Cell(bool(ev), ev[:3], state if ev else None),
             "observed": Cell(k in obs_sources,
                              [f"PI: {', '.join(sorted(obs_sources.get(k, [])))}"] if k in obs_sources
                              else []) if observed is not None else None,
@@ -198,6 +225,8 @@ def compare(facts: PolicyFacts, scan: ScanResult | None = None, lists: DoubleLis
             row.mismatches.append("named in the policy but not found in the app")
         if lists is not None and scan is not None and k in det_sdks and k not in decl_tp:
             row.mismatches.append("embedded but not declared in the lists")
+        elif lists is not None and cells["disclosed"].by == "product" and k not in decl_tp:
+            row.mismatches.append("named in the policy but not declared in the lists")
         rows.append(row)
     return Comparison(rows, views)
 
@@ -300,8 +329,9 @@ def _sdk_stale(r: Rule, ctx: PolicyContext, row: Row) -> list[Finding]:
     if not (row.cells["disclosed"].present and row.kind == "third_party"
             and "named in the policy but not found in the app" in row.mismatches):
         return []
-    tp = next((t for t in ctx.facts.third_parties if row.key in t.sdk_ids), None)
-    if tp is None or (tp.company and tp.name in tp.company):  # a company, not an SDK
+    # a vendor or company name (友盟, 腾讯…) may stand for a service other than an SDK: only a product
+    tp = next((t for t in ctx.facts.third_parties if row.key in t.sdk_ids and t.named_by == "product"), None)
+    if tp is None:
         return []
     return [Finding.of(r, row.key, f"隐私政策列出 {tp.name}，应用中未发现该 SDK",
                        f"the policy names {tp.name} ({row.key}), which the app does not contain",

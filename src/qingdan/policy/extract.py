@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from qingdan.policy.lexicon import company_short, find_terms, package_names
+from qingdan.knowledge.policy_terms import load_policy_terms
+from qingdan.policy.lexicon import company_short, find_terms, package_names, sdk_reference
 from qingdan.policy.model import (
     SECTIONS,
     SENSITIVE_PERMISSIONS,
@@ -23,17 +24,6 @@ from qingdan.policy.model import (
 )
 
 SUMMARY_RE = re.compile(r"摘要|概要|要点|简要版|简明版|精简版|概述|Summary", re.IGNORECASE)
-PERMISSION_RE = {
-    "location": re.compile(r"位置|定位|GPS|经纬度|地理"),
-    "contacts": re.compile(r"通讯录|联系人"),
-    "storage": re.compile(r"存储|相册|照片|图片|文件|媒体"),
-    "camera": re.compile(r"相机|摄像头|拍照|拍摄|扫码|扫一扫"),
-    "microphone": re.compile(r"麦克风|录音|语音"),
-    "phone": re.compile(r"电话权限|电话状态|设备信息|设备标识|IMEI|拨打电话|读取电话", re.IGNORECASE),
-    "calendar": re.compile(r"日历|日程"),
-    "sms": re.compile(r"短信(?!验证码)"),
-    "call_log": re.compile(r"通话记录|通话详单"),
-}
 PURPOSE_RE = re.compile(r"为了|用于|以便|以供|目的|便于|为您提供|为实现|为保障|为向您|以实现|以提供|以帮助|"
                         r"用来|用作|从而|以确保|为保证|为方便|方便您|帮助您|以保障|以完成|以识别")
 NEGATION_RE = re.compile(r"(不|没有|未|无需|无)(会|得|再)?"
@@ -58,6 +48,7 @@ SECTION_RE = {
 RESPONSE_RE = re.compile(r"(\d{1,3}|[一二三四五六七八九十两]{1,3})\s*个?\s*(工作日|自然日|日|天)")
 RESPOND_WORD = re.compile(r"回复|答复|响应|处理|反馈|完成核验|予以")
 EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+ADDRESS_IN_TEXT = re.compile(EMAIL_RE.pattern + r"|(?:https?://|www\.)[\x21-\x7e]+", re.IGNORECASE)
 PHONE_RE = re.compile(r"(?<!\d)(400[-\s]?\d{3}[-\s]?\d{4}|800[-\s]?\d{3}[-\s]?\d{4}|1[3-9]\d{9}|"
                       r"0\d{2,3}[-\s]?\d{7,8}|95\d{3,6}|10\d{3,5})(?!\d)")
 HOTLINE_RE = re.compile(r"客服|热线|服务电话|联系电话|咨询电话")
@@ -136,9 +127,11 @@ def _pi_mentions(doc: PolicyDoc, matches: dict[int, list]) -> list[PIMention]:
 
 
 def _permissions(doc: PolicyDoc) -> list[PermissionStatement]:
+    """A permission is mentioned where the text names its object (knowledge/data/policy_terms.yaml)."""
+    objects = load_policy_terms().permission_objects
     out = []
     for key in SENSITIVE_PERMISSIONS:
-        rx = PERMISSION_RE[key]
+        rx = objects[key]
         hits = [s for s in doc.sentences if not s.is_heading and rx.search(s.text)]
         purpose = None
         for s in hits:
@@ -158,15 +151,16 @@ def _col(header: list[str], rx: re.Pattern) -> int | None:
 
 
 def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyMention]:
-    found: dict[str, ThirdPartyMention] = {}
+    found: dict[tuple[str, str], ThirdPartyMention] = {}
     pkgs = package_names()
     row_sentences = {s.text: s for s in doc.sentences if s.is_row}
 
-    def add(name: str, ids: list[str], source: str, s: Sentence, **kw) -> ThirdPartyMention:
-        key = name.casefold()
+    def add(name: str, ids: list[str], source: str, s: Sentence, named_by: str = "product",
+            **kw) -> ThirdPartyMention:
+        key = (name.casefold(), named_by)  # 友盟 next to 统计 and a bare 友盟 are two mentions
         tp = found.get(key)
         if tp is None:
-            tp = found[key] = ThirdPartyMention(name, sorted(set(ids)), source, **kw)
+            tp = found[key] = ThirdPartyMention(name, sorted(set(ids)), source, named_by=named_by, **kw)
         else:
             tp.sdk_ids = sorted(set(tp.sdk_ids) | set(ids))
             for k, v in kw.items():
@@ -200,11 +194,15 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
                 return cells[i] if i is not None and i < len(cells) and cells[i] else None
 
             ids: list[str] = []
+            how: set[str] = set()
             for text in (cells[ci], cell(co_i) or ""):  # the company only when the name says nothing
                 for m in find_terms(text):
-                    ids += [k for t in m.terms if t.kind == "sdk" for k in t.keys]
+                    if ref := sdk_reference(m.terms, text, m.start, m.end, " ".join(cells)):
+                        ids += ref[0]
+                        how.add(ref[1])
                 if ids:
                     break
+            named_by = "vendor" if how == {"vendor"} else "product"
             for p in re.findall(r"[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)+", " | ".join(cells)):
                 while p and p not in pkgs and "." in p:
                     p = p.rsplit(".", 1)[0]
@@ -212,17 +210,20 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
                     ids.append(pkgs[p])
             pi_text = cell(pi_i) or ""
             pis = sorted({t.keys[0] for m in find_terms(pi_text) for t in m.terms if t.kind == "pi"})
-            add(cells[ci], ids, "table", s, company=cell(co_i), pi_types=pis, purpose=cell(pu_i),
+            add(cells[ci], ids, "table", s, named_by, company=cell(co_i), pi_types=pis, purpose=cell(pu_i),
                 sharing_method=cell(me_i))
-    # 2. catalogue names and brands anywhere in the text
+    # 2. catalogue names and brands anywhere in the text (not inside an address: 2960401314@qq.com)
     for s in doc.sentences:
+        addresses = [a.span() for a in ADDRESS_IN_TEXT.finditer(s.text)]
         for m in matches[s.index]:
             sdk_terms = [t for t in m.terms if t.kind == "sdk"]
-            if not sdk_terms or m.terms[0].kind == "pi":
+            if not sdk_terms or m.terms[0].kind == "pi" or any(a <= m.start < b for a, b in addresses):
                 continue
-            ids = [k for t in sdk_terms for k in t.keys]
+            ref = sdk_reference(sdk_terms, s.text, m.start, m.end)
+            if ref is None:
+                continue
             company = next((t.company for t in sdk_terms if t.company), None)
-            add(m.text, ids, "catalogue", s, company=company)
+            add(m.text, ref[0], "catalogue", s, ref[1], company=company)
     # 3. sharing sentences naming a recipient: 向菜鸟驿站提供…
     for s in doc.sentences:
         if s.is_row:
@@ -232,7 +233,7 @@ def _third_parties(doc: PolicyDoc, matches: dict[int, list]) -> list[ThirdPartyM
             if (GENERIC_PARTY.match(name) or len(name) < 3
                     or re.search(r"您|我们|用户|信息|数据|服务|第三方", name)):
                 continue
-            if any(name.casefold() == k or name.casefold() in k or k in name.casefold() for k in found):
+            if any(name.casefold() == k or name.casefold() in k or k in name.casefold() for k, _ in found):
                 continue
             add(name, [], "sharing", s)
     return list(found.values())

@@ -14,9 +14,11 @@ import threading
 from dataclasses import dataclass
 
 from qingdan.knowledge.pi import load_pi_types, synonym_index
+from qingdan.knowledge.policy_terms import load_policy_terms
 from qingdan.knowledge.sdks import load_sdks
 
 WINDOW = 8
+_RANK = {"product": 0, "brand": 1, "company": 2}
 _JIEBA_WORD = re.compile(r"^[\u4E00-\u9FD5a-zA-Z0-9+#&._%\-]+$")
 _lock = threading.Lock()
 
@@ -37,25 +39,6 @@ WEAK_PI_TERMS = {"地址": "address", "电话": "phone_number", "位置": "preci
                  "金额": "payment_info", "型号": "device_model", "设备码": "imei", "品牌": "device_model",
                  "生日": "birthday"}
 
-# Brand names policies use for SDK families; each maps to catalogue id prefixes (public brand names
-# of the vendors in the catalogue; the ids are qingdan's own).
-BRANDS: dict[str, tuple[str, ...]] = {
-    "微信": ("wechat-",), "WeChat": ("wechat-",), "QQ": ("tencent-qq-connect",),
-    "QQ互联": ("tencent-qq-connect",),
-    "支付宝": ("alipay-",), "Alipay": ("alipay-",), "友盟": ("umeng-",), "Umeng": ("umeng-",),
-    "极光": ("jpush", "jiguang-"), "JPush": ("jpush",), "个推": ("getui-",), "Bugly": ("tencent-bugly",),
-    "高德": ("amap-",), "高德地图": ("amap-",), "百度地图": ("baidu-map", "baidu-location"),
-    "百度定位": ("baidu-location",),
-    "穿山甲": ("pangle", "bytedance-pangle", "csj"), "广点通": ("tencent-gdt",), "优量汇": ("tencent-gdt",),
-    "新浪微博": ("sina-weibo",), "微博": ("sina-weibo",), "华为推送": ("huawei-push",),
-    "小米推送": ("xiaomi-push",),
-    "OPPO推送": ("oppo-push",), "vivo推送": ("vivo-push",), "魅族推送": ("meizu-push",), "神策": ("sensors",),
-    "数美": ("shumei",), "腾讯地图": ("tencent-map",), "腾讯定位": ("tencent-location",),
-    "银联": ("unionpay",),
-    "Firebase": ("firebase",), "友盟+": ("umeng-",), "阿里巴巴": ("alibaba-utdid",),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Term:
     text: str
@@ -63,6 +46,9 @@ class Term:
     keys: tuple[str, ...]  # PI type key, or SDK ids
     weak: bool = False
     company: str | None = None
+    #: how an SDK term names its SDKs: ``product`` (an SDK's own name), ``brand`` (a family name from
+    #: knowledge/data/policy_terms.yaml) or ``company`` (the operating company, full or short)
+    names_by: str = "product"
 
 
 def norm(s: str) -> str:
@@ -126,29 +112,36 @@ def terms() -> dict[str, list[Term]]:
             add(form, Term(form, "pi", (key,), weak=True))
     sdks = load_sdks()
     by_form: dict[str, set[str]] = {}
+    kind_of: dict[str, str] = {}  # form → product | brand | company (the most specific wins)
     company_of: dict[str, str | None] = {}
+
+    def put(form: str, sid: str, kind: str, company: str | None) -> None:
+        by_form.setdefault(form, set()).add(sid)
+        if _RANK[kind] < _RANK[kind_of.get(form, "company")]:
+            kind_of[form] = kind
+        kind_of.setdefault(form, kind)
+        company_of.setdefault(form, company)
+
     for s in sdks.values():
-        forms = set()
         for name in (s.name_zh, s.name_en):
-            if name:
-                forms.update({name, _core(name)})
+            for f in {name, _core(name)} if name else ():
+                # ASCII names of open-source libraries (OkHttp, APKiD…) are not how policies name parties
+                if f and _ok_form(f) and not (s.is_library and f.isascii()):
+                    put(f, s.id, "product", s.company)
         if s.company:
-            forms.add(s.company)
             short = company_short(s.company)
-            if len(short) >= 2 and short != s.company:
-                forms.add(short)
-        for f in forms:
-            # ASCII names of open-source libraries (OkHttp, APKiD…) are not how policies name parties
-            if f and _ok_form(f) and not (s.is_library and f.isascii()):
-                by_form.setdefault(f, set()).add(s.id)
-                company_of.setdefault(f, s.company)
-    for brand, prefixes in BRANDS.items():
-        ids = {i for i in sdks if any(i.startswith(p) for p in prefixes)}
-        by_form.setdefault(brand, set()).update(ids)
+            for f in {s.company, short} if len(short) >= 2 else {s.company}:
+                if _ok_form(f) and not (s.is_library and f.isascii()):
+                    put(f, s.id, "company", s.company)
+    for brand in load_policy_terms().brands:
+        for name in brand.names:
+            for sid in brand.sdk_ids:
+                put(name, sid, "brand", sdks[sid].company)
+            kind_of[name] = "brand"
     for f, ids in by_form.items():
         if any(t.kind == "pi" for t in out.get(norm(f), ())):
             continue  # a PI word wins ("运营商" is not an SDK)
-        add(f, Term(f, "sdk", tuple(sorted(ids)), company=company_of.get(f)))
+        add(f, Term(f, "sdk", tuple(sorted(ids)), company=company_of.get(f), names_by=kind_of[f]))
     return out
 
 
@@ -217,3 +210,50 @@ def find_terms(text: str) -> list[Match]:
         out.append(Match(text[start:end], start, end, tuple(ts), enum))
         i += k
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _catalogue_order() -> dict[str, int]:
+    return {sid: i for i, sid in enumerate(load_sdks())}
+
+
+_CLAUSE_END = re.compile(r"[，,；;。：:！？!?]")
+_PARENT = re.compile(r"^\s*[)）]?\s*旗下")  # 阿里巴巴旗下（友盟）: the parent company, not a party
+
+
+def sdk_reference(ts: tuple[Term, ...] | list[Term], text: str, start: int, end: int,
+                  extra: str = "") -> tuple[list[str], str] | None:
+    """Which SDKs an SDK-name match ``text[start:end]`` discloses, and how: ``(ids, "product")`` when
+    the name, or the words around it, name the product; ``(ids, "vendor")`` when only the vendor is
+    named (every SDK of the vendor); None for a parent company ("阿里巴巴旗下").
+
+    A brand of one kind of product (高德地图, 华为推送) names the product; a vendor or company name
+    (友盟, 极光, 友盟同欣…) is resolved by the product words (policy_terms.yaml ``product_words``)
+    after it in its clause, else before it, else in the sentence, else in ``extra`` (the rest of a
+    table row)."""
+    sdks = load_sdks()
+    ts = [t for t in ts if t.kind == "sdk"]
+    order = _catalogue_order()
+
+    def ordered(ids) -> list[str]:
+        return sorted(set(ids), key=lambda i: order.get(i, len(order)))
+
+    products = [k for t in ts if t.names_by == "product" for k in t.keys]
+    if products:
+        return ordered(products), "product"
+    if _PARENT.match(text[end:]):
+        return None
+    ids = ordered(k for t in ts for k in t.keys)
+    service = [i for i in ids if i in sdks and not sdks[i].is_library] or ids
+    if all(t.names_by == "brand" for t in ts) and len({sdks[i].category for i in service if i in sdks}) <= 1:
+        return service, "product"
+    cut = _CLAUSE_END.search(text, end)
+    clause_end = cut.start() if cut else len(text)
+    clause_start = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    lex = load_policy_terms()
+    for ctx in (text[end:clause_end], text[clause_start:start], text, extra):
+        wanted = lex.categories_in(ctx)
+        chosen = [i for i in service if i in sdks and sdks[i].category in wanted]
+        if chosen:
+            return chosen, "product"
+    return service, "vendor"

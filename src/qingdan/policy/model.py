@@ -89,6 +89,9 @@ class ThirdPartyMention:
     purpose: str | None = None
     sharing_method: str | None = None
     evidence: list[Evidence] = field(default_factory=list)
+    #: ``product``: the text names the SDK product (友盟统计, or 友盟 next to 统计); ``vendor``: only the
+    #: vendor or company (a bare 友盟), which discloses every SDK of the vendor ("by vendor name")
+    named_by: str = "product"
 
 
 @dataclass(slots=True)

@@ -18,7 +18,7 @@ td.na{color:#888}summary{cursor:pointer}details ul{margin:.2rem 0;padding-left:1
 def _cell(c) -> str:
     if c is None:
         return '<td class="na">— n/a</td>'
-    mark = "✓ yes" if c.present else "✗ no"
+    mark = ("≈ 仅厂商名 by vendor name" if c.by == "vendor" else "✓ yes") if c.present else "✗ no"
     if not c.evidence:
         return f"<td>{mark}</td>"
     items = "".join(f"<li>{escape(e)}</li>" for e in c.evidence)
@@ -34,7 +34,8 @@ def render_comparison(cmp_: Comparison, title: str = "") -> str:
         for r in rows:
             cls = ' class="mismatch"' if r.mismatches else ""
             mm = (("<span class=\"mm\">⚠ MISMATCH: " + escape("; ".join(r.mismatches)) + "</span>")
-                  if r.mismatches else "consistent")
+                  if r.mismatches else "consistent" + (" (disclosed by vendor name)"
+                                                         if r.cells["disclosed"].by == "vendor" else ""))
             sens = " <em>(敏感 sensitive)</em>" if r.sensitive else ""
             cells = "".join(_cell(r.cells[v]) for v in VIEWS)
             body.append(f"<tr{cls}><th scope=\"row\">{escape(r.label)}{sens}<br>"
