@@ -39,22 +39,15 @@ def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]
 def _todo(r: Rule, ctx: ListsContext) -> list[Finding]:
     dl = ctx.dl
     out: list[Finding] = []
-    for field_name in ("name", "operator", "contact", "policy_url"):
-        if getattr(dl.app, field_name) == TODO:
-            out.append(Finding.of(r, APP, f"app.{field_name} 仍为 TODO", f"app.{field_name} is still TODO",
-                                  file=dl.source, field=f"app.{field_name}"))
-    for kind, items in (("collected", dl.collected), ("shared", dl.shared)):
-        for it in items:
-            todo = [k for k in ("purpose", "scenario", "company", "third_party", "collector", "policy_url",
-                                "pi_type")
-                    if getattr(it, k, None) == TODO]
-            if getattr(it, "pi_types", None) and TODO in it.pi_types:
-                todo.append("pi_types")
-            if todo:
-                what = getattr(it, "pi_type", None) or getattr(it, "third_party", "")
-                out.append(Finding.of(r, APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
-                                      f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo,
-                                      **_where(it, dl)))
+    for kind, it, todo in dl.todos():
+        if kind == "app":
+            out += [Finding.of(r, APP, f"{f} 仍为 TODO", f"{f} is still TODO", file=dl.source, field=f)
+                    for f in todo]
+            continue
+        what = getattr(it, "pi_type", None) or getattr(it, "third_party", "")
+        out.append(Finding.of(r, APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
+                              f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo,
+                              **_where(it, dl)))
     return out
 
 
