@@ -5,10 +5,10 @@ import pytest
 from qingdan.lists.declarations import parse_lists
 from qingdan.lists.render import DraftError, render_site
 from tests.conftest import cli
-from tests.test_lists_vague import LISTS
+from tests.test_lists import GOOD
 
-DONE = LISTS.format(purpose="推荐附近门店，仅在打开附近页面时获取")
-WITH_TODO = DONE.replace("scenario: 浏览附近门店", 'scenario: "TODO"').replace(
+DONE = GOOD
+WITH_TODO = DONE.replace("scenario: 登录时", 'scenario: "TODO"').replace(
     "operator: 示例科技有限公司", 'operator: "TODO"')
 
 

@@ -6,27 +6,14 @@ import yaml
 from qingdan.knowledge import vague_purposes as vp
 from qingdan.lists.check import check_lists
 from qingdan.lists.declarations import parse_lists
+from tests.test_lists import GOOD
 
-LISTS = """\
-schema: qingdan.lists/1
-app:
-  name: 清单演示
-  package: com.example.app
-  operator: 示例科技有限公司
-  contact: privacy@example.com
-  policy_url: https://example.com/privacy
-  updated: 2026-11-01
-collected:
-  - pi_type: precise_location
-    purpose: {purpose}
-    scenario: 浏览附近门店
-    method: permission
-shared: []
-"""
+PURPOSE = "推荐附近门店，仅在打开“附近”页面时获取"  # the precise-location row of GOOD
 
 
 def _flagged(purpose: str) -> list:
-    fs = check_lists(parse_lists(LISTS.format(purpose=purpose)))
+    assert PURPOSE in GOOD
+    fs = check_lists(parse_lists(GOOD.replace(PURPOSE, purpose)))
     return [f for f in fs if f.rule_id == "lists.sensitive-no-purpose"]
 
 
