@@ -1,5 +1,6 @@
 """`lists draft`: a row needs evidence for that PI type from that owner (issue 16, point 6)."""
 
+import pytest
 import yaml
 
 from qingdan.checks.scan import scan_path
@@ -63,3 +64,21 @@ def test_corpus_app_draft_has_no_face_from_camera_nor_ios_ids():
     dl = parse_lists(draft_yaml(scan))
     assert "face" not in {c.pi_type for c in dl.collected}
     assert not {"idfa", "idfv"} & {pi for s in dl.shared for pi in s.pi_types}
+
+
+def test_alone_pi_types_must_be_among_the_permissions_pi_types(monkeypatch, tmp_path):
+    from qingdan.knowledge import permissions as perms
+
+    monkeypatch.setenv("QINGDAN_CACHE_DIR", str(tmp_path))
+    doc = yaml.safe_load(perms._read_text())
+    cam = next(e for e in doc["permissions"] if e["name"] == "android.permission.CAMERA")
+    cam["alone_pi_types"] = ["photos_media", "imei"]
+    monkeypatch.setattr(perms, "_read_text", lambda: yaml.safe_dump(doc, allow_unicode=True))
+    perms._knowledge.cache_clear()
+    perms.load_permissions.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"permissions\.yaml: .*CAMERA.*alone_pi_types \['imei'\]"):
+            perms.load_permissions()
+    finally:
+        perms._knowledge.cache_clear()
+        perms.load_permissions.cache_clear()
