@@ -307,9 +307,11 @@ OUTPUT_COMMANDS = {
     "diff --json": lambda i: ["diff", str(DEMO), str(DEMO), "--json", "OUT"],
     "lists draft -o": lambda i: ["lists", "draft", str(DEMO), "-o", "OUT", "--force"],
     "lists check --json": lambda i: ["lists", "check", str(i / "lists.yaml"), "--json", "OUT"],
-    "lists render json": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT", "-f", "json"],
-    "lists render xlsx": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT", "-f", "xlsx"],
-    "lists render html": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT"],
+    "lists render json": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT", "-f", "json",
+                                    "--draft"],
+    "lists render xlsx": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT", "-f", "xlsx",
+                                    "--draft"],
+    "lists render html": lambda i: ["lists", "render", str(i / "lists.yaml"), "-o", "OUT", "--draft"],
     "policy check --json": lambda i: ["policy", "check", str(i / "policy.txt"), "--json", "OUT"],
     "policy check --html": lambda i: ["policy", "check", str(i / "policy.txt"), "--html", "OUT"],
     "ui check --json": lambda i: ["ui", "check", str(i / "screen.xml"), "--json", "OUT"],
@@ -504,7 +506,7 @@ def test_new_outputs_get_the_umask_mode_and_existing_ones_keep_theirs(tmp_path):
     site = tmp_path / "site"
     lists = tmp_path / "l.yaml"
     assert _run("lists", "draft", str(DEMO), "-o", str(lists), umask=0o022)[0] == 0
-    assert _run("lists", "render", str(lists), "-o", str(site), umask=0o022)[0] == 0
+    assert _run("lists", "render", str(lists), "-o", str(site), "--draft", umask=0o022)[0] == 0
     assert oct(os.stat(site).st_mode & 0o777) == oct(0o755)
     assert oct(os.stat(site / "index.html").st_mode & 0o777) == oct(0o644)
     assert oct(os.stat(lists).st_mode & 0o777) == oct(0o644)

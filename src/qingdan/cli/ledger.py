@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from qingdan.cli._common import echo_secret, fail, need_extra
+from qingdan.cli._common import check_outputs, echo, echo_secret, fail, need_extra, write_json
 from qingdan.cli.lists import load_lists_or_fail
 
 ledger_app = typer.Typer(
@@ -76,6 +76,27 @@ def ledger_app_create(
             raise fail("--retention", f"expected PI_TYPE=DAYS, got {item!r}")
         ret[k.strip()] = int(v)
     typer.echo(open_ledger().create_app(name, dl, str(Path(lists).resolve()), ret))
+
+
+@ledger_app.command("unlisted")
+def ledger_unlisted(
+    app_id: Annotated[str, typer.Argument(help="The app id from `qingdan ledger app create`.")],
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the records as JSON here.")] = None,
+) -> None:
+    """The app's records its double list does not declare (the operator's to fix; users' pages do not
+    show them): per kind, PI type, purpose and source, with events and users."""
+    check_outputs(json_out)
+    led = open_ledger()
+    if led.get_app(app_id) is None:
+        raise fail(app_id, "no such app")
+    unl = led.unlisted(app_id)
+    for r in unl["rows"]:
+        echo(f"[{', '.join(r['flags'])}] {r['kind']} {r['pi_type']} by {r['source']}: {r['purpose']} "
+             f"— {r['events']} events, {r['users']} users, last {r['last_at'][:10]}")
+    echo(f"{unl['events']} unlisted events of {unl['users']} users in {len(unl['rows'])} records"
+         + ("; declare them in the lists (or stop them in the app)" if unl["rows"] else ""))
+    if json_out:
+        write_json(json_out, {"schema": "qingdan.ledger-unlisted/1", "app_id": app_id, **unl})
 
 
 @ledger_keys.command("create")

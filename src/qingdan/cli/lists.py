@@ -107,14 +107,21 @@ def lists_render(
         "--output", "-o", help="Output folder (html) or file (json/csv/xlsx).")] = "site",
     fmt: Annotated[str, typer.Option(
         "--format", "-f", help="html (pages for the app menu), json, csv or xlsx.")] = "html",
+    draft: Annotated[bool, typer.Option(
+        "--draft", help="Render lists that still have TODOs, every page stamped 草稿 (draft).")] = False,
 ) -> None:
     """Render the lists: H5 pages for the app's secondary menu, or JSON/CSV/XLSX for regulators and stores."""  # noqa: E501 - a help text is one line
     from qingdan.lists import export, render
 
     dl = load_lists_or_fail(lists)
+    if not draft:  # as `check` does: a TODO must not reach a published page
+        try:
+            render.refuse_todos(dl)
+        except render.DraftError as exc:
+            raise fail(lists, str(exc)) from None
     try:
         if fmt == "html":
-            written = render.render_site(dl, out)
+            written = render.render_site(dl, out, draft=draft)
         elif fmt in export.EXPORT_FORMATS:
             written = export.export(dl, fmt, out)
         else:
@@ -125,4 +132,5 @@ def lists_render(
     except ValueError as exc:  # the site folder is a file, or a folder qingdan did not write
         raise fail(out, str(exc).removeprefix("render_site: ")) from None
     files = written if isinstance(written, list) else [written]
-    echo(f"wrote {', '.join(str(f) for f in files)}")
+    stamp = " (draft: every page stamped 草稿)" if draft and fmt == "html" else ""
+    echo(f"wrote {', '.join(str(f) for f in files)}{stamp}")

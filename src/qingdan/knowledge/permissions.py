@@ -41,7 +41,7 @@ UNKNOWN = "unknown"
 
 
 _REQUIRED = ("name", "protection", "group", "zh", "en", "added", "deprecated", "pi_types", "source")
-_OPTIONAL = ("note",)
+_OPTIONAL = ("note", "alone_pi_types")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +58,8 @@ class PermissionInfo:
     pi_types: tuple[str, ...]
     sources: tuple[str, ...]
     note: str | None = None
+    # the part of pi_types the permission alone is evidence of (the file's alone_pi_types_meaning)
+    alone_pi_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,10 @@ def _parse(text: str | bytes) -> _Knowledge:
         deprecated = _opt_int(e["deprecated"], "deprecated", where)
         if added is not None and deprecated is not None and deprecated < added:
             raise _fail(f"{where}: deprecated ({deprecated}) is before added ({added})")
+        pi_types = _str_list(e["pi_types"], "pi_types", where)
+        alone = _str_list(e.get("alone_pi_types", []), "alone_pi_types", where)
+        if not set(alone) <= set(pi_types):
+            raise _fail(f"{where}: alone_pi_types {sorted(set(alone) - set(pi_types))} are not in pi_types")
         perms[name] = PermissionInfo(
             name=name,
             protection=protection,
@@ -150,9 +156,10 @@ def _parse(text: str | bytes) -> _Knowledge:
             en=_text(e["en"], "en", where),
             added=added,
             deprecated=deprecated,
-            pi_types=_str_list(e["pi_types"], "pi_types", where),
+            pi_types=pi_types,
             sources=srcs,
             note=note,
+            alone_pi_types=alone,
         )
     return _Knowledge(perms, groups, sources)
 

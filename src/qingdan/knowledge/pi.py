@@ -50,7 +50,8 @@ _FIDES_RE = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*$")
 
 _REQUIRED = ("key", "zh", "en", "category", "sensitive", "sensitive_basis", "synonyms", "fideslang",
              "sources")
-_OPTIONAL = ("non_resettable", "note")
+_OPTIONAL = ("non_resettable", "note", "platforms")
+PLATFORMS = frozenset({"android", "ios", "harmonyos"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,11 @@ class PIType:
     sources: tuple[str, ...]
     sensitive_basis: tuple[str, ...] = ()
     note: str | None = None
+    platforms: tuple[str, ...] = ()  # where the type exists, when not every platform (idfa: ios)
+
+    def on(self, platform: str) -> bool:
+        """Whether an app of ``platform`` (``android``, ``ios``…) can hold this type at all."""
+        return not self.platforms or platform in self.platforms
 
     @property
     def is_sensitive(self) -> bool:
@@ -174,6 +180,9 @@ def _parse(text: str) -> _Knowledge:
         unknown = [s for s in srcs if s not in sources]
         if unknown:
             raise _fail(f"{where}: source keys {unknown} are not defined in sources")
+        platforms = _str_list(e.get("platforms", []), "platforms", where)
+        if not set(platforms) <= PLATFORMS:
+            raise _fail(f"{where}: platforms must be among {sorted(PLATFORMS)}, got {list(platforms)}")
         types[key] = PIType(
             key=key,
             zh=_text(e["zh"], "zh", where),
@@ -186,6 +195,7 @@ def _parse(text: str) -> _Knowledge:
             sources=srcs,
             sensitive_basis=basis,
             note=note,
+            platforms=platforms,
         )
     return _Knowledge(types, categories, sources)
 

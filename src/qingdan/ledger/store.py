@@ -276,7 +276,8 @@ class Ledger:
         return None if blob is None else self.keys.decrypt(blob, aad(app_id, user_ref))
 
     def user_events(self, app_id: str, user_ref: str) -> list[dict]:
-        """Every stored event of the user, values decrypted (PIPL Art. 45 export)."""
+        """Every stored event of the user, values decrypted (PIPL Art. 45 export); without the
+        operator's flags (``unlisted`` shows those to the operator)."""
         with self.engine.connect() as c:
             res = c.execute(select(events).where(events.c.app_id == app_id, events.c.user_ref == user_ref)
                             .order_by(events.c.occurred_at, events.c.id)).mappings().all()
@@ -285,8 +286,7 @@ class Ledger:
             out.append({"kind": r["kind"], "pi_type": r["pi_type"], "purpose": r["purpose"],
                         "scenario": r["scenario"],
                         "source": r["source"], "occurred_at": as_utc(r["occurred_at"]).isoformat(),
-                        "value": self.decrypt(app_id, user_ref, r["value_enc"]),
-                        "flags": [f for f in r["flags"].split(",") if f]})
+                        "value": self.decrypt(app_id, user_ref, r["value_enc"])})
         return out
 
     def observed(self, app_id: str) -> dict[str, set[str]]:
@@ -317,6 +317,26 @@ class Ledger:
                 "aggregate_count": int(agg_total), "aggregate_values": agg_values,
                 "first_at": as_utc(first).isoformat() if first else None,
                 "last_at": as_utc(last).isoformat() if last else None}
+
+    def unlisted(self, app_id: str) -> dict[str, Any]:
+        """The app's records its double list does not declare, for the operator to fix (the data subject's
+        page does not show them): per (kind, PI type, purpose, source, flags) the events, users and
+        first/last times, most events first; never values or user references."""
+        a = aggregates.c
+        key = (a.kind, a.pi_type, a.purpose, a.source, a.flags)
+        with self.engine.connect() as c:
+            res = c.execute(select(*key, func.coalesce(func.sum(a.count), 0),
+                                   func.count(func.distinct(a.user_ref)), func.min(a.first_at),
+                                   func.max(a.last_at))
+                            .where(a.app_id == app_id, a.flags != "").group_by(*key)).all()
+            users = c.execute(select(func.count(func.distinct(a.user_ref)))
+                              .where(a.app_id == app_id, a.flags != "")).scalar_one()
+        rows = [{"kind": k, "pi_type": pi, "purpose": purpose, "source": src,
+                 "flags": [f for f in flags.split(",") if f], "events": int(n), "users": int(u),
+                 "first_at": as_utc(first).isoformat(), "last_at": as_utc(last).isoformat()}
+                for k, pi, purpose, src, flags, n, u, first, last in res]
+        rows.sort(key=lambda r: (-r["events"], r["kind"], r["pi_type"], r["purpose"], r["source"]))
+        return {"events": sum(r["events"] for r in rows), "users": int(users), "rows": rows}
 
     def app_totals(self, app_id: str) -> dict[str, int]:
         with self.engine.connect() as c:

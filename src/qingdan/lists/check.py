@@ -9,12 +9,9 @@ from qingdan.checks.scan import ScanResult
 from qingdan.checks.sdks import APP
 from qingdan.knowledge.pi import load_pi_types
 from qingdan.knowledge.rules import Rule
+from qingdan.knowledge.vague_purposes import is_catch_all, vague_phrases
 from qingdan.lists.draft import observed_collection
 from qingdan.lists.model import TODO, DoubleList
-
-# Catch-all purposes that say nothing (认定方法 4.5 names the first ones)
-VAGUE_PURPOSES = ("改善服务质量", "提升用户体验", "提升服务体验", "优化服务", "优化用户体验", "研发新产品",
-                  "定向推送", "为了更好地服务", "improve the user experience", "improve our services")
 
 
 def _where(item, dl: DoubleList) -> dict:
@@ -42,22 +39,15 @@ def check_lists(dl: DoubleList, scan: ScanResult | None = None) -> list[Finding]
 def _todo(r: Rule, ctx: ListsContext) -> list[Finding]:
     dl = ctx.dl
     out: list[Finding] = []
-    for field_name in ("name", "operator", "contact", "policy_url"):
-        if getattr(dl.app, field_name) == TODO:
-            out.append(Finding.of(r, APP, f"app.{field_name} 仍为 TODO", f"app.{field_name} is still TODO",
-                                  file=dl.source, field=f"app.{field_name}"))
-    for kind, items in (("collected", dl.collected), ("shared", dl.shared)):
-        for it in items:
-            todo = [k for k in ("purpose", "scenario", "company", "third_party", "collector", "policy_url",
-                                "pi_type")
-                    if getattr(it, k, None) == TODO]
-            if getattr(it, "pi_types", None) and TODO in it.pi_types:
-                todo.append("pi_types")
-            if todo:
-                what = getattr(it, "pi_type", None) or getattr(it, "third_party", "")
-                out.append(Finding.of(r, APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
-                                      f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo,
-                                      **_where(it, dl)))
+    for kind, it, todo in dl.todos():
+        if kind == "app":
+            out += [Finding.of(r, APP, f"{f} 仍为 TODO", f"{f} is still TODO", file=dl.source, field=f)
+                    for f in todo]
+            continue
+        what = getattr(it, "pi_type", None) or getattr(it, "third_party", "")
+        out.append(Finding.of(r, APP, f"{kind} 行 {what}：{', '.join(todo)} 仍为 TODO",
+                              f"{kind} row {what}: {', '.join(todo)} still TODO", fields=todo,
+                              **_where(it, dl)))
     return out
 
 
@@ -68,12 +58,16 @@ def _sensitive_no_purpose(r: Rule, ctx: ListsContext) -> list[Finding]:
         t = ctx.pis.get(it.pi_type)
         if t is None or t.sensitive != "true" or it.purpose == TODO:
             continue
-        vague = it.purpose.strip().rstrip("。.") in VAGUE_PURPOSES or len(it.purpose.strip()) < 4
-        if vague:
+        # catch-all phrases are knowledge data (vague_purposes.yaml), matched as patterns
+        if is_catch_all(it.purpose) or len(it.purpose.strip()) < 4:
+            phrases = vague_phrases(it.purpose)
             out.append(Finding.of(r, APP,
                                   f"敏感个人信息 {t.zh} 的使用目的过于笼统：{it.purpose}",
                                   f"sensitive {t.en}: the purpose is a catch-all: {it.purpose}",
-                                  pi_type=it.pi_type, purpose=it.purpose, **_where(it, ctx.dl)))
+                                  pi_type=it.pi_type, purpose=it.purpose,
+                                  phrases=[p.id for p in phrases],
+                                  sources=sorted({s for p in phrases for s in p.sources}),
+                                  **_where(it, ctx.dl)))
     return out
 
 

@@ -24,6 +24,8 @@ SHARING_METHODS = {
     "api_transfer": ("接口传输", "Transferred through an API"),
 }
 TODO = "TODO"
+# the row fields a draft leaves TODO for a person to fill
+_ROW_FIELDS = ("purpose", "scenario", "company", "third_party", "collector", "policy_url", "pi_type")
 
 
 @dataclass(slots=True)
@@ -83,3 +85,20 @@ class DoubleList:
 
     def sdk_ids(self) -> set[str]:
         return {s.sdk for s in self.shared if s.sdk}
+
+    def todos(self) -> list[tuple[str, AppInfo | CollectedItem | SharedItem, list[str]]]:
+        """Every place still ``TODO``: ``("app", app, [fields])``, then ``(kind, row, [fields])`` for
+        each collected or shared row that has one (``pi_types`` when the list holds a TODO)."""
+        out: list[tuple[str, AppInfo | CollectedItem | SharedItem, list[str]]] = []
+        app = [f"app.{k}" for k in ("name", "operator", "contact", "policy_url")
+               if getattr(self.app, k) == TODO]
+        if app:
+            out.append(("app", self.app, app))
+        for kind, items in (("collected", self.collected), ("shared", self.shared)):
+            for it in items:
+                todo = [k for k in _ROW_FIELDS if getattr(it, k, None) == TODO]
+                if TODO in (getattr(it, "pi_types", None) or ()):
+                    todo.append("pi_types")
+                if todo:
+                    out.append((kind, it, todo))
+        return out

@@ -52,7 +52,7 @@ from qingdan.knowledge.sdks import load_sdks
 from qingdan.lists.model import COLLECTION_METHODS, SHARING_METHODS, DoubleList
 from qingdan.lists.strings import UI_STRINGS
 
-__all__ = ["LANGS", "render_page", "render_site", "sdk_label"]
+__all__ = ["LANGS", "DraftError", "refuse_todos", "render_page", "render_site", "sdk_label"]
 
 LANGS = ("zh-CN", "en")
 GENERATOR = "qingdan lists"
@@ -322,8 +322,10 @@ def _relative(from_path: str, to_path: str) -> str:
     return "../" * depth + to_path
 
 
-def render_page(dl: DoubleList, lang: str = "zh-CN", langs: Sequence[str] = LANGS) -> str:
-    """The HTML of one page (``lang`` must be one of ``langs``)."""
+def render_page(dl: DoubleList, lang: str = "zh-CN", langs: Sequence[str] = LANGS,
+                draft: bool = False) -> str:
+    """The HTML of one page (``lang`` must be one of ``langs``); ``draft`` stamps it 草稿 (a banner on
+    top, the title, ``noindex``)."""
     if lang not in UI_STRINGS:
         raise ValueError(f"unsupported language {lang!r}; supported: {', '.join(UI_STRINGS)}")
     css, js, csp = _assets()
@@ -360,6 +362,7 @@ def render_page(dl: DoubleList, lang: str = "zh-CN", langs: Sequence[str] = LANG
         js=Markup(js),
         csp=Markup(csp),  # our own value: hashes and keywords, no double quotes
         generator=GENERATOR,
+        draft=draft,
     )
 
 
@@ -385,8 +388,29 @@ def _ours(out_dir: Path) -> bool:
     return f'<meta name="generator" content="{GENERATOR}">' in head
 
 
-def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANGS) -> list[Path]:
-    """Write the pages of ``dl`` into ``out_dir`` (replacing it whole, atomically); return their paths."""
+class DraftError(ValueError):
+    """The lists still hold TODOs and were not rendered as a draft."""
+
+
+def refuse_todos(dl: DoubleList) -> None:
+    """Raise :class:`DraftError` when ``dl`` still has a TODO (the pages would publish it)."""
+    todos = dl.todos()
+    if todos:
+        n = sum(len(fields) for _, _, fields in todos)
+        kind, item, fields = todos[0]
+        row = getattr(item, "pi_type", None) or getattr(item, "third_party", "")
+        where = fields[0] if kind == "app" else f"{kind} row {row}: {fields[0]}"
+        raise DraftError(f"{n} fields are still TODO (first: {where}); fill them (`qingdan lists check` "
+                         "lists them) or render with --draft")
+
+
+def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANGS,
+                draft: bool = False) -> list[Path]:
+    """Write the pages of ``dl`` into ``out_dir`` (replacing it whole, atomically); return their paths.
+
+    Lists with a TODO are refused (:class:`DraftError`) unless ``draft``, which stamps every page 草稿."""
+    if not draft:
+        refuse_todos(dl)
     langs = tuple(langs)
     if not langs:
         raise ValueError("render_site: langs must name at least one language")
@@ -409,7 +433,7 @@ def render_site(dl: DoubleList, out_dir: str | Path, langs: Sequence[str] = LANG
         rels = []
         for lang in langs:
             rel = _page_path(lang, langs)
-            _write_page(tmp / rel, render_page(dl, lang, langs))
+            _write_page(tmp / rel, render_page(dl, lang, langs, draft))
             rels.append(rel)
         _swap(tmp, out)
     except BaseException:

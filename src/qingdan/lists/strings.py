@@ -52,6 +52,8 @@ UI_STRINGS: dict[str, dict[str, str]] = {
         "footer": "本清单更新于 {date}",
         "items": "{n} 项",
         "parties": "{n} 个",
+        "draft": "草稿",
+        "draft_note": "本清单尚有未填写的项目（TODO），仅供内部审阅，不得发布。",
     },
     "en": {
         "title": "Personal information lists",
@@ -104,5 +106,8 @@ UI_STRINGS: dict[str, dict[str, str]] = {
         "footer": "Lists last updated {date}",
         "items": "{n}",
         "parties": "{n}",
+        "draft": "草稿 · DRAFT",
+        "draft_note": "These lists still have items marked TODO: for internal review only, not for "
+                      "publication.",
     },
 }

@@ -1,6 +1,8 @@
 """The ledger API (JSON; errors ``{"error": {"code", "message"}}``; API key in ``Authorization: Bearer``):
 ``POST /v1/events``, ``POST /v1/user-links``, ``DELETE /v1/users/{user_ref}``,
-``GET /v1/users/{user_ref}/summary``, ``POST /v1/retention/purge``."""
+``GET /v1/users/{user_ref}/summary``, ``POST /v1/retention/purge``; for the operator ``GET /v1/summary``
+(the app's totals and its records the double list does not declare) and ``GET /v1/metrics`` (the same
+counts in the Prometheus text format)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from qingdan.ledger.links import sign
@@ -152,6 +155,43 @@ def summary(user_ref: str, who: Auth, ledger: LedgerDep) -> dict:
     """How many events (by kind, with values, flagged) and aggregates the ledger holds about the user,
     and the first and last times; never the values themselves."""
     return ledger.summary(who[0], user_ref)
+
+
+@router.get("/v1/summary", tags=["operator"],
+            summary="The app's totals and its records the double list does not declare")
+def app_summary(who: Auth, ledger: LedgerDep) -> dict:
+    """For the operator: events stored, and ``unlisted`` — the events the app's double list does not
+    declare (flagged ``undeclared_pi``, ``undeclared_purpose`` or ``undeclared_third_party``), grouped
+    by kind, PI type, purpose and source with their counts of events and users. Fix them in the lists
+    (or in the app); the users' own pages do not show these flags. Never values or user references."""
+    return {"app_id": who[0], **ledger.app_totals(who[0]), "unlisted": ledger.unlisted(who[0])}
+
+
+def _label(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+@router.get("/v1/metrics", tags=["operator"], response_class=PlainTextResponse,
+            summary="The app's event and unlisted-event counts (Prometheus text format)")
+def metrics(who: Auth, ledger: LedgerDep) -> PlainTextResponse:
+    """``qingdan_ledger_events`` and ``qingdan_ledger_unlisted_events`` (by kind and flag), and
+    ``qingdan_ledger_unlisted_users``, for the calling app."""
+    app = _label(who[0])
+    totals, unl = ledger.app_totals(who[0]), ledger.unlisted(who[0])
+    by: dict[tuple[str, str], int] = {}
+    for r in unl["rows"]:
+        for f in r["flags"]:
+            by[(r["kind"], f)] = by.get((r["kind"], f), 0) + r["events"]
+    lines = ["# HELP qingdan_ledger_events Events stored for the app.", "# TYPE qingdan_ledger_events gauge",
+             f'qingdan_ledger_events{{app="{app}"}} {totals["events"]}',
+             "# HELP qingdan_ledger_unlisted_events Events the app's double list does not declare, by flag.",
+             "# TYPE qingdan_ledger_unlisted_events gauge"]
+    lines += [f'qingdan_ledger_unlisted_events{{app="{app}",kind="{_label(k)}",flag="{_label(f)}"}} {n}'
+              for (k, f), n in sorted(by.items())]
+    lines += ["# HELP qingdan_ledger_unlisted_users Users with at least one undeclared record.",
+              "# TYPE qingdan_ledger_unlisted_users gauge",
+              f'qingdan_ledger_unlisted_users{{app="{app}"}} {unl["users"]}']
+    return PlainTextResponse("\n".join(lines) + "\n", media_type="text/plain; version=0.0.4")
 
 
 @router.post("/v1/retention/purge", tags=["retention"],

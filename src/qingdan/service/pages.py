@@ -1,4 +1,8 @@
-"""The user's H5 page (zh-CN, mobile-first, no scripts, no external assets, everything escaped)."""
+"""The user's H5 page (zh-CN, mobile-first, no scripts, no external assets, everything escaped).
+
+The page shows the data subject what was collected and shared; whether a record is missing from the
+double lists is the operator's to fix and is shown to the operator (``GET /v1/summary``,
+``qingdan ledger unlisted``, ``GET /v1/metrics``), never here."""
 
 from __future__ import annotations
 
@@ -36,7 +40,7 @@ li.row{background:#fff;border-radius:8px;padding:12px;margin:0 0 8px}
 li.row h3{margin:0 0 4px;font-size:16px}
 dl{margin:0;display:grid;grid-template-columns:5.5em 1fr;gap:2px 8px;font-size:14px}\
 dt{color:#555}dd{margin:0;min-width:0}
-.count{font-weight:700;color:#174a96}.flag{color:#8a1c1c;font-size:13px}
+.count{font-weight:700;color:#174a96}
 .empty{background:#fff;border-radius:8px;padding:12px;color:#555}
 footer{padding:16px;font-size:13px;color:#555;text-align:center}
 a:focus,button:focus,input:focus{outline:3px solid #f0a000;outline-offset:2px}
@@ -84,7 +88,6 @@ USER_PAGE = _env.from_string("""<!doctype html>
 <dt>最近时间</dt><dd>{{ r.last }}</dd>
 {% if r.value is not none %}<dt>内容</dt><dd data-value>{{ r.value }}</dd>{% endif %}
 </dl>
-{% if r.flagged %}<p class="flag">此项未列入《已收集个人信息清单》，我们已记录并将核查。</p>{% endif %}
 </li>{% endfor %}
 </ul>{% else %}<p class="empty">这一时段内没有收集记录。</p>{% endif %}
 </section>
@@ -102,7 +105,6 @@ USER_PAGE = _env.from_string("""<!doctype html>
 <dt>最近时间</dt><dd>{{ r.last }}</dd>
 {% if r.value is not none %}<dt>内容</dt><dd data-value>{{ r.value }}</dd>{% endif %}
 </dl>
-{% if r.flagged %}<p class="flag">此项未列入《与第三方共享个人信息清单》，我们已记录并将核查。</p>{% endif %}
 </li>{% endfor %}
 </ul>{% else %}<p class="empty">这一时段内没有共享记录。</p>{% endif %}
 </section>

@@ -100,8 +100,7 @@ def user_page(token: str, request: Request, ledger: LedgerDep, settings: Setting
             "pi": f"{t.zh}" if t else r["pi_type"], "purpose": r["purpose"], "scenario": r["scenario"],
             "source": _source(r["source"], info.name), "count": r["count"],
             "first": pages.fmt_time(r["first_at"]), "last": pages.fmt_time(r["last_at"]),
-            "value": None if value is None else (value if show else mask(value)),
-            "flagged": bool(r["flags"])})
+            "value": None if value is None else (value if show else mask(value))})
     frm_s, to_s = d_from.isoformat() if d_from else "", d_to.isoformat() if d_to else ""
     today = datetime.now(pages.CN).date()
     keep = "1" if show else None
