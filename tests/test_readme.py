@@ -109,7 +109,7 @@ def run_block(b: Block, where: Path, env: dict) -> list[str]:
             if p.returncode != 0:
                 errors.append(f"line {b.line}: `{cmd}` exited {p.returncode}: {p.stdout[-800:]}")
             elif got != want:
-                diff = [f"  want {w!r}\n  got  {g!r}" for w, g in zip(want, got) if w != g][:3]
+                diff = [f"  want {w!r}\n  got  {g!r}" for w, g in zip(want, got, strict=False) if w != g][:3]
                 errors.append(f"line {b.line}: `{cmd}` printed {len(got)} lines, the README shows "
                               f"{len(want)}:\n" + "\n".join(diff))
         return errors
@@ -131,7 +131,7 @@ def run_block(b: Block, where: Path, env: dict) -> list[str]:
     if len(rcs) != len(joined):
         return [f"line {b.line}: the block stopped after {len(rcs)} of {len(joined)} commands: "
                 f"{p.stderr[-800:]}"]
-    for c, rc in zip(joined, rcs):
+    for c, rc in zip(joined, rcs, strict=True):
         m = EXIT.search(c)
         want = int(m.group(1)) if m else 0
         if rc != want:
@@ -148,7 +148,8 @@ def test_readme_commands_run_verbatim(reader):
     errors = [e for b in runnable for e in run_block(b, where, env)]
     assert not errors, "\n".join(errors)
     # what the blocks promise to write is there, whole
-    assert json.loads((where / "report.json").read_text("utf-8"))["package"]["name"]
+    rep = json.loads((where / "report.json").read_text("utf-8"))
+    assert rep["app"]["package"] == "com.example.qingdan.demo"
     assert (where / "privacy-lists.yaml").is_file() and (where / "site").is_dir()
     assert (where / "qingdan-ledger.db").is_file()
 
