@@ -258,32 +258,56 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
 # -- personal information collected, by whom ----------------------------------------------------
 
 
-def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
+def _pi_uses(r: Rule, ctx: Context, pick: Callable[[Any], Iterable[str]], zh_what: str,
              en_what: str) -> list[Finding]:
-    """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info).
+    """One finding per owner whose code calls the APIs ``pick`` returns PI types for (the rule's
+    own types among the API's: a rule names only what it is about), reflection only: info.
 
     "App …" speaks only of the app's own namespaces. A library's calls are an ``info`` note naming
     the library: open-source code the app bundles, which collects only when the app uses that
     feature (AppCompat's night mode reads the last known location only if the app asks for
     automatic night mode and holds a location permission) -- the app should check that it does
     not. Unattributed and unidentified code keeps the rule's severity: no one known answers for
-    it, and the app ships it."""
+    it, and the app ships it. Calls to an API whose gating permission the app does not request
+    (certainty ``capability``) cannot return the data: when an owner has only those, an ``info``
+    note of the capability, whose PI types are not counted as collected (``pi_types`` empty)."""
     res = ctx.result
-    by_owner: dict[str, list[Any]] = {}
+    by_owner: dict[str, list[tuple[Any, tuple[str, ...]]]] = {}
     for u in res.api_uses:
-        if u.api.weak or not select(u.api):
+        if u.api.weak:
             continue
-        by_owner.setdefault(u.owner, []).append(u)
+        pis = tuple(pick(u.api))
+        if pis:
+            by_owner.setdefault(u.owner, []).append((u, pis))
     out = []
-    for owner, uses in sorted(by_owner.items()):
+    for owner, picked in sorted(by_owner.items()):
+        collecting = [(u, p) for u, p in picked if u.certainty != "capability"]
+        able = [(u, p) for u, p in picked if u.certainty == "capability"]
+        capable = sorted({x for _, p in able for x in p} - {x for _, p in collecting for x in p})
+        missing = sorted({perm for u, _ in able for perm in u.api.permissions})
+        shown = collecting or able
+        uses = [u for u, _ in shown]
         direct = [u for u in uses if u.certainty == "direct"]
-        pis = sorted({p for u in uses for p in u.api.pi_types})
+        pis = sorted({x for _, p in collecting for x in p})
         n = sum(u.count for u in uses)
         sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
                   "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
                  for u in (direct or uses) for s in u.sites]
         library = res.owner_kind(owner) == "library"
         label = _owner_label(res, owner, [s.caller_class for u in uses for s in u.sites])
+        if not collecting:
+            perms = ", ".join(p.rsplit(".", 1)[-1] for p in missing)
+            code = label if _unknown(res, owner) else f"{label} code"
+            out.append(Finding.of(
+                r, owner,
+                f"{label} 的代码可调用相关接口（{', '.join(capable)}），{n} 处；但应用未申请 {perms}，"
+                "无法取得数据：属能力而非收集",
+                f"{code} can call these APIs ({', '.join(capable)}), {n} call sites, but the app does "
+                f"not request {perms}: it cannot get the data (a capability, not collection)",
+                severity="info", pi_types=[], capability_pi_types=capable, missing_permissions=missing,
+                count=n, owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES]))
+            continue
+        extra = {"capability_pi_types": capable, "missing_permissions": missing} if capable else {}
         out.append(Finding.of(
             r, owner,
             f"{label} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能")
@@ -292,50 +316,59 @@ def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
             + ("; open-source library code, which collects only when the app uses that feature"
                if library else ""),
             severity=None if direct and not library else "info", pi_types=pis, count=n,
-            owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES]))
+            owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES], **extra))
     return out
 
 
-_NON_RESETTABLE = {"imei", "meid", "imsi", "iccid", "serial_number", "mac_address", "udid"}
+def _only(*keys: str) -> Callable[[Any], tuple[str, ...]]:
+    """The API's PI types among ``keys``."""
+    return lambda a: tuple(p for p in a.pi_types if p in keys)
+
+
+@functools.cache
+def _non_resettable_types() -> frozenset[str]:
+    """The PI types the taxonomy (pi_types.yaml) marks non-resettable: IMEI, IMSI, serial, MAC …;
+    OAID, VAID, AAID and Android ID are resettable."""
+    from qingdan.knowledge.pi import load_pi_types
+
+    return frozenset(k for k, t in load_pi_types().items() if t.non_resettable)
 
 
 @rule("pi.non-resettable-id")
 def _non_resettable_id(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: a.non_resettable or bool(_NON_RESETTABLE & set(a.pi_types)),
+    return _pi_uses(r, ctx, lambda a: tuple(p for p in a.pi_types if p in _non_resettable_types()),
                     "收集不可变更的设备标识符", "collects non-resettable device identifiers")
 
 
 @rule("pi.installed-apps")
 def _installed_apps(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表",
-                    "reads the installed-app list")
+    return _pi_uses(r, ctx, _only("installed_apps"), "读取已安装应用列表", "reads the installed-app list")
 
 
 @rule("pi.running-processes")
 def _running_processes(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "running_processes" in a.pi_types, "读取运行中的进程/任务",
+    return _pi_uses(r, ctx, _only("running_processes"), "读取运行中的进程/任务",
                     "reads running processes/tasks")
 
 
 @rule("pi.clipboard")
 def _clipboard(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "clipboard" in a.pi_types, "读取剪贴板", "reads the clipboard")
+    return _pi_uses(r, ctx, _only("clipboard"), "读取剪贴板", "reads the clipboard")
 
 
 @rule("pi.contacts")
 def _contacts(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "address_book" in a.pi_types, "读取通讯录", "reads contacts")
+    return _pi_uses(r, ctx, _only("address_book"), "读取通讯录", "reads contacts")
 
 
 @rule("pi.sms")
 def _sms(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: bool({"sms_content", "sms_code"} & set(a.pi_types)), "访问短信",
-                    "reads or sends SMS")
+    return _pi_uses(r, ctx, _only("sms_content", "sms_code"), "访问短信", "reads or sends SMS")
 
 
 @rule("pi.call-log")
 def _call_log(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "call_log" in a.pi_types, "读取通话记录", "reads the call log")
+    return _pi_uses(r, ctx, _only("call_log"), "读取通话记录", "reads the call log")
 
 
 # -- ads ----------------------------------------------------------------------------------------
