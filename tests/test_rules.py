@@ -366,6 +366,23 @@ def test_permissions_beyond_the_app_type(tmp_path):
                                                        "android.permission.READ_CONTACTS"}
 
 
+def test_beyond_necessary_counts_refusable_permissions_and_what_the_device_gives(tmp_path):
+    """Install-time permissions (network and Wi-Fi state) cannot be refused: not this rule's matter.
+    READ_PHONE_STATE reaches the SIM's number, but a shopping app's necessary phone number is the
+    one the user registers with: the permission serves nothing necessary."""
+    perms = ["android.permission.ACCESS_NETWORK_STATE", "android.permission.ACCESS_WIFI_STATE",
+             "android.permission.READ_PHONE_STATE", "android.permission.ACCESS_COARSE_LOCATION"]
+    p = app(tmp_path, "a.apk", perms=perms)
+    (f,) = findings(p, "perm.beyond-necessary", app_type="map_navigation")
+    assert f.evidence["permission"] == "android.permission.READ_PHONE_STATE"
+    shopping = findings(p, "perm.beyond-necessary", app_type="online_shopping")
+    got = {f.evidence["permission"]: f for f in shopping}
+    assert set(got) == {"android.permission.READ_PHONE_STATE", "android.permission.ACCESS_COARSE_LOCATION"}
+    phone = got["android.permission.READ_PHONE_STATE"]
+    assert phone.evidence["user_provided"] == ["phone_number"] and "imei" in phone.evidence["pi_types"]
+    assert "由用户提供" in phone.message_zh
+
+
 # -- security basics ------------------------------------------------------------------------------
 
 

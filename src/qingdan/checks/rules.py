@@ -433,29 +433,39 @@ def _splash(r: Rule, ctx: Context) -> list[Finding]:
 
 @rule("perm.beyond-necessary")
 def _beyond_necessary(r: Rule, ctx: Context) -> list[Finding]:
+    """A permission the user can refuse (dangerous, or special access) that serves none of the app
+    type's necessary PI: none of the PI it reaches is necessary, or the necessary PI it reaches is
+    information the user provides rather than the device (the registration phone number:
+    ``user_provided`` in app_types.yaml). Install-time permissions are granted without asking and
+    cannot be refused, so they are no matter for this rule."""
     if not ctx.app_type:
         return []
-    from qingdan.knowledge.app_types import find_app_type
+    from qingdan.knowledge.app_types import find_app_type, user_provided_pi
 
     t = find_app_type(ctx.app_type)
     if t is None:  # the CLI refuses unknown types before scanning
         raise ValueError(f"unknown app type {ctx.app_type!r}")
     res = ctx.result
+    provided = user_provided_pi()
     out = []
     for p in res.permissions:
-        if not p.pi_types:
+        if not p.pi_types or p.protection not in ("dangerous", "special"):
             continue
-        outside = [pi for pi in p.pi_types if pi not in t.necessary_pi]
-        if len(outside) < len(p.pi_types):
+        if any(pi in t.necessary_pi and pi not in provided for pi in p.pi_types):
             continue  # the permission serves some necessary information
+        outside = [pi for pi in p.pi_types if pi not in t.necessary_pi]
+        given = [pi for pi in p.pi_types if pi in t.necessary_pi]
         users = p.used_by or [APP]
+        short = p.name.rsplit(".", 1)[-1]
         out.append(Finding.of(
             r, users[0] if len(users) == 1 else APP,
-            f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 "
-            f"{', '.join(outside)}；拒绝该权限不得影响基本功能",
-            f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not "
-            "block the basic function",
-            permission=p.name, pi_types=outside, app_type=t.key, used_by=users))
+            f"{t.zh}的必要个人信息不包括 {short}（{p.zh or ''}）所涉的 {', '.join(outside)}"
+            + (f"；{', '.join(given)} 由用户提供，无需该权限" if given else "")
+            + "；拒绝该权限不得影响基本功能",
+            f"{p.name} reaches {', '.join(outside)}, outside the necessary information of {t.en} apps"
+            + (f" ({', '.join(given)}: given by the user, not read from the device)" if given else "")
+            + "; refusing it must not block the basic function",
+            permission=p.name, pi_types=outside, user_provided=given, app_type=t.key, used_by=users))
     return out
 
 
