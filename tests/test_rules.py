@@ -165,6 +165,61 @@ def test_associated_start_enumerate_then_start(tmp_path):
     assert findings(app(tmp_path, "b.apk", jpush_code(query)), "sdk.associated-start") == []
 
 
+def alipay_code(*extra):
+    return [ClassDef(f"Lcom/alipay/sdk/app/C{i};") for i in range(6)] + list(extra)
+
+
+def _aim_and(start, pkg, svc):
+    return [call(INTENT, "setClassName", [STR, STR], INTENT, strings={1: pkg, 2: svc}),
+            call(CTX, start, [INTENT, "Landroid/content/ServiceConnection;", "I"], "Z")
+            if start == "bindService" else call(CTX, start, [INTENT], "Landroid/content/ComponentName;")]
+
+
+def test_associated_start_tells_user_hand_offs_from_background_starts(tmp_path):
+    """Alipay's SDK binding the Alipay app to pay is a payment the user asked for: info, named as a
+    hand-off. The same SDK starting a service of the Alipay app, or binding it from a receiver the
+    system runs in the background, or a push SDK binding it, is associated start."""
+    pay = cls("Lcom/alipay/sdk/app/PayTask;", *_aim_and("bindService", "com.eg.android.AlipayGphone",
+                                                       "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "a.apk", alipay_code(pay)), "sdk.associated-start")
+    assert f.owner == "alipay-sdk" and f.severity == "info" and f.evidence["pattern"] == "user-handoff"
+    assert f.evidence["kinds"] == ["payment"] and f.evidence["targets"] == ["com.eg.android.AlipayGphone"]
+    assert "用户主动发起" in f.message_zh
+    wake = cls("Lcom/alipay/sdk/app/Wake;", *_aim_and("startService", "com.eg.android.AlipayGphone",
+                                                     "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "b.apk", alipay_code(pay, wake)), "sdk.associated-start")
+    assert f.severity == "warn" and f.evidence["targets"] == ["com.eg.android.AlipayGphone"]
+    assert [s["caller"] for s in f.evidence["sites"]] == ["com.alipay.sdk.app.Wake.m"]
+    assert [s["caller"] for s in f.evidence["handoffs"]] == ["com.alipay.sdk.app.PayTask.m"]
+    boot = Component("receiver", "com.alipay.sdk.app.PayTask", exported=False,
+                     intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])])
+    (f,) = findings(app(tmp_path, "c.apk", alipay_code(pay), [boot]), "sdk.associated-start")
+    assert f.severity == "warn"
+    push = cls("Lcn/jpush/android/service/Pay;", *_aim_and("bindService", "com.eg.android.AlipayGphone",
+                                                          "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "d.apk", jpush_code(push)), "sdk.associated-start")
+    assert f.owner == "jpush" and f.severity == "warn"
+
+
+def test_hand_off_knowledge_names_catalogue_sdks():
+    from qingdan.knowledge.handoffs import load_handoffs
+    from qingdan.knowledge.sdks import load_sdks
+
+    ids = set(load_sdks())
+    assert {sid for h in load_handoffs() for sid in h.sdks} <= ids
+
+
+@needs_shared
+@pytest.mark.parametrize("rel,owner,kind", [
+    ("cn-app/mshopping-mandroid1-debug-2014.apk", "alipay-sdk", "payment"),
+    ("cn-app/mshopping-mandroid1-debug-2014.apk", "weibo-sdk", "login"),
+    ("cn-app/getactivity-androidproject-2019.apk", "umeng-share", "share"),
+    ("cn-sdk/mob-sharesdk-sample-v3.5.apk", "mob-sharesdk", "share")])
+def test_corpus_payment_login_share_hand_offs_are_info(rel, owner, kind):
+    (f,) = [f for f in findings(CORPUS / rel, "sdk.associated-start") if f.owner == owner]
+    assert f.severity == "info" and f.evidence["pattern"] == "user-handoff" and kind in f.evidence["kinds"]
+
+
 def test_wakeup_service_exported(tmp_path):
     daemon = Component("service", "cn.jpush.android.service.DaemonService", exported=True, intent_filters=[
         IntentFilter(["cn.jpush.android.intent.DaemonService"])])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qingdan.checks.findings import Finding, rule, run_stage
-from qingdan.checks.intents import QUERIES, STARTERS, TARGET_CLASSES, TARGETING, foreign_packages
+from qingdan.checks.intents import intent_sites, split_handoffs
 from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
 from qingdan.checks.sdks import APP, own_namespaces
 from qingdan.knowledge._data import data_bytes, load_yaml_data
@@ -172,46 +172,25 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
     elsewhere starts or broadcasts to explicit components it computes at run time — the mutual
     wake-up of push SDKs, whose targets are only known on the device."""
     res = ctx.result
-    own = own_namespaces(res.package)
-    direct: dict[str, list[dict[str, Any]]] = {}
-    enumerate_: dict[str, list[dict[str, Any]]] = {}
-    explicit: dict[str, list[dict[str, Any]]] = {}
-    for d in res.package.dex:
-        named = d.methods_named(TARGETING | STARTERS | QUERIES | {"getPackageName"})
-        c = d.calls
-        for ks in d.calls_by_caller(named).values():
-            names = {named[c[4 * k + 1]] for k in ks}
-            starters = sorted(names & STARTERS)
-            has_query = bool(names & QUERIES)
-            aim_ks = [k for k in ks if named[c[4 * k + 1]] in TARGETING]
-            if not has_query and not (starters and aim_ks):
-                continue  # the common case, decided on integers alone
-            sites = [d.site(k) for k in ks]
-            caller_name = f"{sites[0].caller_class}.{sites[0].caller_method}"
-            owner = _owner_of(res, sites[0].caller_class)
-            queried = sorted({s.callee_method for s in sites if s.callee_method in QUERIES
-                              and s.callee_class == "android.content.pm.PackageManager"})
-            if queried:
-                actions = sorted({x for s in sites if s.callee_method in QUERIES for x in s.strings})
-                enumerate_.setdefault(owner, []).append({"caller": caller_name, "queries": queried,
-                                                         "actions": actions, "dex": d.source})
-            aims = [s for s in sites if s.callee_method in TARGETING and s.callee_class in TARGET_CLASSES]
-            if not starters or not aims:
-                continue
-            targets = sorted(set(foreign_packages(aims, own)))
-            if targets:
-                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets,
-                                                     "starts": starters, "dex": d.source})
-            elif "getPackageName" not in names and not any(s.strings for s in aims):
-                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters,
-                                                       "dex": d.source, "targets": []})
+    direct, enumerate_, explicit = intent_sites(res.package, own_namespaces(res.package),
+                                                lambda cls: _owner_of(res, cls))
+    background = {c.name for c in res.package.manifest.components
+                  if c.kind in ("service", "receiver", "provider")}
     out = []
     for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
-        sites = direct.get(owner, [])
+        # user-initiated hand-offs (pay, log in, share, navigate in the vendor's app) are told from
+        # starts that wake another app: they are noted in the evidence, and alone make an info
+        handoffs, starts = split_handoffs(owner, direct.get(owner, []), background)
+        handoffs_e, rest = split_handoffs(owner, explicit.get(owner, []), background)
+        handoffs += handoffs_e
+        if not starts and not (rest and owner in enumerate_):
+            out.append(_handoff_finding(r, res, owner, handoffs))
+            continue
+        sites = starts
         pattern = "constant-target" if sites else "enumerate-then-start"
         if not sites:
-            sites = enumerate_[owner][:MAX_SITES] + explicit[owner]
-        targets = sorted({t for s in direct.get(owner, []) for t in s["targets"]})
+            sites = enumerate_[owner][:MAX_SITES] + rest
+        targets = sorted({t for s in starts for t in s["targets"]})
         acts = sorted({a for s in enumerate_.get(owner, []) for a in s["actions"]})
         if targets:
             what_zh, what_en = f"指向 {', '.join(targets[:5])}", f"aimed at {', '.join(targets[:5])}"
@@ -224,13 +203,32 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
         sev = "info" if _apps_own(res, owner) else None
         who = _label(res, owner, sites)
         who_code = who if _unknown(res, owner) else f"{who} code"
+        extra = {"handoffs": handoffs[:MAX_SITES]} if handoffs else {}
         out.append(Finding.of(
             r, owner,
             f"{who} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
             f"{who_code} can start, bind or broadcast to other apps' components: {what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
-            count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
+            count=len(starts) or len(rest), **extra))
     return out
+
+
+_HANDOFF_ZH = {"payment": "支付", "login": "登录", "share": "分享", "navigation": "导航"}
+
+
+def _handoff_finding(r: Rule, res: ScanResult, owner: str, handoffs: list[dict[str, Any]]) -> Finding:
+    kinds = sorted({k for s in handoffs for k in s["kinds"]})
+    targets = sorted({t for s in handoffs for t in s["targets"]})
+    who = _label(res, owner, handoffs)
+    shown = ", ".join(targets[:5]) + (" …" if len(targets) > 5 else "") if targets else "other apps"
+    return Finding.of(
+        r, owner,
+        f"{who} 在用户发起{'/'.join(_HANDOFF_ZH[k] for k in kinds)}时跳转到 {shown}：用户主动发起的跳转，"
+        "不属于后台关联启动",
+        f"{who} hands off to {shown} for a {'/'.join(kinds)} the user asks for (a user-initiated hand-off, "
+        "not a background associated start)",
+        severity="info", pattern="user-handoff", targets=targets, kinds=kinds, actions=[],
+        sites=handoffs[:MAX_SITES], count=len(handoffs))
 
 
 @rule("sdk.wakeup-service-exported")
