@@ -469,6 +469,34 @@ def test_allow_backup_with_pi(tmp_path):
                     "sec.allow-backup-pi") == []
 
 
+def test_allow_backup_counts_neither_capabilities_nor_library_code(tmp_path):
+    """Point 5: getLatitude on a Location needs the location permission that gave the object; and
+    AppCompat's TwilightManager reads a location only if the app uses automatic night mode."""
+    lat = call("Landroid/location/Location;", "getLatitude", ret="D")
+    twilight = [ClassDef(f"Landroidx/appcompat/widget/W{i};") for i in range(6)] + [
+        cls("Landroidx/appcompat/app/TwilightManager;", LOC, lat)]
+    on = {"android:allowBackup": True}
+    assert findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/M;", lat)], app_attrs=on),
+                    "sec.allow-backup-pi") == []
+    fine = ["android.permission.ACCESS_FINE_LOCATION"]
+    (f,) = findings(app(tmp_path, "b.apk", [cls("Lcom/example/app/M;", lat)], app_attrs=on, perms=fine),
+                    "sec.allow-backup-pi")
+    assert f.evidence["pi_types"] == ["precise_location"]
+    assert findings(app(tmp_path, "c.apk", twilight, app_attrs=on, perms=fine), "sec.allow-backup-pi") == []
+
+
+@needs_shared
+def test_corpus_allow_backup_only_where_code_collects():
+    """Apps whose only PI code is library code or calls without their permission (the ad-skip app,
+    the fake Baidu-map demo, the JMLink demo) are not flagged; an SDK collecting with its
+    permission (Bugly's ICCID and serial with READ_PHONE_STATE) still is."""
+    for rel in ("cn-app/adjump-signed-2020.apk", "cn-app/baidumap-demo-release-2017.apk",
+                "cn-sdk/jiguang-jmlink-demo.apk"):
+        assert findings(CORPUS / rel, "sec.allow-backup-pi") == [], rel
+    (f,) = findings(CORPUS / "cn-sdk/bugly-hotfix-demo.apk", "sec.allow-backup-pi")
+    assert {"iccid", "serial_number"} <= set(f.evidence["pi_types"])
+
+
 def test_exported_unprotected(tmp_path):
     imei = call("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
     svc = Component("service", "com.example.app.Leaky", exported=True)

@@ -495,8 +495,12 @@ def _backup(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     if not res.package.manifest.allow_backup:
         return []
+    # code evidence by the app, its SDKs or code no one is known for; library code collects only
+    # when the app uses that feature (as in the lists draft), and a call without its gating
+    # permission is no collection at all (pi_summary leaves it out)
     collected = sorted(pi for pi, cols in res.pi_summary.items()
-                       if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence))
+                       if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence
+                              if res.owner_kind(c.owner) != "library"))
     if not collected:
         return []
     return [Finding.of(r, APP,
