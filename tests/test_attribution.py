@@ -56,7 +56,11 @@ def on_event():
     return Invoke("Lcom/umeng/analytics/MobclickAgent;", "onEvent", kind="static")
 
 
-def scan(tmp_path, classes, name="a.apk", package="com.example.app", components=(), perms=(),
+# the permissions the calls below need to return data (without them a call is a capability only)
+GATES = ("android.permission.READ_PHONE_STATE", "android.permission.ACCESS_FINE_LOCATION")
+
+
+def scan(tmp_path, classes, name="a.apk", package="com.example.app", components=(), perms=GATES,
          application=None):
     classes = [ClassDef("Lcom/example/app/Main;"), *classes]
     attrs = {"android:allowBackup": False}

@@ -150,7 +150,8 @@ def test_reflection_is_possible_not_direct(tmp_path):
         Invoke("Ljava/lang/Class;", "getMethod", [STR, "[Ljava/lang/Class;"], "Ljava/lang/reflect/Method;",
                string_args={1: "getSubscriberId"}),
     ]
-    r = make(tmp_path, "r.apk", [ClassDef("Lcom/example/app/R;", methods=[Method("m", invokes=refl)])])
+    r = make(tmp_path, "r.apk", [ClassDef("Lcom/example/app/R;", methods=[Method("m", invokes=refl)])],
+             perms=["android.permission.READ_PHONE_STATE"])
     uses = [u for u in r.api_uses if u.how == "reflection"]
     assert uses and all(u.certainty == "possible" for u in uses)
     assert any("getSubscriberId" in u.callee for u in uses)

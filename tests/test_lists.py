@@ -121,7 +121,9 @@ def jpush_app(tmp_path, name="a.apk", imei_in_app=True, location=False):
     classes.append(ClassDef("Lcn/jpush/android/api/Dev;", methods=[Method("m", invokes=[imei])]))
     app_invokes = ([imei] if imei_in_app else []) + ([loc] if location else [])
     classes.append(ClassDef("Lcom/example/app/Main;", methods=[Method("m", invokes=app_invokes)]))
-    man = build_manifest("com.example.app", label="T", permissions=["android.permission.READ_PHONE_STATE"])
+    perms = ["android.permission.READ_PHONE_STATE"] + (["android.permission.ACCESS_FINE_LOCATION"]
+                                                       if location else [])  # without it: no location
+    man = build_manifest("com.example.app", label="T", permissions=perms)
     return scan_path(build_apk(tmp_path / name, man, [build_dex(classes)]))
 
 

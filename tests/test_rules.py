@@ -28,8 +28,10 @@ INTENT = "Landroid/content/Intent;"
 PKG = "com.example.app"
 
 
-def app(tmp_path, name, classes=(), components=(), perms=(), target=30, app_attrs=None, meta=None):
-    man = build_manifest(PKG, label="T", target_sdk=target, components=list(components),
+def app(tmp_path, name, classes=(), components=(), perms=(), target=30, app_attrs=None, meta=None,
+        min_sdk=21):
+    man = build_manifest(PKG, label="T", min_sdk=min(min_sdk, target), target_sdk=target,
+                         components=list(components),
                          permissions=list(perms),
                          app_attrs=app_attrs or {"android:allowBackup": False}, app_meta_data=meta or {})
     classes = list(classes) or [ClassDef("Lcom/example/app/Main;")]
@@ -163,6 +165,61 @@ def test_associated_start_enumerate_then_start(tmp_path):
     assert findings(app(tmp_path, "b.apk", jpush_code(query)), "sdk.associated-start") == []
 
 
+def alipay_code(*extra):
+    return [ClassDef(f"Lcom/alipay/sdk/app/C{i};") for i in range(6)] + list(extra)
+
+
+def _aim_and(start, pkg, svc):
+    return [call(INTENT, "setClassName", [STR, STR], INTENT, strings={1: pkg, 2: svc}),
+            call(CTX, start, [INTENT, "Landroid/content/ServiceConnection;", "I"], "Z")
+            if start == "bindService" else call(CTX, start, [INTENT], "Landroid/content/ComponentName;")]
+
+
+def test_associated_start_tells_user_hand_offs_from_background_starts(tmp_path):
+    """Alipay's SDK binding the Alipay app to pay is a payment the user asked for: info, named as a
+    hand-off. The same SDK starting a service of the Alipay app, or binding it from a receiver the
+    system runs in the background, or a push SDK binding it, is associated start."""
+    pay = cls("Lcom/alipay/sdk/app/PayTask;", *_aim_and("bindService", "com.eg.android.AlipayGphone",
+                                                       "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "a.apk", alipay_code(pay)), "sdk.associated-start")
+    assert f.owner == "alipay-sdk" and f.severity == "info" and f.evidence["pattern"] == "user-handoff"
+    assert f.evidence["kinds"] == ["payment"] and f.evidence["targets"] == ["com.eg.android.AlipayGphone"]
+    assert "用户主动发起" in f.message_zh
+    wake = cls("Lcom/alipay/sdk/app/Wake;", *_aim_and("startService", "com.eg.android.AlipayGphone",
+                                                     "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "b.apk", alipay_code(pay, wake)), "sdk.associated-start")
+    assert f.severity == "warn" and f.evidence["targets"] == ["com.eg.android.AlipayGphone"]
+    assert [s["caller"] for s in f.evidence["sites"]] == ["com.alipay.sdk.app.Wake.m"]
+    assert [s["caller"] for s in f.evidence["handoffs"]] == ["com.alipay.sdk.app.PayTask.m"]
+    boot = Component("receiver", "com.alipay.sdk.app.PayTask", exported=False,
+                     intent_filters=[IntentFilter(["android.intent.action.BOOT_COMPLETED"])])
+    (f,) = findings(app(tmp_path, "c.apk", alipay_code(pay), [boot]), "sdk.associated-start")
+    assert f.severity == "warn"
+    push = cls("Lcn/jpush/android/service/Pay;", *_aim_and("bindService", "com.eg.android.AlipayGphone",
+                                                          "com.alipay.android.app.MspService"))
+    (f,) = findings(app(tmp_path, "d.apk", jpush_code(push)), "sdk.associated-start")
+    assert f.owner == "jpush" and f.severity == "warn"
+
+
+def test_hand_off_knowledge_names_catalogue_sdks():
+    from qingdan.knowledge.handoffs import load_handoffs
+    from qingdan.knowledge.sdks import load_sdks
+
+    ids = set(load_sdks())
+    assert {sid for h in load_handoffs() for sid in h.sdks} <= ids
+
+
+@needs_shared
+@pytest.mark.parametrize("rel,owner,kind", [
+    ("cn-app/mshopping-mandroid1-debug-2014.apk", "alipay-sdk", "payment"),
+    ("cn-app/mshopping-mandroid1-debug-2014.apk", "weibo-sdk", "login"),
+    ("cn-app/getactivity-androidproject-2019.apk", "umeng-share", "share"),
+    ("cn-sdk/mob-sharesdk-sample-v3.5.apk", "mob-sharesdk", "share")])
+def test_corpus_payment_login_share_hand_offs_are_info(rel, owner, kind):
+    (f,) = [f for f in findings(CORPUS / rel, "sdk.associated-start") if f.owner == owner]
+    assert f.severity == "info" and f.evidence["pattern"] == "user-handoff" and kind in f.evidence["kinds"]
+
+
 def test_wakeup_service_exported(tmp_path):
     daemon = Component("service", "cn.jpush.android.service.DaemonService", exported=True, intent_filters=[
         IntentFilter(["cn.jpush.android.intent.DaemonService"])])
@@ -206,21 +263,118 @@ PI_CASES = [
 ]
 
 
+# the permissions the APIs above need: with them, the calls collect
+GATES = ["android.permission.READ_PHONE_STATE", "android.permission.READ_CONTACTS",
+         "android.permission.READ_SMS", "android.permission.READ_CALL_LOG"]
+
+
 @pytest.mark.parametrize("rid,bad,good", PI_CASES, ids=[c[0] for c in PI_CASES])
 def test_pi_rules_by_owner(tmp_path, rid, bad, good):
     p = app(tmp_path, "a.apk",
-            jpush_code(cls("Lcn/jpush/android/api/Collector;", bad), cls("Lcom/example/app/M;", bad)))
+            jpush_code(cls("Lcn/jpush/android/api/Collector;", bad), cls("Lcom/example/app/M;", bad)),
+            perms=GATES)
     got = findings(p, rid)
     assert {f.owner for f in got} == {"app", "jpush"}
-    assert all(f.evidence["sites"] and f.evidence["count"] >= 1 for f in got)
-    assert findings(app(tmp_path, "b.apk", [cls("Lcom/example/app/M;", good)]), rid) == []
+    assert all(f.evidence["sites"] and f.evidence["count"] >= 1 and f.evidence["pi_types"] for f in got)
+    assert findings(app(tmp_path, "b.apk", [cls("Lcom/example/app/M;", good)], perms=GATES), rid) == []
 
 
 def test_pi_rule_reflection_only_is_info(tmp_path):
     refl = call("Ljava/lang/Class;", "getMethod", [STR, "[Ljava/lang/Class;"], "Ljava/lang/reflect/Method;",
                 strings={1: "getSubscriberId"})
-    (f,) = findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/R;", refl)]), "pi.non-resettable-id")
+    (f,) = findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/R;", refl)], perms=GATES),
+                    "pi.non-resettable-id")
     assert f.severity == "info" and "reflection" in f.message_en
+
+
+MSA = "Lcom/bun/miitmdid/interfaces/IdSupplier;"
+
+
+def test_non_resettable_id_names_only_non_resettable_types(tmp_path):
+    """OAID, VAID and AAID are resettable (pi_types.yaml): the rule neither lists them nor fires on
+    them, also when an SDK reaches Xiaomi's identifier provider by reflection."""
+    ids = [call(MSA, m, ret=STR, kind="interface") for m in ("getOAID", "getVAID", "getAAID")]
+    imei = call("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
+    (f,) = findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/Ids;", *ids, imei)], perms=GATES),
+                    "pi.non-resettable-id")
+    assert f.evidence["pi_types"] == ["imei", "meid"] and "oaid" not in f.message_en
+    only_ids = app(tmp_path, "b.apk", [cls("Lcom/example/app/Ids;", *ids)])
+    assert findings(only_ids, "pi.non-resettable-id") == []
+    refl = call("Ljava/lang/Class;", "getMethod", [STR, "[Ljava/lang/Class;"], "Ljava/lang/reflect/Method;",
+                strings={1: "getOAID"})
+    forname = call("Ljava/lang/Class;", "forName", [STR], "Ljava/lang/Class;", "static",
+                   {0: "com.android.id.impl.IdProviderImpl"})
+    p = app(tmp_path, "c.apk", [cls("Lcom/example/app/Mi;", forname, refl)])
+    assert findings(p, "pi.non-resettable-id") == []
+    res, _ = analyze(p)
+    assert "oaid" in res.pi_summary and "udid" not in res.pi_summary
+
+
+# -- a permission-gated API without the permission collects nothing ---------------------------------
+
+LOC = call("Landroid/location/LocationManager;", "getLastKnownLocation", [STR], "Landroid/location/Location;")
+IMEI = call("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
+CONTACTS = call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static",
+                {0: "content://com.android.contacts/contacts"})
+CALLS = call("Landroid/net/Uri;", "parse", [STR], "Landroid/net/Uri;", "static", {0: "content://call_log/calls"})
+
+
+def _collected(res):
+    """PI types with code evidence of collection in pi_summary (as the lists draft reads it)."""
+    return {pi for pi, cols in res.pi_summary.items()
+            if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence)}
+
+
+def test_gated_api_without_its_permission_is_a_capability(tmp_path):
+    from qingdan.lists.draft import draft_yaml
+
+    code = jpush_code(cls("Lcn/jpush/android/api/Loc;", LOC, IMEI, CONTACTS, CALLS),
+                      cls("Lcom/example/app/Loc;", LOC))
+    p = app(tmp_path, "a.apk", code, app_attrs={"android:allowBackup": True})
+    res, fs = analyze(p)
+    with_code = {pi for pi, cols in res.pi_summary.items() for c in cols for e in c.evidence
+                 if e.kind == "api"}
+    assert not {"precise_location", "coarse_location", "imei", "address_book", "call_log"} & with_code
+    assert {u.certainty for u in res.api_uses if u.api.id in ("location.last_known", "telephony.device_id")} \
+        == {"capability"}
+    (nr,) = [f for f in fs if f.rule_id == "pi.non-resettable-id"]
+    assert nr.severity == "info" and nr.evidence["pi_types"] == []
+    assert nr.evidence["capability_pi_types"] == ["imei", "meid"]
+    assert nr.evidence["missing_permissions"] == ["android.permission.READ_PHONE_STATE"]
+    assert "capability" in nr.message_en and "READ_PHONE_STATE" in nr.message_en
+    for rid in ("pi.contacts", "pi.call-log"):
+        (f,) = [f for f in fs if f.rule_id == rid]
+        assert f.severity == "info" and f.evidence["pi_types"] == []
+    assert [f for f in fs if f.rule_id == "sec.allow-backup-pi"] == []
+    draft = draft_yaml(res)
+    assert "pi_type: precise_location" not in draft and "pi_type: imei" not in draft
+    # the same code with the permissions collects
+    p = app(tmp_path, "b.apk", code, perms=GATES + ["android.permission.ACCESS_COARSE_LOCATION"],
+            app_attrs={"android:allowBackup": True})
+    res, fs = analyze(p)
+    assert {"coarse_location", "imei", "address_book", "call_log"} <= _collected(res)
+    assert {f.severity for f in fs if f.rule_id == "pi.non-resettable-id"} == {"warn"}
+    assert [f for f in fs if f.rule_id == "sec.allow-backup-pi"]
+    assert "pi_type: coarse_location" in draft_yaml(res)
+
+
+def test_permissions_held_through_the_platforms_compatibility_grants(tmp_path):
+    code = [cls("Lcom/example/app/C;", IMEI, CALLS, LOC)]
+    # READ_CONTACTS gives the call log to an app that can run below Jelly Bean (API 16)
+    res, _ = analyze(app(tmp_path, "a.apk", code, perms=["android.permission.READ_CONTACTS"], min_sdk=14))
+    assert "call_log" in _collected(res)
+    res, _ = analyze(app(tmp_path, "b.apk", code, perms=["android.permission.READ_CONTACTS"], min_sdk=16))
+    assert "call_log" not in _collected(res)
+    # an app targeting below API 4 holds READ_PHONE_STATE without asking
+    res, _ = analyze(app(tmp_path, "c.apk", code, target=3, min_sdk=3))
+    assert "imei" in _collected(res)
+    # fine location includes coarse; a maxSdkVersion below minSdkVersion holds nothing
+    res, _ = analyze(app(tmp_path, "d.apk", code, perms=["android.permission.ACCESS_FINE_LOCATION"]))
+    assert "precise_location" in _collected(res)
+    res, _ = analyze(app(tmp_path, "e.apk", code, perms=[("android.permission.READ_PHONE_STATE", 18)]))
+    assert "imei" not in _collected(res)
+    res, _ = analyze(app(tmp_path, "f.apk", code, perms=[("android.permission.READ_PHONE_STATE", 28)]))
+    assert "imei" in _collected(res)
 
 
 # -- ads ------------------------------------------------------------------------------------------
@@ -267,6 +421,23 @@ def test_permissions_beyond_the_app_type(tmp_path):
                                                        "android.permission.READ_CONTACTS"}
 
 
+def test_beyond_necessary_counts_refusable_permissions_and_what_the_device_gives(tmp_path):
+    """Install-time permissions (network and Wi-Fi state) cannot be refused: not this rule's matter.
+    READ_PHONE_STATE reaches the SIM's number, but a shopping app's necessary phone number is the
+    one the user registers with: the permission serves nothing necessary."""
+    perms = ["android.permission.ACCESS_NETWORK_STATE", "android.permission.ACCESS_WIFI_STATE",
+             "android.permission.READ_PHONE_STATE", "android.permission.ACCESS_COARSE_LOCATION"]
+    p = app(tmp_path, "a.apk", perms=perms)
+    (f,) = findings(p, "perm.beyond-necessary", app_type="map_navigation")
+    assert f.evidence["permission"] == "android.permission.READ_PHONE_STATE"
+    shopping = findings(p, "perm.beyond-necessary", app_type="online_shopping")
+    got = {f.evidence["permission"]: f for f in shopping}
+    assert set(got) == {"android.permission.READ_PHONE_STATE", "android.permission.ACCESS_COARSE_LOCATION"}
+    phone = got["android.permission.READ_PHONE_STATE"]
+    assert phone.evidence["user_provided"] == ["phone_number"] and "imei" in phone.evidence["pi_types"]
+    assert "由用户提供" in phone.message_zh
+
+
 # -- security basics ------------------------------------------------------------------------------
 
 
@@ -290,19 +461,52 @@ def test_cleartext(tmp_path):
 
 def test_allow_backup_with_pi(tmp_path):
     imei = call("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
-    p = app(tmp_path, "a.apk", [cls("Lcom/example/app/M;", imei)], app_attrs={"android:allowBackup": True})
+    p = app(tmp_path, "a.apk", [cls("Lcom/example/app/M;", imei)], app_attrs={"android:allowBackup": True},
+            perms=GATES)
     (f,) = findings(p, "sec.allow-backup-pi")
     assert "imei" in f.evidence["pi_types"]
     assert findings(app(tmp_path, "b.apk", app_attrs={"android:allowBackup": True}),
                     "sec.allow-backup-pi") == []
 
 
+def test_allow_backup_counts_neither_capabilities_nor_library_code(tmp_path):
+    """Point 5: getLatitude on a Location needs the location permission that gave the object; and
+    AppCompat's TwilightManager reads a location only if the app uses automatic night mode."""
+    lat = call("Landroid/location/Location;", "getLatitude", ret="D")
+    twilight = [ClassDef(f"Landroidx/appcompat/widget/W{i};") for i in range(6)] + [
+        cls("Landroidx/appcompat/app/TwilightManager;", LOC, lat)]
+    on = {"android:allowBackup": True}
+    assert findings(app(tmp_path, "a.apk", [cls("Lcom/example/app/M;", lat)], app_attrs=on),
+                    "sec.allow-backup-pi") == []
+    fine = ["android.permission.ACCESS_FINE_LOCATION"]
+    (f,) = findings(app(tmp_path, "b.apk", [cls("Lcom/example/app/M;", lat)], app_attrs=on, perms=fine),
+                    "sec.allow-backup-pi")
+    assert f.evidence["pi_types"] == ["precise_location"]
+    assert findings(app(tmp_path, "c.apk", twilight, app_attrs=on, perms=fine), "sec.allow-backup-pi") == []
+
+
+@needs_shared
+def test_corpus_allow_backup_only_where_code_collects():
+    """Apps whose only PI code is library code or calls without their permission (the ad-skip app,
+    the fake Baidu-map demo, the JMLink demo) are not flagged; an SDK collecting with its
+    permission (Bugly's ICCID and serial with READ_PHONE_STATE) still is."""
+    for rel in ("cn-app/adjump-signed-2020.apk", "cn-app/baidumap-demo-release-2017.apk",
+                "cn-sdk/jiguang-jmlink-demo.apk"):
+        assert findings(CORPUS / rel, "sec.allow-backup-pi") == [], rel
+    (f,) = findings(CORPUS / "cn-sdk/bugly-hotfix-demo.apk", "sec.allow-backup-pi")
+    assert {"iccid", "serial_number"} <= set(f.evidence["pi_types"])
+
+
 def test_exported_unprotected(tmp_path):
     imei = call("Landroid/telephony/TelephonyManager;", "getDeviceId", ret=STR)
     svc = Component("service", "com.example.app.Leaky", exported=True)
-    p = app(tmp_path, "a.apk", [cls("Lcom/example/app/Leaky;", imei)], [svc])
+    p = app(tmp_path, "a.apk", [cls("Lcom/example/app/Leaky;", imei)], [svc], perms=GATES)
     (f,) = findings(p, "sec.exported-unprotected")
     assert f.severity == "warn" and f.evidence["handles_pi"] is True
+    # without READ_PHONE_STATE the call cannot return the IMEI: the service handles no PI
+    (f,) = findings(app(tmp_path, "a2.apk", [cls("Lcom/example/app/Leaky;", imei)], [svc]),
+                    "sec.exported-unprotected")
+    assert f.severity == "info" and f.evidence["handles_pi"] is False
     quiet = app(tmp_path, "b.apk", [ClassDef("Lcom/example/app/Quiet;")],
                 [Component("service", ".Quiet", exported=True)])
     (g,) = findings(quiet, "sec.exported-unprotected")

@@ -5,7 +5,8 @@ Direct calls come from the DEX call sites (with the constant string arguments, s
 field reads (``Build.SERIAL``, ``ContactsContract.Contacts.CONTENT_URI``) from the field-read
 index; content URIs from constant strings handed to ``Uri.parse``. Reflective use — a sensitive
 member name passed as a constant to ``getMethod``/``getDeclaredMethod`` — is reported as
-``possible`` with its evidence.
+``possible`` with its evidence. A use of an API whose gating permission the app does not hold
+(``knowledge.gates``) is a ``capability``: the code is there, the data cannot be.
 
 Uses are grouped by (API, owner, certainty, what was called): a count and a few call sites, so an
 app with a hundred thousand sensitive calls costs one pass over its call records, not a hundred
@@ -44,7 +45,7 @@ class ApiUse:
 
     api: SensitiveApi
     owner: str  # "app", an SDK or library id, "unattributed" or "unidentified" (checks.attribution)
-    certainty: str  # direct | possible
+    certainty: str  # direct | possible (reflection) | capability (the app lacks the gating permission)
     how: str  # call | field | uri | reflection
     callee: str  # "android.telephony.TelephonyManager.getDeviceId", a URI, or getMethod("…")
     count: int = 0
@@ -69,14 +70,17 @@ class ApiUse:
 
 
 class _Uses:
-    def __init__(self, owners: OwnerMap) -> None:
+    def __init__(self, owners: OwnerMap, ungranted: frozenset[str]) -> None:
         self.owners = owners
+        self.ungranted = ungranted
         self.groups: dict[tuple, ApiUse] = {}
         self.callers: set[str] = set()  # classes that directly use a non-weak sensitive API
 
     def add(self, api: SensitiveApi, caller_class: str, caller_method: str, callee: str, certainty: str,
             how: str, strings: tuple[str, ...], dex: str) -> None:
         owner = self.owners.owner(caller_class)
+        if api.id in self.ungranted:
+            certainty = "capability"
         key = (api.id, owner, certainty, how, callee)
         g = self.groups.get(key)
         if g is None:
@@ -101,10 +105,12 @@ def _index() -> tuple[dict[str, list[SensitiveApi]], dict[str, list[SensitiveApi
     return by_class, by_member
 
 
-def find_api_uses(pkg: AppPackage, owners: OwnerMap) -> tuple[list[ApiUse], set[str]]:
-    """Grouped uses, and the classes that directly call a (non-weak) sensitive API."""
+def find_api_uses(pkg: AppPackage, owners: OwnerMap,
+                  ungranted: frozenset[str] = frozenset()) -> tuple[list[ApiUse], set[str]]:
+    """Grouped uses, and the classes that directly call a (non-weak) sensitive API. ``ungranted``:
+    ids of the APIs whose gating permission the app does not hold (their uses: ``capability``)."""
     by_class, by_member = _index()
-    acc = _Uses(owners)
+    acc = _Uses(owners, ungranted)
     for d in pkg.dex:
         _scan_dex(d, by_class, by_member, acc)
     uses = sorted(acc.groups.values(), key=lambda u: (u.api.id, u.owner, u.certainty, u.callee))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qingdan.checks.findings import Finding, rule, run_stage
-from qingdan.checks.intents import QUERIES, STARTERS, TARGET_CLASSES, TARGETING, foreign_packages
+from qingdan.checks.intents import intent_sites, split_handoffs
 from qingdan.checks.scan import SYSTEM_START_ACTIONS, ScanResult
 from qingdan.checks.sdks import APP, own_namespaces
 from qingdan.knowledge._data import data_bytes, load_yaml_data
@@ -172,46 +172,25 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
     elsewhere starts or broadcasts to explicit components it computes at run time — the mutual
     wake-up of push SDKs, whose targets are only known on the device."""
     res = ctx.result
-    own = own_namespaces(res.package)
-    direct: dict[str, list[dict[str, Any]]] = {}
-    enumerate_: dict[str, list[dict[str, Any]]] = {}
-    explicit: dict[str, list[dict[str, Any]]] = {}
-    for d in res.package.dex:
-        named = d.methods_named(TARGETING | STARTERS | QUERIES | {"getPackageName"})
-        c = d.calls
-        for ks in d.calls_by_caller(named).values():
-            names = {named[c[4 * k + 1]] for k in ks}
-            starters = sorted(names & STARTERS)
-            has_query = bool(names & QUERIES)
-            aim_ks = [k for k in ks if named[c[4 * k + 1]] in TARGETING]
-            if not has_query and not (starters and aim_ks):
-                continue  # the common case, decided on integers alone
-            sites = [d.site(k) for k in ks]
-            caller_name = f"{sites[0].caller_class}.{sites[0].caller_method}"
-            owner = _owner_of(res, sites[0].caller_class)
-            queried = sorted({s.callee_method for s in sites if s.callee_method in QUERIES
-                              and s.callee_class == "android.content.pm.PackageManager"})
-            if queried:
-                actions = sorted({x for s in sites if s.callee_method in QUERIES for x in s.strings})
-                enumerate_.setdefault(owner, []).append({"caller": caller_name, "queries": queried,
-                                                         "actions": actions, "dex": d.source})
-            aims = [s for s in sites if s.callee_method in TARGETING and s.callee_class in TARGET_CLASSES]
-            if not starters or not aims:
-                continue
-            targets = sorted(set(foreign_packages(aims, own)))
-            if targets:
-                direct.setdefault(owner, []).append({"caller": caller_name, "targets": targets,
-                                                     "starts": starters, "dex": d.source})
-            elif "getPackageName" not in names and not any(s.strings for s in aims):
-                explicit.setdefault(owner, []).append({"caller": caller_name, "starts": starters,
-                                                       "dex": d.source, "targets": []})
+    direct, enumerate_, explicit = intent_sites(res.package, own_namespaces(res.package),
+                                                lambda cls: _owner_of(res, cls))
+    background = {c.name for c in res.package.manifest.components
+                  if c.kind in ("service", "receiver", "provider")}
     out = []
     for owner in sorted(set(direct) | (set(enumerate_) & set(explicit))):
-        sites = direct.get(owner, [])
+        # user-initiated hand-offs (pay, log in, share, navigate in the vendor's app) are told from
+        # starts that wake another app: they are noted in the evidence, and alone make an info
+        handoffs, starts = split_handoffs(owner, direct.get(owner, []), background)
+        handoffs_e, rest = split_handoffs(owner, explicit.get(owner, []), background)
+        handoffs += handoffs_e
+        if not starts and not (rest and owner in enumerate_):
+            out.append(_handoff_finding(r, res, owner, handoffs))
+            continue
+        sites = starts
         pattern = "constant-target" if sites else "enumerate-then-start"
         if not sites:
-            sites = enumerate_[owner][:MAX_SITES] + explicit[owner]
-        targets = sorted({t for s in direct.get(owner, []) for t in s["targets"]})
+            sites = enumerate_[owner][:MAX_SITES] + rest
+        targets = sorted({t for s in starts for t in s["targets"]})
         acts = sorted({a for s in enumerate_.get(owner, []) for a in s["actions"]})
         if targets:
             what_zh, what_en = f"指向 {', '.join(targets[:5])}", f"aimed at {', '.join(targets[:5])}"
@@ -224,13 +203,32 @@ def _associated_start(r: Rule, ctx: Context) -> list[Finding]:
         sev = "info" if _apps_own(res, owner) else None
         who = _label(res, owner, sites)
         who_code = who if _unknown(res, owner) else f"{who} code"
+        extra = {"handoffs": handoffs[:MAX_SITES]} if handoffs else {}
         out.append(Finding.of(
             r, owner,
             f"{who} 的代码可启动、绑定或广播到其他应用的组件：{what_zh}",
             f"{who_code} can start, bind or broadcast to other apps' components: {what_en}",
             severity=sev, pattern=pattern, targets=targets, actions=acts, sites=sites[:MAX_SITES],
-            count=len(direct.get(owner, [])) or len(explicit.get(owner, []))))
+            count=len(starts) or len(rest), **extra))
     return out
+
+
+_HANDOFF_ZH = {"payment": "支付", "login": "登录", "share": "分享", "navigation": "导航"}
+
+
+def _handoff_finding(r: Rule, res: ScanResult, owner: str, handoffs: list[dict[str, Any]]) -> Finding:
+    kinds = sorted({k for s in handoffs for k in s["kinds"]})
+    targets = sorted({t for s in handoffs for t in s["targets"]})
+    who = _label(res, owner, handoffs)
+    shown = ", ".join(targets[:5]) + (" …" if len(targets) > 5 else "") if targets else "other apps"
+    return Finding.of(
+        r, owner,
+        f"{who} 在用户发起{'/'.join(_HANDOFF_ZH[k] for k in kinds)}时跳转到 {shown}：用户主动发起的跳转，"
+        "不属于后台关联启动",
+        f"{who} hands off to {shown} for a {'/'.join(kinds)} the user asks for (a user-initiated hand-off, "
+        "not a background associated start)",
+        severity="info", pattern="user-handoff", targets=targets, kinds=kinds, actions=[],
+        sites=handoffs[:MAX_SITES], count=len(handoffs))
 
 
 @rule("sdk.wakeup-service-exported")
@@ -258,32 +256,56 @@ def _wakeup_exported(r: Rule, ctx: Context) -> list[Finding]:
 # -- personal information collected, by whom ----------------------------------------------------
 
 
-def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
+def _pi_uses(r: Rule, ctx: Context, pick: Callable[[Any], Iterable[str]], zh_what: str,
              en_what: str) -> list[Finding]:
-    """One finding per owner whose code calls the APIs ``select`` picks (reflection only: info).
+    """One finding per owner whose code calls the APIs ``pick`` returns PI types for (the rule's
+    own types among the API's: a rule names only what it is about), reflection only: info.
 
     "App …" speaks only of the app's own namespaces. A library's calls are an ``info`` note naming
     the library: open-source code the app bundles, which collects only when the app uses that
     feature (AppCompat's night mode reads the last known location only if the app asks for
     automatic night mode and holds a location permission) -- the app should check that it does
     not. Unattributed and unidentified code keeps the rule's severity: no one known answers for
-    it, and the app ships it."""
+    it, and the app ships it. Calls to an API whose gating permission the app does not request
+    (certainty ``capability``) cannot return the data: when an owner has only those, an ``info``
+    note of the capability, whose PI types are not counted as collected (``pi_types`` empty)."""
     res = ctx.result
-    by_owner: dict[str, list[Any]] = {}
+    by_owner: dict[str, list[tuple[Any, tuple[str, ...]]]] = {}
     for u in res.api_uses:
-        if u.api.weak or not select(u.api):
+        if u.api.weak:
             continue
-        by_owner.setdefault(u.owner, []).append(u)
+        pis = tuple(pick(u.api))
+        if pis:
+            by_owner.setdefault(u.owner, []).append((u, pis))
     out = []
-    for owner, uses in sorted(by_owner.items()):
+    for owner, picked in sorted(by_owner.items()):
+        collecting = [(u, p) for u, p in picked if u.certainty != "capability"]
+        able = [(u, p) for u, p in picked if u.certainty == "capability"]
+        capable = sorted({x for _, p in able for x in p} - {x for _, p in collecting for x in p})
+        missing = sorted({perm for u, _ in able for perm in u.api.permissions})
+        shown = collecting or able
+        uses = [u for u, _ in shown]
         direct = [u for u in uses if u.certainty == "direct"]
-        pis = sorted({p for u in uses for p in u.api.pi_types})
+        pis = sorted({x for _, p in collecting for x in p})
         n = sum(u.count for u in uses)
         sites = [{"caller": f"{s.caller_class}.{s.caller_method}", "callee": u.callee, "api": u.api.id,
                   "certainty": u.certainty, "strings": list(s.strings), "dex": s.dex_source}
                  for u in (direct or uses) for s in u.sites]
         library = res.owner_kind(owner) == "library"
         label = _owner_label(res, owner, [s.caller_class for u in uses for s in u.sites])
+        if not collecting:
+            perms = ", ".join(p.rsplit(".", 1)[-1] for p in missing)
+            code = label if _unknown(res, owner) else f"{label} code"
+            out.append(Finding.of(
+                r, owner,
+                f"{label} 的代码可调用相关接口（{', '.join(capable)}），{n} 处；但应用未申请 {perms}，"
+                "无法取得数据：属能力而非收集",
+                f"{code} can call these APIs ({', '.join(capable)}), {n} call sites, but the app does "
+                f"not request {perms}: it cannot get the data (a capability, not collection)",
+                severity="info", pi_types=[], capability_pi_types=capable, missing_permissions=missing,
+                count=n, owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES]))
+            continue
+        extra = {"capability_pi_types": capable, "missing_permissions": missing} if capable else {}
         out.append(Finding.of(
             r, owner,
             f"{label} {zh_what}（{', '.join(pis)}），{n} 处调用" + ("" if direct else "，仅反射可能")
@@ -292,50 +314,59 @@ def _pi_uses(r: Rule, ctx: Context, select: Callable[[Any], bool], zh_what: str,
             + ("; open-source library code, which collects only when the app uses that feature"
                if library else ""),
             severity=None if direct and not library else "info", pi_types=pis, count=n,
-            owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES]))
+            owner_kind=res.owner_kind(owner), sites=sites[:MAX_SITES], **extra))
     return out
 
 
-_NON_RESETTABLE = {"imei", "meid", "imsi", "iccid", "serial_number", "mac_address", "udid"}
+def _only(*keys: str) -> Callable[[Any], tuple[str, ...]]:
+    """The API's PI types among ``keys``."""
+    return lambda a: tuple(p for p in a.pi_types if p in keys)
+
+
+@functools.cache
+def _non_resettable_types() -> frozenset[str]:
+    """The PI types the taxonomy (pi_types.yaml) marks non-resettable: IMEI, IMSI, serial, MAC …;
+    OAID, VAID, AAID and Android ID are resettable."""
+    from qingdan.knowledge.pi import load_pi_types
+
+    return frozenset(k for k, t in load_pi_types().items() if t.non_resettable)
 
 
 @rule("pi.non-resettable-id")
 def _non_resettable_id(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: a.non_resettable or bool(_NON_RESETTABLE & set(a.pi_types)),
+    return _pi_uses(r, ctx, lambda a: tuple(p for p in a.pi_types if p in _non_resettable_types()),
                     "收集不可变更的设备标识符", "collects non-resettable device identifiers")
 
 
 @rule("pi.installed-apps")
 def _installed_apps(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "installed_apps" in a.pi_types, "读取已安装应用列表",
-                    "reads the installed-app list")
+    return _pi_uses(r, ctx, _only("installed_apps"), "读取已安装应用列表", "reads the installed-app list")
 
 
 @rule("pi.running-processes")
 def _running_processes(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "running_processes" in a.pi_types, "读取运行中的进程/任务",
+    return _pi_uses(r, ctx, _only("running_processes"), "读取运行中的进程/任务",
                     "reads running processes/tasks")
 
 
 @rule("pi.clipboard")
 def _clipboard(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "clipboard" in a.pi_types, "读取剪贴板", "reads the clipboard")
+    return _pi_uses(r, ctx, _only("clipboard"), "读取剪贴板", "reads the clipboard")
 
 
 @rule("pi.contacts")
 def _contacts(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "address_book" in a.pi_types, "读取通讯录", "reads contacts")
+    return _pi_uses(r, ctx, _only("address_book"), "读取通讯录", "reads contacts")
 
 
 @rule("pi.sms")
 def _sms(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: bool({"sms_content", "sms_code"} & set(a.pi_types)), "访问短信",
-                    "reads or sends SMS")
+    return _pi_uses(r, ctx, _only("sms_content", "sms_code"), "访问短信", "reads or sends SMS")
 
 
 @rule("pi.call-log")
 def _call_log(r: Rule, ctx: Context) -> list[Finding]:
-    return _pi_uses(r, ctx, lambda a: "call_log" in a.pi_types, "读取通话记录", "reads the call log")
+    return _pi_uses(r, ctx, _only("call_log"), "读取通话记录", "reads the call log")
 
 
 # -- ads ----------------------------------------------------------------------------------------
@@ -400,29 +431,39 @@ def _splash(r: Rule, ctx: Context) -> list[Finding]:
 
 @rule("perm.beyond-necessary")
 def _beyond_necessary(r: Rule, ctx: Context) -> list[Finding]:
+    """A permission the user can refuse (dangerous, or special access) that serves none of the app
+    type's necessary PI: none of the PI it reaches is necessary, or the necessary PI it reaches is
+    information the user provides rather than the device (the registration phone number:
+    ``user_provided`` in app_types.yaml). Install-time permissions are granted without asking and
+    cannot be refused, so they are no matter for this rule."""
     if not ctx.app_type:
         return []
-    from qingdan.knowledge.app_types import find_app_type
+    from qingdan.knowledge.app_types import find_app_type, user_provided_pi
 
     t = find_app_type(ctx.app_type)
     if t is None:  # the CLI refuses unknown types before scanning
         raise ValueError(f"unknown app type {ctx.app_type!r}")
     res = ctx.result
+    provided = user_provided_pi()
     out = []
     for p in res.permissions:
-        if not p.pi_types:
+        if not p.pi_types or p.protection not in ("dangerous", "special"):
             continue
-        outside = [pi for pi in p.pi_types if pi not in t.necessary_pi]
-        if len(outside) < len(p.pi_types):
+        if any(pi in t.necessary_pi and pi not in provided for pi in p.pi_types):
             continue  # the permission serves some necessary information
+        outside = [pi for pi in p.pi_types if pi not in t.necessary_pi]
+        given = [pi for pi in p.pi_types if pi in t.necessary_pi]
         users = p.used_by or [APP]
+        short = p.name.rsplit(".", 1)[-1]
         out.append(Finding.of(
             r, users[0] if len(users) == 1 else APP,
-            f"{t.zh}的必要个人信息不包括 {p.name.rsplit('.', 1)[-1]}（{p.zh or ''}）所涉的 "
-            f"{', '.join(outside)}；拒绝该权限不得影响基本功能",
-            f"{p.name} reaches {', '.join(outside)}, outside what a {t.en} app needs; refusing it must not "
-            "block the basic function",
-            permission=p.name, pi_types=outside, app_type=t.key, used_by=users))
+            f"{t.zh}的必要个人信息不包括 {short}（{p.zh or ''}）所涉的 {', '.join(outside)}"
+            + (f"；{', '.join(given)} 由用户提供，无需该权限" if given else "")
+            + "；拒绝该权限不得影响基本功能",
+            f"{p.name} reaches {', '.join(outside)}, outside the necessary information of {t.en} apps"
+            + (f" ({', '.join(given)}: given by the user, not read from the device)" if given else "")
+            + "; refusing it must not block the basic function",
+            permission=p.name, pi_types=outside, user_provided=given, app_type=t.key, used_by=users))
     return out
 
 
@@ -454,8 +495,12 @@ def _backup(r: Rule, ctx: Context) -> list[Finding]:
     res = ctx.result
     if not res.package.manifest.allow_backup:
         return []
+    # code evidence by the app, its SDKs or code no one is known for; library code collects only
+    # when the app uses that feature (as in the lists draft), and a call without its gating
+    # permission is no collection at all (pi_summary leaves it out)
     collected = sorted(pi for pi, cols in res.pi_summary.items()
-                       if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence))
+                       if any(e.kind == "api" and e.certainty == "direct" for c in cols for e in c.evidence
+                              if res.owner_kind(c.owner) != "library"))
     if not collected:
         return []
     return [Finding.of(r, APP,

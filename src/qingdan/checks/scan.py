@@ -21,6 +21,8 @@ from qingdan.checks.exodus import exodus_detections, name_twins
 from qingdan.checks.namespaces import UNIDENTIFIED, ClassIndex, Namespace, unidentified_namespaces
 from qingdan.checks.packing import Packing, absorb_shell_copies, detect_packing, manifest_in_full
 from qingdan.checks.sdks import APP, SdkDetection, _is_own, catalogue, detect_sdks, own_namespaces, ranked
+from qingdan.knowledge.apis import load_sensitive_apis
+from qingdan.knowledge.gates import gated_without, held_permissions
 from qingdan.knowledge.permissions import permission_info, protection_level
 
 # System broadcasts that start an app's process without the user (self-start, 自启动).
@@ -64,7 +66,9 @@ class ComponentNote:
 class PIEvidence:
     kind: str  # api | permission | sdk_disclosure
     detail: str  # api id, permission name, or the SDK's policy URL
-    certainty: str  # direct | possible (reflection) | requested (permission only) | declared (SDK policy)
+    # direct | possible (reflection) | requested (permission only) | declared (SDK policy); an API use
+    # whose gating permission the app lacks (certainty ``capability``) is no evidence of collection
+    certainty: str
     where: str = ""  # caller class.method for api evidence
     count: int = 1
 
@@ -176,7 +180,7 @@ def scan_package(pkg: AppPackage, consent: bool = False) -> ScanResult:
     # them); only the app's namespaces are the app's
     owners = owner_map(pkg, sdks, libraries, index)
     unidentified = unidentified_namespaces(index, lambda p: owners.package_owner(p) != UNIDENTIFIED)
-    uses, callers = find_api_uses(pkg, owners)
+    uses, callers = find_api_uses(pkg, owners, ungranted_apis(pkg))
     for p in perms:
         p.used_by = sorted({u.owner for u in uses if p.name in u.api.permissions and u.certainty == "direct"})
     view = analyse_consent(pkg, frozenset(SYSTEM_START_ACTIONS)) if consent else None
@@ -184,6 +188,14 @@ def scan_package(pkg: AppPackage, consent: bool = False) -> ScanResult:
                       libraries, uses, pi_summary(perms, sdks, uses), owners, owner_breakdown(pkg, owners),
                       list(pkg.warnings), sensitive_callers=callers, packing=packing,
                       unidentified=unidentified, consent=view)
+
+
+def ungranted_apis(pkg: AppPackage) -> frozenset[str]:
+    """Ids of the catalogue's APIs that cannot return their data in this app: every permission that
+    would grant it is a gate the app does not hold at any SDK level it installs on."""
+    m = pkg.manifest
+    held = held_permissions(((u.name, u.max_sdk) for u in m.uses_permissions), m.min_sdk, m.target_sdk)
+    return frozenset(a.id for a in load_sensitive_apis() if gated_without(a.permissions, held))
 
 
 def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
@@ -200,8 +212,10 @@ def pi_summary(perms: list[PermissionFact], sdks: list[SdkDetection],
         col.evidence.append(e)
 
     for u in uses:
-        if u.api.weak:
-            continue  # benign alone (Build.MODEL, self lookups): kept in api_uses, not counted here
+        if u.api.weak or u.certainty == "capability":
+            # benign alone (Build.MODEL, self lookups), or code that cannot get the data without a
+            # permission the app does not request: kept in api_uses, not counted as collection
+            continue
         for pi in u.api.pi_types:
             ev(pi, u.owner,
                PIEvidence("api", u.api.id, u.certainty, f"{u.caller_class}.{u.caller_method}", u.count))

@@ -30,6 +30,7 @@ __all__ = [
     "find_app_type",
     "load_app_type_sources",
     "load_app_types",
+    "user_provided_pi",
 ]
 
 SCHEMA = "qingdan.knowledge.app-types/1"
@@ -72,6 +73,7 @@ class _Catalogue:
     types: dict[str, AppType]
     sources: dict[str, dict[str, Any]]
     lookup: dict[str, str]
+    user_provided: frozenset[str] = frozenset()
 
 
 class _Checker(DataChecker):
@@ -107,6 +109,7 @@ def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
     if not isinstance(raw_types, list) or not raw_types:
         raise ck.fail("types must be a non-empty list")
     pi_keys = _pi_keys(pi_raw)
+    provided = _user_provided(doc.get("user_provided"), pi_keys, sources)
 
     parsed: list[AppType] = []
     seen_no: dict[int, str] = {}
@@ -188,7 +191,26 @@ def _parse(raw: bytes, pi_raw: bytes) -> _Catalogue:
             if alias in lookup and lookup[alias] != t.key:
                 raise ck.fail(f"types ({t.key}): name {alias!r} also names {lookup[alias]!r}")
             lookup[alias] = t.key
-    return _Catalogue(types, sources, lookup)
+    return _Catalogue(types, sources, lookup, provided)
+
+
+def _user_provided(raw: Any, pi_keys: frozenset[str], sources: dict[str, Any]) -> frozenset[str]:
+    ck = _FILE.check
+    if not isinstance(raw, list) or not raw:
+        raise ck.fail("user_provided must be a non-empty list")
+    out = set()
+    for i, e in enumerate(raw):
+        where = f"user_provided[{i}]"
+        ck.entry(e, where, ("pi", "why", "sources"))
+        pi = ck.text(e["pi"], "pi", where)
+        if pi not in pi_keys:
+            raise ck.fail(f"{where}: pi {pi!r} is not defined in {PI_FILE}")
+        ck.text(e["why"], "why", where)
+        undefined = [s for s in ck.str_list(e["sources"], "sources", where) if s not in sources]
+        if undefined:
+            raise ck.fail(f"{where}: source keys {undefined} are not defined in sources")
+        out.add(pi)
+    return frozenset(out)
 
 
 @functools.cache
@@ -209,6 +231,12 @@ def load_app_types() -> dict[str, AppType]:
 def load_app_type_sources() -> dict[str, dict[str, Any]]:
     """The ``sources`` table of the data file (key -> title, url, use, ...)."""
     return {k: dict(v) for k, v in _catalogue().sources.items()}
+
+
+def user_provided_pi() -> frozenset[str]:
+    """PI types that a type's necessary items name but the user provides (or the service holds):
+    no device permission serves them (``user_provided`` of the data file)."""
+    return _catalogue().user_provided
 
 
 def find_app_type(value: str | int) -> AppType | None:
