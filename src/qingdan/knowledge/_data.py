@@ -185,6 +185,18 @@ class DataChecker:
             raise self.fail(f"{where}: {field} must be true or false, got {value!r}")
         return value
 
+    def sources_and_refs(self, e: dict[str, Any], where: str, sources: dict[str, Any]) -> tuple:
+        """An entry's ``sources`` (keys of the file's sources table, at least one) and ``refs``
+        (http(s) URLs, at least one)."""
+        srcs = self.str_list(e["sources"], "sources", where, allow_empty=False)
+        unknown = [s for s in srcs if s not in sources]
+        if unknown:
+            raise self.fail(f"{where}: source keys {unknown} are not defined in sources")
+        refs = self.str_list(e["refs"], "refs", where, allow_empty=False)
+        if any(not URL_RE.match(r) for r in refs):
+            raise self.fail(f"{where}: refs must be http(s) URLs, got {refs!r}")
+        return srcs, refs
+
     def str_list(self, value: Any, field: str, where: str, *, allow_scalar: bool = False,
                  allow_empty: bool = True,
                  pattern: Any = None) -> tuple[str, ...]:

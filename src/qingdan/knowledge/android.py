@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import URL_RE, KnowledgeFile
+from qingdan.knowledge._data import KnowledgeFile
 
 __all__ = ["DATA_FILE", "SCHEMA", "START_COMPONENTS", "StartEntry", "async_callbacks", "start_entries"]
 
@@ -57,13 +57,7 @@ def _methods(ck, value: Any, where: str) -> tuple[tuple[str, str], ...]:
 
 def _common(ck, e: dict, where: str, sources: dict) -> None:
     ck.text(e["why"], "why", where)
-    srcs = ck.str_list(e["sources"], "sources", where, allow_empty=False)
-    unknown = [s for s in srcs if s not in sources]
-    if unknown:
-        raise ck.fail(f"{where}: source keys {unknown} are not defined in sources")
-    refs = ck.str_list(e["refs"], "refs", where, allow_empty=False)
-    if any(not URL_RE.match(r) for r in refs):
-        raise ck.fail(f"{where}: refs must be http(s) URLs, got {refs!r}")
+    ck.sources_and_refs(e, where, sources)
 
 
 def _parse(text: str) -> tuple[dict[str, tuple[tuple[str, str], ...]], tuple[StartEntry, ...]]:

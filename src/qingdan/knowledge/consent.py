@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from qingdan.knowledge._data import URL_RE, KnowledgeFile, data_bytes
+from qingdan.knowledge._data import KnowledgeFile, data_bytes
 from qingdan.knowledge.sdks import load_sdks
 
 __all__ = ["DATA_FILE", "SCHEMA", "ConsentKnowledge", "SdkConsent", "load_consent"]
@@ -92,13 +92,7 @@ def _parse(text: str) -> ConsentKnowledge:
             raise ck.fail(f"{where}: sdk {sid!r} is not an id of the SDK catalogue (sdks.yaml)")
         if sid in out:
             raise ck.fail(f"{where}: sdk listed twice")
-        srcs = ck.str_list(e["sources"], "sources", where, allow_empty=False)
-        unknown = [s for s in srcs if s not in sources]
-        if unknown:
-            raise ck.fail(f"{where}: source keys {unknown} are not defined in sources")
-        refs = ck.str_list(e["refs"], "refs", where, allow_empty=False)
-        if any(not URL_RE.match(r) for r in refs):
-            raise ck.fail(f"{where}: refs must be http(s) URLs, got {refs!r}")
+        _srcs, refs = ck.sources_and_refs(e, where, sources)
         auto = e.get("autoinit")
         provider = off_zh = off_en = None
         if auto is not None:
