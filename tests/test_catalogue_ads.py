@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from qingdan.checks.scan import scan_path
-from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+from tests.support.catalogue import found_sdks
 
 
 def _sdks(tmp_path, package: str) -> set[str]:
-    man = build_manifest("com.example.app", label="T")
-    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
-    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
-    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
-    return {d.sdk.id for d in r.sdks if d.confidence != "low"}
+    return found_sdks(tmp_path, package)
 
 
 @pytest.mark.parametrize(("package", "sdk"), [

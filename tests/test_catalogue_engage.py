@@ -7,17 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from qingdan.checks.scan import scan_path
 from qingdan.knowledge import sdks as cat
-from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+from tests.support.catalogue import found_sdks, scan_package_classes
 
 
 def _sdks(tmp_path, package: str) -> set[str]:
-    man = build_manifest("com.example.app", label="T")
-    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
-    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
-    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
-    return {d.sdk.id for d in r.sdks if d.confidence != "low"}
+    return found_sdks(tmp_path, package)
 
 
 @pytest.mark.parametrize(("package", "sdk"), [
@@ -143,10 +138,7 @@ def test_engagement_sdk_packages_name_their_sdk(tmp_path, package, sdk):
     ("org.altbeacon.bluetooth", "android-beacon-library"),
 ])
 def test_engagement_library_packages_name_their_library(tmp_path, package, lib):
-    man = build_manifest("com.example.app", label="T")
-    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
-    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
-    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
+    r = scan_package_classes(tmp_path, package)
     assert lib in {d.sdk.id for d in r.libraries}
 
 

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from qingdan.checks.scan import scan_path
 from qingdan.knowledge import sdks as cat
-from tests.support.apkbuilder import ClassDef, build_apk, build_dex, build_manifest
+from tests.support.catalogue import found_sdks
 
 GROUPS = {"video_audio", "ocr_face", "speech", "live", "game", "ar_vr", "image", "utility", "other"}
 # SDKs whose operating company no public source we could read names.
@@ -17,12 +16,8 @@ OPERATOR_UNKNOWN = {"swwx-facesdk", "pgyersdk"}
 
 
 def _sdks(tmp_path, package: str) -> set[str]:
-    man = build_manifest("com.example.app", label="T")
-    names = ["com.example.app.Main", *(f"{package}.C{i}" for i in range(6))]
-    defs = [ClassDef("L" + c.replace(".", "/") + ";") for c in names]
-    r = scan_path(build_apk(tmp_path / "t.apk", man, [build_dex(defs)]))
     # SDKs and libraries alike: a few roots (the Meishe engine) belong to kind-library entries
-    return {d.sdk.id for d in (*r.sdks, *r.libraries) if d.confidence != "low"}
+    return found_sdks(tmp_path, package, libraries=True)
 
 
 @pytest.mark.parametrize(("package", "sdk"), [

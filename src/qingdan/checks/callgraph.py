@@ -99,10 +99,8 @@ class CallGraph:
         self.where: dict[str, tuple[int, int]] = {}  # class descriptor → (dex number, class index)
         self.supers: dict[str, str] = {}
         self.interfaces: dict[str, tuple[str, ...]] = {}
-        self._type_class: list[dict[int, int]] = []  # per dex: type index → class index
         for dn, d in enumerate(self.dexes):
             types = d.class_types()
-            self._type_class.append({t: i for i, t in enumerate(types)})
             for ci, t in enumerate(types):
                 desc = d.type_name(t)
                 if desc in self.where:
@@ -118,7 +116,7 @@ class CallGraph:
         self._methods: dict[str, dict[tuple[str, str], int]] = {}  # class → (name, sig) → method id
         self._by_sig: dict[tuple[str, str], list[str]] | None = None  # (name, sig) → classes
         self._records: dict[str, dict[int, tuple[int, int]]] = {}  # class → method id → record range
-        self._callees: list[dict[int, tuple[str, str, str]]] = [{} for _ in self.dexes]
+        self._mrefs: list[dict[int, tuple[str, str, str]]] = [{} for _ in self.dexes]
         self._reads: list[dict[int, list[int]] | None] = [None for _ in self.dexes]
         self._ancestors: dict[str, frozenset[str]] = {}
         self._ranges: dict[Node, tuple[int, int]] = {}
@@ -138,7 +136,7 @@ class CallGraph:
 
     def _mref(self, dn: int, mid: int) -> tuple[str, str, str]:
         """(class descriptor, name, signature) of method id ``mid`` of dex ``dn`` (cached)."""
-        cache = self._callees[dn]
+        cache = self._mrefs[dn]
         got = cache.get(mid)
         if got is None:
             cols = self._cols[dn]
@@ -157,11 +155,6 @@ class CallGraph:
         if got is None:
             got = cache[si] = self.dexes[dn].string(si)
         return got
-
-    def describe(self, node: Node) -> tuple[str, str, str]:
-        """(Java class name, method name, signature) of a node."""
-        cls, name, sig = self._mref(node >> 32, node & 0xFFFFFFFF)
-        return java_name(cls), name, sig
 
     def short(self, node: Node) -> tuple[str, str]:
         """(Java class name, method name) of a node."""
@@ -292,9 +285,6 @@ class CallGraph:
         return got
 
     # -- edges --------------------------------------------------------------------------------
-    def _callee(self, dn: int, callee: int) -> tuple[str, str, str]:
-        return self._mref(dn, callee)
-
     def _field_reads(self, dn: int) -> dict[int, list[int]]:
         got = self._reads[dn]
         if got is None:
@@ -353,7 +343,7 @@ class CallGraph:
     def _call_targets(self, dn: int, callee: int) -> tuple[tuple[Node, str], ...] | str | None:
         """Where a call to method id ``callee`` of dex ``dn`` leads: the edges, or — for calls whose
         target the call does not name — a string saying why (``None``: a framework call)."""
-        cdesc, cname, csig = self._callee(dn, callee)
+        cdesc, cname, csig = self._mref(dn, callee)
         if cdesc not in self.where:
             if (cdesc, cname) == _FOR_NAME:
                 return _FOR_NAME_MARK
@@ -409,7 +399,7 @@ class CallGraph:
         got = self._wanted[dn]
         if got is None:
             d = self.dexes[dn]
-            app_types = {t for t in range(d.n_types) if d.type_name(t) in self.where} if self.where else set()
+            app_types = {t for t, name in enumerate(d.type_names()) if name in self.where}
             types = d.method_types()
             ids = {m for m, t in enumerate(types) if t in app_types}
             for cls, name in (_FOR_NAME, *_DYNAMIC):

@@ -7,23 +7,12 @@ on the scan result, which ``scan_package(..., consent=True)`` computes; without 
 from __future__ import annotations
 
 from qingdan.checks.findings import Finding, rule
+from qingdan.checks.rules import _owner_label, _owner_of
 from qingdan.checks.sdks import APP
 from qingdan.knowledge.consent import load_consent
 from qingdan.knowledge.rules import Rule
 
 MAX_ROWS = 8
-
-
-def _owner(res, caller: str) -> str:
-    cls = caller.rpartition(".")[0]
-    return res.owners.owner(cls) if res.owners is not None else APP
-
-
-def _name(res, owner: str) -> str:
-    if owner == APP:
-        return "App"
-    d = res.sdk(owner) or res.library(owner)
-    return f"{owner} ({d.sdk.name})" if d else owner
 
 
 @rule("pi.before-consent")
@@ -34,14 +23,14 @@ def _before_consent(r: Rule, ctx) -> list[Finding]:
         return []
     by_owner: dict[str, list] = {}
     for u in view.uses:
-        by_owner.setdefault(_owner(res, u.caller), []).append(u)
+        by_owner.setdefault(_owner_of(res, u.caller.rpartition('.')[0]), []).append(u)
     out = []
     for owner, uses in by_owner.items():
         pis = sorted({p for u in uses for p in u.pi_types})
         apis = sorted({u.callee for u in uses})
         rows = [{"api": u.api_id, "callee": u.callee, "entry": f"{u.entry.kind} {u.entry.component}",
                  "path": u.path} for u in uses[:MAX_ROWS]]
-        who = _name(res, owner)
+        who = _owner_label(res, owner)
         out.append(Finding.of(
             r, owner,
             f"{who} 的代码在启动路径上可达 {len(apis)} 个敏感接口（{', '.join(pis)}），未经同意判断",
@@ -82,22 +71,23 @@ def _autoinit_provider(r: Rule, ctx) -> list[Finding]:
     for u in view.uses:
         if u.entry.kind != "provider":
             continue
-        owner = res.owners.owner(u.entry.component) if res.owners is not None else APP
+        owner = _owner_of(res, u.entry.component)
         if owner == APP or res.owner_kind(owner) != "sdk":
             continue
         per.setdefault(u.entry.component, []).append((owner, u))
     out = []
     for provider, rows in per.items():
         owner = rows[0][0]
+        who = _owner_label(res, owner)
         apis = sorted({u.callee for _o, u in rows})
         how = off.get(provider)
         extra_zh = f"；关闭方式：{how.off_zh}" if how else ""
         extra_en = f"; to turn it off: {how.off_en}" if how else ""
         out.append(Finding.of(
             r, owner,
-            f"{_name(res, owner)} 的 Provider {provider} 在 Application.onCreate 之前创建，其代码可达 "
+            f"{who} 的 Provider {provider} 在 Application.onCreate 之前创建，其代码可达 "
             f"{', '.join(apis)}{extra_zh}",
-            f"{_name(res, owner)}'s provider {provider} is created before Application.onCreate and its code "
+            f"{who}'s provider {provider} is created before Application.onCreate and its code "
             f"reaches {', '.join(apis)}{extra_en}",
             provider=provider, paths=[u.path for _o, u in rows[:MAX_ROWS]],
             guide=list(how.refs) if how else []))
